@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * pvx: paravirtual hypercall services for KVM guests.
+ *
+ * Two ABIs live here:
+ *  - the guest ABI: hypercall numbers, argument conventions, results and
+ *    the structures a guest shares with the host by guest-physical address;
+ *  - the VMM ABI: ioctls on /dev/pvx that attach a KVM VM to pvx.
+ *
+ * Documentation/hypercalls.rst is the reference for every hypercall.
+ */
+#ifndef _UAPI_LINUX_PVX_H
+#define _UAPI_LINUX_PVX_H
+
+#include <linux/const.h>
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/*
+ * Guest ABI.
+ *
+ * Number in RAX, arguments in RBX, RCX, RDX, RSI, result in RAX, issued
+ * with VMCALL (Intel) or VMMCALL (AMD) at CPL 0, exactly as KVM's own
+ * hypercalls.  A 32-bit caller has its number, arguments and result
+ * truncated to 32 bits, as KVM does.
+ *
+ * The numbers sit far from KVM's (which are small integers) and inside
+ * 32 bits, so 32-bit callers can reach them.  A host without pvx, or a VM
+ * that was not attached, answers -PVX_ENOSYS (the value of KVM_ENOSYS).
+ */
+#define PVX_HC_BASE		0x70767800U	/* "pvx" */
+#define PVX_HC_COUNT		64
+#define PVX_HC_PROBE		(PVX_HC_BASE + 0)
+
+/* PVX_HC_PROBE's result in RAX: the bytes "pvx!" in little-endian order. */
+#define PVX_SIGNATURE		0x21787670U
+#define PVX_ABI_VERSION		1
+
+/*
+ * Errors are returned negated in RAX.  The values are Linux errno numbers
+ * (as KVM's are), so a guest can hand them on as they are.
+ */
+#define PVX_EPERM		1
+#define PVX_ENOENT		2
+#define PVX_E2BIG		7
+#define PVX_EAGAIN		11
+#define PVX_EFAULT		14
+#define PVX_EBUSY		16
+#define PVX_EINVAL		22
+#define PVX_ENOSPC		28
+#define PVX_ERANGE		34
+#define PVX_EOPNOTSUPP		95
+#define PVX_ENOSYS		1000
+
+/*
+ * Feature bits: one per service.  PVX_HC_PROBE reports the bits enabled
+ * for the calling VM; a hypercall of a service whose bit is clear answers
+ * -PVX_EOPNOTSUPP.  Bits are added as services land, never reused.
+ */
+#define PVX_FEATURES_ALL	0ULL
+
+/*
+ * Lists.  A batch hypercall takes the guest-physical address of an array
+ * of fixed-size entries and an entry count.  The array must be 8-byte
+ * aligned and lie within one 4 KiB page.  The host copies the whole list
+ * before it looks at any entry, so a guest that rewrites the list during
+ * the call changes nothing.  Batch calls follow the "rep" contract: the
+ * host may stop early and returns the number of entries it completed
+ * (>= 0); a negative result means no entry was completed.
+ */
+#define PVX_LIST_ALIGN		8
+#define PVX_LIST_MAX_BYTES	4096
+
+/*
+ * PVX_HC_PROBE(info_gpa, info_size, 0, 0)
+ *
+ * Returns PVX_SIGNATURE.  When info_gpa is not zero the host writes
+ * min(info_size, sizeof(struct pvx_probe_info)) bytes of this structure
+ * there; info_size tells the guest's idea of the structure's size so
+ * either side can grow it.
+ */
+struct pvx_probe_info {
+	__u32 signature;	/* PVX_SIGNATURE */
+	__u32 abi_version;	/* PVX_ABI_VERSION */
+	__u64 features;		/* PVX_F_* enabled for this VM */
+	__u32 hc_base;		/* PVX_HC_BASE */
+	__u32 hc_count;		/* PVX_HC_COUNT */
+	__u32 max_list_entries;	/* cap on entries per batch call */
+	__u32 info_size;	/* bytes of this structure the host knows */
+	__u64 reserved[4];	/* zero */
+};
+
+/*
+ * VMM ABI: ioctls on /dev/pvx.
+ */
+#define PVX_IOCTL_TYPE		0xB9
+
+/* Attach a KVM VM, given by a VM file descriptor, to pvx. */
+struct pvx_attach {
+	__s32 vm_fd;		/* in: an open KVM VM fd (KVM_CREATE_VM) */
+	__u32 flags;		/* in: zero */
+	__u64 features;		/* in: PVX_F_* to enable */
+	__u32 max_list_entries;	/* in: 0 = default; at most a page's worth */
+	__u32 reserved0;	/* in: zero */
+	__u64 vm_id;		/* out: pvx's id for this VM */
+	__u64 reserved[6];	/* in: zero */
+};
+
+#define PVX_DETACH_BY_ID	_BITULL(0)
+
+/* Detach by VM fd, or by vm_id with PVX_DETACH_BY_ID. */
+struct pvx_detach {
+	__s32 vm_fd;
+	__u32 reserved0;	/* zero */
+	__u64 flags;		/* PVX_DETACH_* */
+	__u64 vm_id;
+	__u64 reserved[2];	/* zero */
+};
+
+/* Counters of one hypercall number, indexed by nr - PVX_HC_BASE. */
+struct pvx_hc_counters {
+	__u64 calls;		/* calls handled by pvx */
+	__u64 errors;		/* of those, calls that returned an error */
+};
+
+#define PVX_STATS_NAME_SIZE	48
+
+struct pvx_vm_stats {
+	__u64 vm_id;
+	__u64 features;
+	char kvm_stats_id[PVX_STATS_NAME_SIZE];	/* KVM's name, "kvm-<pid>" */
+	__u32 max_list_entries;
+	__u32 reserved0;
+	__u64 reserved[3];
+	struct pvx_hc_counters hc[PVX_HC_COUNT];
+};
+
+/*
+ * Read the attached VMs' counters.  The host fills up to nr_vms records at
+ * buf and sets nr_vms to the number of attached VMs, which may be more.
+ */
+struct pvx_stats {
+	__u64 buf;		/* in: user address of struct pvx_vm_stats[] */
+	__u32 nr_vms;		/* in: room at buf; out: attached VMs */
+	__u32 flags;		/* in: zero */
+	__u64 live_vms;		/* out: VM states alive, attached or not yet freed */
+	__u64 reserved[5];	/* zero */
+};
+
+/* The PVX_F_* features this host offers. */
+#define PVX_IOC_GET_FEATURES	_IOR(PVX_IOCTL_TYPE, 0x00, __u64)
+#define PVX_IOC_ATTACH		_IOWR(PVX_IOCTL_TYPE, 0x01, struct pvx_attach)
+#define PVX_IOC_DETACH		_IOW(PVX_IOCTL_TYPE, 0x02, struct pvx_detach)
+#define PVX_IOC_STATS		_IOWR(PVX_IOCTL_TYPE, 0x03, struct pvx_stats)
+
+#endif /* _UAPI_LINUX_PVX_H */
