@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Everything pvx knows about KVM's internals lives in this file: the two
+ * functions it hooks, the struct kvm and struct kvm_vcpu fields it reads,
+ * and the guest ABI conversion.  A new kernel version means editing here.
+ *
+ * Hooks.  KVM has no registration interface for hypercall handlers, so
+ * pvx redirects two exported KVM functions with ftrace, as livepatch does
+ * (FTRACE_OPS_FL_IPMODIFY):
+ *
+ *  - __kvm_emulate_hypercall(): only calls whose number falls in pvx's
+ *    range are redirected, so KVM's own hypercalls never run pvx code.
+ *  - kvm_put_kvm(): when the last reference goes, pvx frees its state for
+ *    that VM before KVM destroys it; pvx thus needs no reference of its
+ *    own, and a VMM killed with SIGKILL leaves nothing behind.
+ *
+ * A replacement calls the original by its exported symbol; the ftrace
+ * handler recognises such calls (parent_ip inside this module) and lets
+ * them through.
+ *
+ * Unload.  After the ftrace ops are unregistered, a task may still be
+ * inside a replacement (a yield sleeps there).  Every replacement counts
+ * itself in pvx_hook_inflight for its whole body; unload waits for RCU
+ * tasks (no task left between the trampoline and the count), for the
+ * count to drain, and for RCU tasks again (no task preempted between the
+ * uncount and its return).
+ */
+#define pr_fmt(fmt) "pvx: " fmt
+
+#include <linux/delay.h>
+#include <linux/ftrace.h>
+#include <linux/kvm_host.h>
+#include <linux/kvm_para.h>
+#include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
+#include <linux/string.h>
+#include "pvx_host.h"
+
+static DEFINE_PER_CPU(long, pvx_hook_inflight);
+
+static void pvx_hook_enter(void)
+{
+	this_cpu_inc(pvx_hook_inflight);
+}
+
+static void pvx_hook_exit(void)
+{
+	this_cpu_dec(pvx_hook_inflight);
+}
+
+static long pvx_hook_inflight_sum(void)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(pvx_hook_inflight, cpu);
+	return sum;
+}
+
+static unsigned long pvx_emulate_hypercall(struct kvm_vcpu *vcpu,
+					   unsigned long nr, unsigned long a0,
+					   unsigned long a1, unsigned long a2,
+					   unsigned long a3, int op_64_bit,
+					   int cpl)
+{
+	unsigned long args[4] = { a0, a1, a2, a3 };
+	unsigned long ret;
+	unsigned int i;
+
+	pvx_hook_enter();
+
+	/* The guest ABI is converted here and nowhere else, as KVM does. */
+	if (!op_64_bit) {
+		nr = (u32)nr;
+		for (i = 0; i < ARRAY_SIZE(args); i++)
+			args[i] = (u32)args[i];
+	}
+
+	if (pvx_nr_in_range(nr) &&
+	    pvx_handle_hypercall(vcpu, nr, args, op_64_bit, cpl, &ret)) {
+		/* KVM counts every hypercall it completes; so does pvx. */
+		++vcpu->stat.hypercalls;
+	} else {
+		ret = __kvm_emulate_hypercall(vcpu, nr, a0, a1, a2, a3,
+					      op_64_bit, cpl);
+	}
+
+	pvx_hook_exit();
+	return ret;
+}
+
+static void pvx_put_kvm(struct kvm *kvm)
+{
+	pvx_hook_enter();
+
+	/*
+	 * Only the final put is interesting.  It runs in process context
+	 * (KVM's VM destruction sleeps), with the VM still intact.
+	 */
+	if (!refcount_dec_not_one(&kvm->users_count)) {
+		pvx_vm_destroyed(kvm);
+		kvm_put_kvm(kvm);
+	}
+
+	pvx_hook_exit();
+}
+
+static bool pvx_hypercall_wanted(struct ftrace_regs *fregs)
+{
+	/* Truncated: a 32-bit guest may leave garbage above bit 31. */
+	return pvx_nr_in_range((u32)ftrace_regs_get_argument(fregs, 1));
+}
+
+struct pvx_hook {
+	const char *name;
+	unsigned long target;
+	unsigned long replacement;
+	bool (*wanted)(struct ftrace_regs *fregs);
+	struct ftrace_ops ops;
+	bool registered;
+};
+
+static void notrace pvx_ftrace_handler(unsigned long ip,
+				       unsigned long parent_ip,
+				       struct ftrace_ops *ops,
+				       struct ftrace_regs *fregs)
+{
+	struct pvx_hook *hook = container_of(ops, struct pvx_hook, ops);
+
+	if (within_module(parent_ip, THIS_MODULE))
+		return;
+	if (hook->wanted && !hook->wanted(fregs))
+		return;
+	ftrace_regs_set_instruction_pointer(fregs, hook->replacement);
+}
+
+#ifdef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
+#define PVX_FTRACE_FLAGS	(FTRACE_OPS_FL_IPMODIFY | FTRACE_OPS_FL_PERMANENT)
+#else
+#define PVX_FTRACE_FLAGS	(FTRACE_OPS_FL_IPMODIFY | \
+				 FTRACE_OPS_FL_PERMANENT | \
+				 FTRACE_OPS_FL_SAVE_REGS)
+#endif
+
+static struct pvx_hook pvx_hooks[] = {
+	{
+		.name = "kvm_put_kvm",
+		.target = (unsigned long)kvm_put_kvm,
+		.replacement = (unsigned long)pvx_put_kvm,
+	},
+	{
+		.name = "__kvm_emulate_hypercall",
+		.target = (unsigned long)__kvm_emulate_hypercall,
+		.replacement = (unsigned long)pvx_emulate_hypercall,
+		.wanted = pvx_hypercall_wanted,
+	},
+};
+
+static int pvx_hook_one(struct pvx_hook *hook)
+{
+	int ret;
+
+	hook->ops.func = pvx_ftrace_handler;
+	hook->ops.flags = PVX_FTRACE_FLAGS;
+
+	ret = ftrace_set_filter_ip(&hook->ops, hook->target, 0, 0);
+	if (ret) {
+		pr_err("cannot trace %s: %d\n", hook->name, ret);
+		return ret;
+	}
+
+	ret = register_ftrace_function(&hook->ops);
+	if (ret) {
+		/* -EBUSY: someone else (livepatch?) already redirects it. */
+		pr_err("cannot hook %s: %d\n", hook->name, ret);
+		ftrace_set_filter_ip(&hook->ops, hook->target, 1, 0);
+		return ret;
+	}
+	hook->registered = true;
+	return 0;
+}
+
+static void pvx_unhook_one(struct pvx_hook *hook)
+{
+	if (!hook->registered)
+		return;
+	WARN_ON_ONCE(unregister_ftrace_function(&hook->ops));
+	ftrace_set_filter_ip(&hook->ops, hook->target, 1, 0);
+	hook->registered = false;
+}
+
+static void pvx_hooks_drain(void)
+{
+	synchronize_rcu_tasks();
+	while (pvx_hook_inflight_sum())
+		msleep(1);
+	synchronize_rcu_tasks();
+}
+
+/*
+ * The VM-lifetime hook goes in first and out last, so that no attached VM
+ * can ever be destroyed unseen.
+ */
+int pvx_compat_hook_install(void)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(pvx_hooks); i++) {
+		ret = pvx_hook_one(&pvx_hooks[i]);
+		if (ret)
+			goto err_hook;
+	}
+	return 0;
+
+err_hook:
+	while (i--)
+		pvx_unhook_one(&pvx_hooks[i]);
+	pvx_hooks_drain();
+	return ret;
+}
+
+void pvx_compat_hook_remove(void)
+{
+	unsigned int i = ARRAY_SIZE(pvx_hooks);
+
+	while (i--)
+		pvx_unhook_one(&pvx_hooks[i]);
+	pvx_hooks_drain();
+}
+
+struct kvm *pvx_compat_kvm_from_file(struct file *file)
+{
+	return file_is_kvm(file) ? file->private_data : NULL;
+}
+
+struct kvm *pvx_compat_vcpu_kvm(struct kvm_vcpu *vcpu)
+{
+	return vcpu->kvm;
+}
+
+unsigned int pvx_compat_vcpu_id(struct kvm_vcpu *vcpu)
+{
+	return vcpu->vcpu_id;
+}
+
+void pvx_compat_kvm_stats_id(struct kvm *kvm, char *buf, size_t len)
+{
+	strscpy(buf, kvm->stats_id, len);
+}
+
+/* Callers run in the vCPU's exit path, which holds kvm->srcu. */
+int pvx_guest_read(struct pvx_call *call, u64 gpa, void *buf, size_t len)
+{
+	return kvm_vcpu_read_guest(call->vcpu, gpa, buf, len);
+}
+
+int pvx_guest_write(struct pvx_call *call, u64 gpa, const void *buf,
+		    size_t len)
+{
+	return kvm_vcpu_write_guest(call->vcpu, gpa, buf, len);
+}
+
+int pvx_guest_list_read(void *call, u64 gpa, void *buf, size_t len)
+{
+	return pvx_guest_read(call, gpa, buf, len);
+}

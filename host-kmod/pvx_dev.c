@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/pvx: the VMM's side.  Attaching needs an open KVM VM fd, which is
+ * itself the capability to drive that VM; the node is root-only besides.
+ */
+#define pr_fmt(fmt) "pvx: " fmt
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include "pvx_host.h"
+
+static long pvx_ioctl_attach(struct pvx_attach __user *uarg)
+{
+	struct pvx_attach req;
+	struct kvm *kvm;
+	int ret;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.reserved0 ||
+	    memchr_inv(req.reserved, 0, sizeof(req.reserved)))
+		return -EINVAL;
+	if (req.features & ~pvx_supported_features())
+		return -EOPNOTSUPP;
+	if (req.max_list_entries > PVX_MAX_LIST_ENTRIES)
+		return -EINVAL;
+
+	CLASS(fd, f)(req.vm_fd);
+	if (fd_empty(f))
+		return -EBADF;
+	kvm = pvx_compat_kvm_from_file(fd_file(f));
+	if (!kvm)
+		return -EINVAL;
+
+	ret = pvx_vm_attach(kvm, &req, &req.vm_id);
+	if (ret)
+		return ret;
+
+	if (put_user(req.vm_id, &uarg->vm_id)) {
+		pvx_vm_detach_kvm(kvm);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long pvx_ioctl_detach(struct pvx_detach __user *uarg)
+{
+	struct pvx_detach req;
+	struct kvm *kvm;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved0 || memchr_inv(req.reserved, 0, sizeof(req.reserved)))
+		return -EINVAL;
+	if (req.flags & ~PVX_DETACH_BY_ID)
+		return -EINVAL;
+
+	if (req.flags & PVX_DETACH_BY_ID)
+		return pvx_vm_detach_id(req.vm_id);
+
+	CLASS(fd, f)(req.vm_fd);
+	if (fd_empty(f))
+		return -EBADF;
+	kvm = pvx_compat_kvm_from_file(fd_file(f));
+	if (!kvm)
+		return -EINVAL;
+	return pvx_vm_detach_kvm(kvm);
+}
+
+static long pvx_ioctl_stats(struct pvx_stats __user *uarg)
+{
+	struct pvx_stats req;
+	u32 nr_vms;
+	int ret;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || memchr_inv(req.reserved, 0, sizeof(req.reserved)))
+		return -EINVAL;
+
+	ret = pvx_vm_stats(u64_to_user_ptr(req.buf), req.nr_vms, &nr_vms);
+	if (ret)
+		return ret;
+
+	req.nr_vms = nr_vms;
+	req.live_vms = pvx_vm_live();
+	if (copy_to_user(uarg, &req, sizeof(req)))
+		return -EFAULT;
+	return 0;
+}
+
+static long pvx_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case PVX_IOC_GET_FEATURES:
+		return put_user(pvx_supported_features(), (u64 __user *)uarg);
+	case PVX_IOC_ATTACH:
+		return pvx_ioctl_attach(uarg);
+	case PVX_IOC_DETACH:
+		return pvx_ioctl_detach(uarg);
+	case PVX_IOC_STATS:
+		return pvx_ioctl_stats(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations pvx_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = pvx_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice pvx_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "pvx",
+	.fops = &pvx_fops,
+	.mode = 0600,
+};
+
+int pvx_dev_init(void)
+{
+	return misc_register(&pvx_miscdev);
+}
+
+void pvx_dev_exit(void)
+{
+	misc_deregister(&pvx_miscdev);
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The hypercall dispatch table: one slot per pvx number, filled by the
+ * services at load.  Like kvmtool's spapr_hcall table it refuses a second
+ * registration of a number; like KVM's __kvm_emulate_hypercall it gates
+ * every call on the VM's features in one place.
+ */
+#include <linux/bitops.h>
+#include <linux/errno.h>
+#include "pvx_host.h"
+
+bool pvx_nr_in_range(unsigned long nr)
+{
+	return nr >= PVX_HC_BASE && nr - PVX_HC_BASE < PVX_HC_COUNT;
+}
+
+int pvx_table_register(struct pvx_table *table, const struct pvx_service *svc)
+{
+	unsigned int slot;
+
+	if (!svc->handler || !pvx_nr_in_range(svc->nr))
+		return -EINVAL;
+	if (hweight64(svc->feature) > 1)
+		return -EINVAL;
+
+	slot = svc->nr - PVX_HC_BASE;
+	if (table->svc[slot])
+		return -EEXIST;
+
+	table->svc[slot] = svc;
+	table->features |= svc->feature;
+	return 0;
+}
+
+void pvx_table_unregister(struct pvx_table *table,
+			  const struct pvx_service *svc)
+{
+	unsigned int slot, i;
+
+	if (!pvx_nr_in_range(svc->nr))
+		return;
+	slot = svc->nr - PVX_HC_BASE;
+	if (table->svc[slot] != svc)
+		return;
+	table->svc[slot] = NULL;
+
+	/* Several services may share a feature bit (inflate and deflate). */
+	table->features = 0;
+	for (i = 0; i < PVX_HC_COUNT; i++)
+		if (table->svc[i])
+			table->features |= table->svc[i]->feature;
+}
+
+long pvx_table_dispatch(const struct pvx_table *table, struct pvx_call *call,
+			u64 vm_features)
+{
+	const struct pvx_service *svc;
+
+	if (!pvx_nr_in_range(call->nr))
+		return -PVX_ENOSYS;
+
+	svc = table->svc[call->nr - PVX_HC_BASE];
+	if (!svc)
+		return -PVX_ENOSYS;
+	if (svc->feature && !(svc->feature & vm_features))
+		return -PVX_EOPNOTSUPP;
+
+	return svc->handler(call);
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pvx_host internals shared by the core, the services and the compat layer.
+ *
+ * Nothing here names a KVM structure field: those live in pvx_compat.c
+ * only, so that a new kernel version means editing one file.
+ */
+#ifndef PVX_HOST_H
+#define PVX_HOST_H
+
+#include <linux/atomic.h>
+#include <linux/hashtable.h>
+#include <linux/types.h>
+#include <uapi/linux/pvx.h>
+
+struct kvm;
+struct kvm_vcpu;
+struct pvx_vm;
+
+/* PVX_LIST_MAX_BYTES of the smallest (8-byte) entries. */
+#define PVX_MAX_LIST_ENTRIES	(PVX_LIST_MAX_BYTES / PVX_LIST_ALIGN)
+
+/* One hypercall, with the guest ABI already converted (see pvx_compat.c). */
+struct pvx_call {
+	struct kvm_vcpu *vcpu;
+	struct pvx_vm *vm;
+	u32 nr;
+	bool op_64_bit;
+	unsigned long args[4];
+};
+
+/* Returns a result for RAX: >= 0 on success, -PVX_E* on error. */
+typedef long (*pvx_hc_fn)(struct pvx_call *call);
+
+struct pvx_service {
+	const char *name;
+	u32 nr;			/* PVX_HC_* */
+	u64 feature;		/* one PVX_F_* bit, or 0: every attached VM */
+	pvx_hc_fn handler;
+};
+
+/* The dispatch table (pvx_dispatch.c): pure logic, tested by KUnit. */
+struct pvx_table {
+	const struct pvx_service *svc[PVX_HC_COUNT];
+	u64 features;		/* union of the registered services' bits */
+};
+
+int pvx_table_register(struct pvx_table *table, const struct pvx_service *svc);
+void pvx_table_unregister(struct pvx_table *table,
+			  const struct pvx_service *svc);
+bool pvx_nr_in_range(unsigned long nr);
+long pvx_table_dispatch(const struct pvx_table *table, struct pvx_call *call,
+			u64 vm_features);
+
+/*
+ * Guest lists (pvx_list.c): validated and copied in one piece before any
+ * entry is looked at.  The reader is a parameter so KUnit can feed lists
+ * without a VM.
+ */
+typedef int (*pvx_guest_read_fn)(void *ctx, u64 gpa, void *buf, size_t len);
+
+int pvx_list_check(u64 gpa, u32 count, size_t entry_size, u32 max_entries);
+int pvx_list_copy_in(pvx_guest_read_fn read, void *ctx, u64 gpa, u32 count,
+		     size_t entry_size, u32 max_entries, void *buf);
+
+/* Per-VM state (pvx_vm.c). */
+struct pvx_counter {
+	atomic64_t calls;
+	atomic64_t errors;
+};
+
+struct pvx_vm {
+	struct hlist_node node;	/* pvx_vm_hash, keyed by kvm */
+	struct hlist_node reap;	/* private list while being freed */
+	struct kvm *kvm;	/* a key only: pvx holds no reference */
+	u64 id;
+	u64 features;
+	u32 max_list_entries;
+	char kvm_stats_id[PVX_STATS_NAME_SIZE];
+	struct pvx_counter hc[PVX_HC_COUNT];
+};
+
+int pvx_vm_read_lock(void);
+void pvx_vm_read_unlock(int idx);
+struct pvx_vm *pvx_vm_lookup(struct kvm *kvm);
+int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id);
+int pvx_vm_detach_kvm(struct kvm *kvm);
+int pvx_vm_detach_id(u64 id);
+void pvx_vm_destroyed(struct kvm *kvm);
+void pvx_vm_detach_all(void);
+int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms);
+u64 pvx_vm_live(void);
+
+/* Entry from the hook: false means "not pvx's, let KVM handle it". */
+bool pvx_handle_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
+			  const unsigned long *args, bool op_64_bit, int cpl,
+			  unsigned long *ret);
+u64 pvx_supported_features(void);
+
+/* The compat layer (pvx_compat.c): every use of KVM internals. */
+int pvx_compat_hook_install(void);
+void pvx_compat_hook_remove(void);
+struct kvm *pvx_compat_kvm_from_file(struct file *file);
+struct kvm *pvx_compat_vcpu_kvm(struct kvm_vcpu *vcpu);
+unsigned int pvx_compat_vcpu_id(struct kvm_vcpu *vcpu);
+void pvx_compat_kvm_stats_id(struct kvm *kvm, char *buf, size_t len);
+int pvx_guest_read(struct pvx_call *call, u64 gpa, void *buf, size_t len);
+int pvx_guest_write(struct pvx_call *call, u64 gpa, const void *buf,
+		    size_t len);
+int pvx_guest_list_read(void *call, u64 gpa, void *buf, size_t len);
+
+/* Services, each in its own file. */
+extern const struct pvx_service pvx_svc_probe;
+
+int pvx_dev_init(void);
+void pvx_dev_exit(void);
+
+#endif /* PVX_HOST_H */

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_host: paravirtual hypercall services for KVM guests.
+ *
+ * The compat layer hands every hypercall in pvx's number range to
+ * pvx_handle_hypercall().  Calls from VMs that were not attached go back
+ * to KVM, which answers -KVM_ENOSYS as it always did.
+ */
+#define pr_fmt(fmt) "pvx: " fmt
+
+#include <linux/kvm_para.h>
+#include <linux/module.h>
+#include "pvx_host.h"
+
+#define CREATE_TRACE_POINTS
+#include "pvx_trace.h"
+
+static struct pvx_table pvx_table;
+
+static const struct pvx_service *const pvx_services[] = {
+	&pvx_svc_probe,
+};
+
+u64 pvx_supported_features(void)
+{
+	return pvx_table.features;
+}
+
+static void pvx_count(struct pvx_vm *vm, u32 nr, long ret)
+{
+	struct pvx_counter *c = &vm->hc[nr - PVX_HC_BASE];
+
+	atomic64_inc(&c->calls);
+	if (ret < 0)
+		atomic64_inc(&c->errors);
+}
+
+bool pvx_handle_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
+			  const unsigned long *args, bool op_64_bit, int cpl,
+			  unsigned long *ret)
+{
+	struct pvx_call call = {
+		.vcpu = vcpu,
+		.nr = nr,
+		.op_64_bit = op_64_bit,
+	};
+	long result;
+	int idx;
+
+	idx = pvx_vm_read_lock();
+	call.vm = pvx_vm_lookup(pvx_compat_vcpu_kvm(vcpu));
+	if (!call.vm) {
+		pvx_vm_read_unlock(idx);
+		return false;
+	}
+	memcpy(call.args, args, sizeof(call.args));
+
+	/* Same answer KVM gives its own hypercalls from user mode. */
+	if (cpl)
+		result = -KVM_EPERM;
+	else
+		result = pvx_table_dispatch(&pvx_table, &call,
+					    call.vm->features);
+
+	pvx_count(call.vm, call.nr, result);
+	trace_pvx_hypercall(call.vm->id, pvx_compat_vcpu_id(vcpu), call.nr,
+			    call.args, result);
+	pvx_vm_read_unlock(idx);
+
+	*ret = result;
+	return true;
+}
+
+static void pvx_services_unregister(unsigned int n)
+{
+	while (n--)
+		pvx_table_unregister(&pvx_table, pvx_services[n]);
+}
+
+static int pvx_services_register(void)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(pvx_services); i++) {
+		ret = pvx_table_register(&pvx_table, pvx_services[i]);
+		if (ret) {
+			pr_err("service %s (nr %#x) not registered: %d\n",
+			       pvx_services[i]->name, pvx_services[i]->nr, ret);
+			pvx_services_unregister(i);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int __init pvx_init(void)
+{
+	int ret;
+
+	ret = pvx_services_register();
+	if (ret)
+		return ret;
+
+	ret = pvx_compat_hook_install();
+	if (ret)
+		goto err_hook;
+
+	ret = pvx_dev_init();
+	if (ret)
+		goto err_dev;
+
+	pr_info("ready: hypercalls %#x-%#x, features %#llx\n", PVX_HC_BASE,
+		PVX_HC_BASE + PVX_HC_COUNT - 1, pvx_table.features);
+	return 0;
+
+err_dev:
+	pvx_compat_hook_remove();
+	pvx_vm_detach_all();
+err_hook:
+	pvx_services_unregister(ARRAY_SIZE(pvx_services));
+	return ret;
+}
+
+static void __exit pvx_exit(void)
+{
+	pvx_dev_exit();
+	pvx_compat_hook_remove();
+	pvx_vm_detach_all();
+	pvx_services_unregister(ARRAY_SIZE(pvx_services));
+	pr_info("unloaded\n");
+}
+
+module_init(pvx_init);
+module_exit(pvx_exit);
+
+MODULE_DESCRIPTION("pvx: paravirtual hypercall services for KVM guests");
+MODULE_LICENSE("GPL");
+MODULE_SOFTDEP("pre: kvm");

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-VM state.  A VM is attached by its VMM (or by pvxctl on its behalf)
+ * and found again, O(1), by the struct kvm of the vCPU that exits.
+ *
+ * pvx takes no reference on the VM: an attached VM must be destroyable by
+ * simply closing its fds or killing its VMM.  The compat layer tells us
+ * when KVM drops the last reference (pvx_vm_destroyed()), and the state
+ * goes away before the struct kvm does.
+ *
+ * Readers (the hypercall path, which may sleep) use SRCU; writers hold
+ * pvx_vm_lock and wait for readers before freeing.
+ */
+#define pr_fmt(fmt) "pvx: " fmt
+
+#include <linux/hash.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/srcu.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include "pvx_host.h"
+
+#define PVX_VM_HASH_BITS 6
+
+static DEFINE_HASHTABLE(pvx_vm_hash, PVX_VM_HASH_BITS);
+static DEFINE_MUTEX(pvx_vm_lock);
+DEFINE_STATIC_SRCU(pvx_vm_srcu);
+static atomic64_t pvx_vm_last_id = ATOMIC64_INIT(0);
+static atomic64_t pvx_vm_live_count = ATOMIC64_INIT(0);
+
+static struct hlist_head *pvx_vm_bucket(struct kvm *kvm)
+{
+	return &pvx_vm_hash[hash_ptr(kvm, PVX_VM_HASH_BITS)];
+}
+
+static struct pvx_vm *pvx_vm_find(struct kvm *kvm)
+{
+	struct pvx_vm *vm;
+
+	hlist_for_each_entry_srcu(vm, pvx_vm_bucket(kvm), node,
+				  srcu_read_lock_held(&pvx_vm_srcu) ||
+				  lockdep_is_held(&pvx_vm_lock))
+		if (vm->kvm == kvm)
+			return vm;
+	return NULL;
+}
+
+int pvx_vm_read_lock(void)
+{
+	return srcu_read_lock(&pvx_vm_srcu);
+}
+
+void pvx_vm_read_unlock(int idx)
+{
+	srcu_read_unlock(&pvx_vm_srcu, idx);
+}
+
+struct pvx_vm *pvx_vm_lookup(struct kvm *kvm)
+{
+	return pvx_vm_find(kvm);
+}
+
+static void pvx_vm_free(struct pvx_vm *vm)
+{
+	kfree(vm);
+	atomic64_dec(&pvx_vm_live_count);
+}
+
+int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
+{
+	struct pvx_vm *vm;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return -ENOMEM;
+
+	vm->kvm = kvm;
+	vm->features = req->features;
+	vm->max_list_entries = req->max_list_entries ?: PVX_MAX_LIST_ENTRIES;
+	pvx_compat_kvm_stats_id(kvm, vm->kvm_stats_id,
+				sizeof(vm->kvm_stats_id));
+
+	mutex_lock(&pvx_vm_lock);
+	if (pvx_vm_find(kvm)) {
+		mutex_unlock(&pvx_vm_lock);
+		kfree(vm);
+		return -EBUSY;
+	}
+	vm->id = atomic64_inc_return(&pvx_vm_last_id);
+	atomic64_inc(&pvx_vm_live_count);
+	hlist_add_head_rcu(&vm->node, pvx_vm_bucket(kvm));
+	mutex_unlock(&pvx_vm_lock);
+
+	pr_info("attached %s as vm %llu, features %#llx\n", vm->kvm_stats_id,
+		vm->id, vm->features);
+	*id = vm->id;
+	return 0;
+}
+
+static void pvx_vm_unpublish_and_free(struct pvx_vm *vm, const char *why)
+{
+	hash_del_rcu(&vm->node);
+	mutex_unlock(&pvx_vm_lock);
+
+	synchronize_srcu(&pvx_vm_srcu);
+	pr_info("vm %llu (%s) %s\n", vm->id, vm->kvm_stats_id, why);
+	pvx_vm_free(vm);
+}
+
+int pvx_vm_detach_kvm(struct kvm *kvm)
+{
+	struct pvx_vm *vm;
+
+	mutex_lock(&pvx_vm_lock);
+	vm = pvx_vm_find(kvm);
+	if (!vm) {
+		mutex_unlock(&pvx_vm_lock);
+		return -ENOENT;
+	}
+	pvx_vm_unpublish_and_free(vm, "detached");
+	return 0;
+}
+
+int pvx_vm_detach_id(u64 id)
+{
+	struct pvx_vm *vm;
+	unsigned int bkt;
+
+	mutex_lock(&pvx_vm_lock);
+	hash_for_each(pvx_vm_hash, bkt, vm, node) {
+		if (vm->id == id) {
+			pvx_vm_unpublish_and_free(vm, "detached");
+			return 0;
+		}
+	}
+	mutex_unlock(&pvx_vm_lock);
+	return -ENOENT;
+}
+
+void pvx_vm_destroyed(struct kvm *kvm)
+{
+	struct pvx_vm *vm;
+	int idx;
+
+	/* Most VMs were never attached: don't serialise their teardown. */
+	idx = srcu_read_lock(&pvx_vm_srcu);
+	vm = pvx_vm_find(kvm);
+	srcu_read_unlock(&pvx_vm_srcu, idx);
+	if (!vm)
+		return;
+
+	mutex_lock(&pvx_vm_lock);
+	vm = pvx_vm_find(kvm);
+	if (!vm) {
+		mutex_unlock(&pvx_vm_lock);
+		return;
+	}
+	pvx_vm_unpublish_and_free(vm, "destroyed by KVM");
+}
+
+void pvx_vm_detach_all(void)
+{
+	struct hlist_node *tmp;
+	struct pvx_vm *vm;
+	unsigned int bkt;
+	HLIST_HEAD(reap);
+
+	mutex_lock(&pvx_vm_lock);
+	hash_for_each_safe(pvx_vm_hash, bkt, tmp, vm, node) {
+		hash_del_rcu(&vm->node);
+		hlist_add_head(&vm->reap, &reap);
+	}
+	mutex_unlock(&pvx_vm_lock);
+
+	synchronize_srcu(&pvx_vm_srcu);
+	hlist_for_each_entry_safe(vm, tmp, &reap, reap) {
+		pr_info("vm %llu (%s) detached at unload\n", vm->id,
+			vm->kvm_stats_id);
+		pvx_vm_free(vm);
+	}
+}
+
+static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
+{
+	unsigned int i;
+
+	st->vm_id = vm->id;
+	st->features = vm->features;
+	st->max_list_entries = vm->max_list_entries;
+	strscpy(st->kvm_stats_id, vm->kvm_stats_id, sizeof(st->kvm_stats_id));
+	for (i = 0; i < PVX_HC_COUNT; i++) {
+		st->hc[i].calls = atomic64_read(&vm->hc[i].calls);
+		st->hc[i].errors = atomic64_read(&vm->hc[i].errors);
+	}
+}
+
+int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms)
+{
+	struct pvx_vm_stats *snap = NULL;
+	struct pvx_vm *vm;
+	unsigned int bkt;
+	u32 n = 0, copied;
+	int ret = 0;
+
+	/* Snapshot under the lock, copy out without it: no fault under it. */
+	room = min_t(u32, room, 1024);
+	if (room) {
+		snap = kvcalloc(room, sizeof(*snap), GFP_KERNEL);
+		if (!snap)
+			return -ENOMEM;
+	}
+
+	mutex_lock(&pvx_vm_lock);
+	hash_for_each(pvx_vm_hash, bkt, vm, node) {
+		if (n < room)
+			pvx_vm_fill_stats(vm, &snap[n]);
+		n++;
+	}
+	mutex_unlock(&pvx_vm_lock);
+
+	copied = min(n, room);
+	if (copied && copy_to_user(buf, snap, copied * sizeof(*snap)))
+		ret = -EFAULT;
+	kvfree(snap);
+	*nr_vms = n;
+	return ret;
+}
+
+u64 pvx_vm_live(void)
+{
+	return atomic64_read(&pvx_vm_live_count);
+}
