@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make            modules (against KDIR), pvxctl, selftests
+# make run        boot the testbed and show pvx serving a guest
+# make check      the whole suite, in L1 on the stock and the debug kernel
+# make install    install pvx_host, pvx_guest and pvxctl on this machine
+#
+# KDIR defaults to the running kernel's build tree, else the testbed's
+# Debian 6.12 headers.  GUEST_KDIR (guest modules) defaults to KDIR.
+
+PVX_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pvx
+TESTBED_KDIR := $(shell sed -n 's/^KDIR=//p' $(PVX_CACHE)/stock.env 2>/dev/null)
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) $(TESTBED_KDIR))
+GUEST_KDIR ?= $(KDIR)
+PREFIX ?= /usr/local
+
+# What "make stage" copies: sources only, never objects of another kernel.
+MODULE_SOURCES = $(shell find include host-kmod guest-drivers \
+		   \( -name '*.[ch]' -o -name Kbuild -o -name Makefile \) -print)
+
+all: modules tools selftests
+
+check-kdir:
+	@test -n "$(KDIR)" -a -d "$(KDIR)" || { \
+		echo "No kernel build tree: pass KDIR=<dir> (or run tools/testbed/deps.sh)"; \
+		exit 1; }
+
+modules: check-kdir
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/host-kmod modules
+	$(MAKE) -C $(GUEST_KDIR) M=$(CURDIR)/guest-drivers modules
+
+tools:
+	$(MAKE) -C tools/pvxctl
+
+selftests:
+	$(MAKE) -C selftests
+
+# Build everything for one testbed lane into STAGE (see tools/testbed/).
+# Each lane builds in its own copy of the sources, so lanes never mix
+# objects of different kernels.
+stage: check-kdir tools selftests
+	@test -n "$(STAGE)" || { echo "make stage needs STAGE=<dir>"; exit 1; }
+	rm -rf $(STAGE) $(STAGE).src
+	mkdir -p $(STAGE)/selftests $(STAGE)/kunit $(STAGE)/l2 $(STAGE).src
+	printf '%s\n' $(MODULE_SOURCES) | cpio -pdm --quiet $(STAGE).src
+	$(MAKE) -C $(KDIR) M=$(STAGE).src/host-kmod modules
+	$(MAKE) -C $(GUEST_KDIR) M=$(STAGE).src/guest-drivers modules
+	set -e; cd $(STAGE).src/host-kmod; for m in $$(sed 's/\.o$$/.ko/' modules.order); do \
+		case $$m in *_kunit.ko) cp $$m $(STAGE)/kunit/ ;; *) cp $$m $(STAGE)/ ;; esac; done
+	set -e; cd $(STAGE).src/guest-drivers; for m in $$(sed 's/\.o$$/.ko/' modules.order); do \
+		cp $$m $(STAGE)/l2/; done
+	cp tools/pvxctl/pvxctl $(STAGE)/
+	find selftests -maxdepth 1 -name '*_test' -type f -perm -u+x -exec cp {} $(STAGE)/selftests/ \;
+
+run:
+	tools/testbed/run.sh
+
+check:
+	tools/testbed/check.sh
+
+install: modules tools
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/host-kmod modules_install
+	$(MAKE) -C $(GUEST_KDIR) M=$(CURDIR)/guest-drivers modules_install
+	install -D -m 0755 tools/pvxctl/pvxctl $(DESTDIR)$(PREFIX)/sbin/pvxctl
+
+clean:
+	-test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR)/host-kmod clean
+	-test -z "$(KDIR)" || $(MAKE) -C $(GUEST_KDIR) M=$(CURDIR)/guest-drivers clean
+	$(MAKE) -C tools/pvxctl clean
+	-$(MAKE) -C selftests clean
+	rm -rf build
+
+.PHONY: all check-kdir modules tools selftests stage run check install clean
