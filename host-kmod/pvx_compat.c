@@ -195,7 +195,7 @@ static void pvx_hooks_drain(void)
 {
 	synchronize_rcu_tasks();
 	while (pvx_hook_inflight_sum())
-		msleep(1);
+		usleep_range(1000, 2000);
 	synchronize_rcu_tasks();
 }
 

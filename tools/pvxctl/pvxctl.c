@@ -34,7 +34,7 @@ static const char *const hc_names[PVX_HC_COUNT] = {
 	[PVX_HC_PROBE - PVX_HC_BASE] = "probe",
 };
 
-static void usage(FILE *out)
+static void print_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: pvxctl features\n"
@@ -271,11 +271,12 @@ static void print_json(const struct pvx_stats *st,
 		const struct pvx_vm_stats *vm = &vms[v];
 
 		/* kvm_stats_id is "kvm-<pid>": nothing to escape. */
-		printf("%s{\"vm_id\": %" PRIu64 ", \"kvm\": \"%s\", "
-		       "\"features\": %" PRIu64 ", \"max_list\": %u, "
-		       "\"hypercalls\": {", v ? ", " : "",
-		       (uint64_t)vm->vm_id, vm->kvm_stats_id,
-		       (uint64_t)vm->features, vm->max_list_entries);
+		printf("%s{\"vm_id\": %" PRIu64, v ? ", " : "",
+		       (uint64_t)vm->vm_id);
+		printf(", \"kvm\": \"%s\"", vm->kvm_stats_id);
+		printf(", \"features\": %" PRIu64, (uint64_t)vm->features);
+		printf(", \"max_list\": %u", vm->max_list_entries);
+		printf(", \"hypercalls\": {");
 		first = 1;
 		for (i = 0; i < PVX_HC_COUNT; i++) {
 			if (!vm->hc[i].calls && !hc_names[i])
@@ -350,7 +351,7 @@ int main(int argc, char **argv)
 	const char *cmd;
 
 	if (argc < 2) {
-		usage(stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	cmd = argv[1];
@@ -384,10 +385,10 @@ int main(int argc, char **argv)
 			json = 1;
 			break;
 		case 'h':
-			usage(stdout);
+			print_usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
@@ -400,6 +401,6 @@ int main(int argc, char **argv)
 		return cmd_detach(pid, want_fd, id, by_id);
 	if (!strcmp(cmd, "stats"))
 		return cmd_stats(json);
-	usage(stderr);
+	print_usage(stderr);
 	return 2;
 }
