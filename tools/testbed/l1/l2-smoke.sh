@@ -1,0 +1,102 @@
+#!/bin/sh
+# L1-side L2 smoke test (TAP on stdout).  Runs an unmodified QEMU from the
+# build machine (9p export of /, chroot /host) to boot the stock Debian
+# kernel as L2 with the L2 initramfs, attaches pvx to the paused VM with
+# pvxctl, lets it run, and checks what the L2 guest driver reported.
+
+# What pvx_guest prints in L2 when the host answered PVX_HC_PROBE:
+L2_PROBE_RE='pvx: host pvx ABI [0-9]+'
+# ... and when it did not (VM not attached, or no pvx on the host):
+L2_NOHOST_RE='pvx: no pvx host'
+L2_DONE=PVX-L2-DONE
+L2_TIMEOUT=${PVX_L2_TIMEOUT:-300}	# seconds for L2 to print PVX-L2-DONE
+VM_TIMEOUT=60				# seconds for QEMU to create its KVM VM
+
+n=0
+res() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; fi; }
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+bail() { echo "1..$n"; exit 1; }
+
+[ -f /pvx/l2.env ] || { echo "# /pvx/l2.env missing: run-l1.sh was not given --l2"; res 1 "l2 environment"; bail; }
+. /pvx/l2.env
+H=/host
+mkdir -p $H 2>/dev/null
+if ! grep -q " $H 9p " /proc/mounts; then
+	mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose hostroot $H
+fi
+grep -q " $H 9p " /proc/mounts; res $? "9p mount of the build machine's root"
+mount -t proc proc $H/proc 2>/dev/null
+mount -t sysfs sysfs $H/sys 2>/dev/null
+mount -t devtmpfs devtmpfs $H/dev 2>/dev/null
+mount -t tmpfs tmpfs $H/tmp 2>/dev/null
+[ -c $H/dev/kvm ] && [ -x $H/usr/bin/qemu-system-x86_64 ] && [ -f "$H$L2_KERNEL" ] && [ -f "$H$L2_INITRD" ]
+res $? "qemu, /dev/kvm, L2 kernel and initramfs visible under $H" || true
+[ -f "$H$L2_INITRD" ] || bail
+
+rm -f $H/tmp/l2mon.in $H/tmp/l2mon.out $H/tmp/l2.log
+mkfifo $H/tmp/l2mon.in $H/tmp/l2mon.out
+chroot $H qemu-system-x86_64 -enable-kvm -cpu host -M pc -smp 2 -m 512 \
+	-display none -no-reboot -S \
+	-serial file:/tmp/l2.log -monitor pipe:/tmp/l2mon \
+	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" \
+	-append "console=ttyS0 panic=-1 rdinit=/init" \
+	> /tmp/l2-qemu.log 2>&1 &
+qpid=$!
+cat $H/tmp/l2mon.out > /tmp/l2mon.log 2>/dev/null &
+catpid=$!
+
+# wait for QEMU's KVM VM fd
+vm=1 i=0
+while [ $i -lt $VM_TIMEOUT ] && kill -0 $qpid 2>/dev/null; do
+	if ls -l /proc/$qpid/fd 2>/dev/null | grep -q 'anon_inode:kvm-vm'; then vm=0; break; fi
+	sleep 1; i=$((i + 1))
+done
+res $vm "L2 QEMU (pid $qpid) created a KVM VM"
+if [ $vm != 0 ]; then
+	echo "# qemu log:"; sed 's/^/# /' /tmp/l2-qemu.log
+	kill -9 $qpid 2>/dev/null; kill $catpid 2>/dev/null
+	bail
+fi
+
+attached=0
+if [ -x /pvx/pvxctl ] && [ "${PVX_L2_ATTACH:-1}" = 1 ]; then
+	/pvx/pvxctl attach --pid $qpid 2>&1 | sed 's/^/# pvxctl: /'
+	# sed hides pvxctl's status; ask again through the exit status
+	/pvx/pvxctl stats > /tmp/l2-stats.txt 2>&1
+	if grep -q "kvm-$qpid" /tmp/l2-stats.txt; then attached=1; fi
+	sed 's/^/# pvxctl stats: /' /tmp/l2-stats.txt
+	[ $attached = 1 ]; res $? "pvxctl attach --pid $qpid (VM listed by pvxctl stats)"
+else
+	skip "pvxctl attach" "no /pvx/pvxctl staged"
+fi
+
+echo cont > $H/tmp/l2mon.in
+start=$(date +%s) done=1
+while [ $(( $(date +%s) - start )) -lt $L2_TIMEOUT ] && kill -0 $qpid 2>/dev/null; do
+	if grep -q "$L2_DONE" $H/tmp/l2.log 2>/dev/null; then done=0; break; fi
+	sleep 2
+done
+el=$(( $(date +%s) - start ))
+res $done "l2 boots (reached $L2_DONE after ${el}s)"
+
+if [ $attached = 1 ]; then
+	/pvx/pvxctl stats 2>&1 | sed 's/^/# pvxctl stats after L2 boot: /'
+fi
+# power off / kill L2
+kill $qpid 2>/dev/null; sleep 1; kill -9 $qpid 2>/dev/null
+wait $qpid 2>/dev/null
+kill $catpid 2>/dev/null
+
+if ! grep -q 'PVX-L2: insmod' $H/tmp/l2.log 2>/dev/null; then
+	skip "l2 probe" "no l2/*.ko staged or L2 did not get that far"
+elif [ $attached = 1 ]; then
+	grep -Eq "$L2_PROBE_RE" $H/tmp/l2.log; res $? "l2 probe: guest saw the pvx host (/$L2_PROBE_RE/)"
+else
+	grep -Eq "$L2_NOHOST_RE" $H/tmp/l2.log; res $? "l2 probe: unattached guest saw no pvx host (/$L2_NOHOST_RE/)"
+fi
+
+echo "# ---- L2 console ----"
+tr -d '\r' < $H/tmp/l2.log | sed 's/^/# l2: /'
+echo "# ---- L2 QEMU ----"
+sed 's/^/# qemu: /' /tmp/l2-qemu.log
+echo "1..$n"

@@ -1,0 +1,147 @@
+#!/bin/bash
+# Boot one L1 VM (QEMU TCG, -cpu max: nested AMD SVM) with a busybox
+# initramfs that loads KVM + pvx_host.ko and runs the staged tests.
+#
+# usage: run-l1.sh --lane stock|debug [--stage DIR] [--tests "a b"] [--l2]
+#                  [--l2-stage DIR] [--out DIR] [--timeout SEC]
+#   --stage     staged artifacts (default $PVX_STAGE), see README.md
+#   --tests     programs to run, paths relative to the stage (or l1/<script>
+#               from tools/testbed/l1/); default: every selftests/*_test,
+#               plus l1/l2-smoke.sh with --l2
+#   --l2        also make the L2 smoke test possible: export / read-only by
+#               9p and build the L2 initramfs from <l2-stage>/l2/*.ko
+#   --l2-stage  stage whose l2/*.ko go into L2 (they must match the stock
+#               kernel that L2 runs; default: --stage)
+#   --out       output dir (default $PVX_CACHE/out/<lane>): console.log
+#               (kernel console, ttyS0), tap.log (test output, ttyS1)
+#   --timeout   hard limit for the whole boot (default 1800 s)
+set -euo pipefail
+# shellcheck source=tools/testbed/common.sh
+. "$(dirname "$0")/common.sh"
+
+LANE= STAGE=${PVX_STAGE:-} TESTS= L2=0 L2STAGE= OUT= TIMEOUT=${PVX_L1_TIMEOUT:-1800}
+TEST_TIMEOUT=${PVX_TEST_TIMEOUT:-600}
+MEM=${PVX_L1_MEM:-3072}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--lane) LANE=$2; shift 2 ;;
+	--stage) STAGE=$2; shift 2 ;;
+	--tests) TESTS=$2; TESTS_SET=1; shift 2 ;;
+	--l2) L2=1; shift ;;
+	--l2-stage) L2STAGE=$2; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	--timeout) TIMEOUT=$2; shift 2 ;;
+	*) tb_die "unknown argument: $1" ;;
+	esac
+done
+case $LANE in stock|debug) ;; *) tb_die "--lane stock|debug required" ;; esac
+[ -n "$STAGE" ] && [ -d "$STAGE" ] || tb_die "no stage dir (--stage or PVX_STAGE)"
+STAGE=$(cd "$STAGE" && pwd)
+L2STAGE=${L2STAGE:-$STAGE}
+OUT=${OUT:-$PVX_CACHE/out/$LANE}
+ENVF=$PVX_CACHE/$LANE.env
+[ -f "$ENVF" ] || tb_die "$ENVF missing (run deps.sh / debug-kernel.sh)"
+# shellcheck disable=SC1090
+. "$ENVF"
+STOCK_VMLINUZ=
+if [ "$L2" = 1 ]; then
+	[ -f "$PVX_CACHE/stock.env" ] || tb_die "L2 needs the stock kernel (deps.sh)"
+	STOCK_VMLINUZ=$(. "$PVX_CACHE/stock.env"; echo "$VMLINUZ")
+fi
+
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+rm -rf "$OUT/root" "$OUT/l2"
+rm -f "$OUT/console.log" "$OUT/tap.log" "$OUT/initramfs.cpio.gz"
+ROOT=$OUT/root
+mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,tmp,root,host,lib/modules/pvx,pvx,etc}
+
+# busybox with one symlink per applet
+cp /bin/busybox "$ROOT/bin/busybox"
+for a in $(/bin/busybox --list); do
+	[ -e "$ROOT/bin/$a" ] || ln -s busybox "$ROOT/bin/$a"
+done
+
+# kernel modules, decompressed here, in the order modprobe computes
+want=(kvm_amd netfs 9pnet 9pnet_virtio 9p virtio_pci)
+if [ -d "$STAGE/kunit" ] && ls "$STAGE"/kunit/*.ko > /dev/null 2>&1; then want+=(kunit); fi
+: > "$ROOT/pvx/modules.list"
+declare -A seen=()
+for m in "${want[@]}"; do
+	deps=$(modprobe --show-depends -d "$MODDIR" -S "$KVER" "$m" 2>&1) || tb_die "modprobe --show-depends $m: $deps"
+	while read -r kind path _; do
+		[ "$kind" = insmod ] || continue
+		base=$(basename "$path"); base=${base%.xz}; base=${base%.zst}; base=${base%.gz}
+		[ -z "${seen[$base]:-}" ] || continue
+		seen[$base]=1
+		case $path in
+		*.xz) xz -dc "$path" > "$ROOT/lib/modules/pvx/$base" ;;
+		*.zst) zstd -qdc "$path" > "$ROOT/lib/modules/pvx/$base" ;;
+		*.gz) gzip -dc "$path" > "$ROOT/lib/modules/pvx/$base" ;;
+		*) cp "$path" "$ROOT/lib/modules/pvx/$base" ;;
+		esac
+		echo "$base" >> "$ROOT/pvx/modules.list"
+	done <<< "$deps"
+done
+tb_log "$LANE: modules: $(tr '\n' ' ' < "$ROOT/pvx/modules.list")"
+
+# the stage, and the testbed's own L1 scripts
+cp -a "$STAGE"/. "$ROOT/pvx/"
+rm -rf "$ROOT/pvx/l2"          # L2 files are read through 9p, not copied
+mkdir -p "$ROOT/pvx/l1"
+cp -a "$TESTBED_DIR"/l1/*.sh "$ROOT/pvx/l1/"
+# kunit.ko goes in /lib/modules/pvx like every module; init loads it if needed
+echo "$LANE" > "$ROOT/pvx/lane"
+echo "$TEST_TIMEOUT" > "$ROOT/pvx/test_timeout"
+install -m 0755 "$TESTBED_DIR/l1/init" "$ROOT/init"
+
+# Dynamically linked test programs get their shared libraries.
+while IFS= read -r -d '' f; do
+	head -c4 "$f" | grep -q ELF || continue
+	libs=$(ldd "$f" 2>/dev/null | grep -oE '/[^ ]+' || true)
+	for lib in $libs; do
+		[ -e "$ROOT$lib" ] || cp -L --parents "$lib" "$ROOT/"
+	done
+done < <(find "$ROOT/pvx" -type f -perm -u+x -print0)
+
+# tests list
+if [ -z "${TESTS_SET:-}" ]; then
+	TESTS=$(cd "$STAGE" && find selftests -maxdepth 1 -type f -name '*_test' -perm -u+x 2>/dev/null | sort | tr '\n' ' ')
+	if [ "$L2" = 1 ]; then TESTS="$TESTS l1/l2-smoke.sh"; fi
+fi
+: > "$ROOT/pvx/tests.list"
+for t in $TESTS; do echo "$t" >> "$ROOT/pvx/tests.list"; done
+tb_log "$LANE: tests: $(tr '\n' ' ' < "$ROOT/pvx/tests.list")"
+
+# L2: initramfs built here, read by L1's QEMU through the 9p export of /
+VIRTFS=()
+if [ "$L2" = 1 ]; then
+	"$TESTBED_DIR/l2/mk-initramfs.sh" "$L2STAGE" "$OUT/l2"
+	cat > "$ROOT/pvx/l2.env" <<EOT
+L2_KERNEL=$STOCK_VMLINUZ
+L2_INITRD=$OUT/l2/initramfs.cpio.gz
+EOT
+	VIRTFS=(-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap")
+fi
+
+(cd "$ROOT" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$OUT/initramfs.cpio.gz"
+tb_log "$LANE: initramfs $(du -h "$OUT/initramfs.cpio.gz" | cut -f1), booting $VMLINUZ (timeout ${TIMEOUT}s)"
+
+start=$(date +%s)
+rc=0
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$MEM" \
+	-display none -monitor none -no-reboot \
+	-kernel "$VMLINUZ" -initrd "$OUT/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off ${PVX_L1_APPEND:-}" \
+	-serial "file:$OUT/console.log" -serial "file:$OUT/tap.log" \
+	"${VIRTFS[@]}" < /dev/null > "$OUT/qemu.log" 2>&1 || rc=$?
+secs=$(( $(date +%s) - start ))
+echo "$secs" > "$OUT/boot-seconds"
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	tb_log "$LANE: L1 TIMED OUT after ${secs}s"
+	echo "# PVX-L1-TIMEOUT after ${secs}s" >> "$OUT/tap.log"
+elif [ "$rc" != 0 ]; then
+	tb_log "$LANE: qemu exited with $rc: $(tail -3 "$OUT/qemu.log")"
+fi
+tb_log "$LANE: L1 ran ${secs}s; logs in $OUT"
+exit 0
