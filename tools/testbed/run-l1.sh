@@ -64,7 +64,8 @@ done
 
 # kernel modules, decompressed here, in the order modprobe computes
 want=(kvm_amd netfs 9pnet 9pnet_virtio 9p virtio_pci)
-if [ -d "$STAGE/kunit" ] && ls "$STAGE"/kunit/*.ko > /dev/null 2>&1; then want+=(kunit); fi
+KUNIT=0
+if [ "$LANE" = debug ] && ls "$STAGE"/kunit/*.ko > /dev/null 2>&1; then KUNIT=1; want+=(kunit); fi
 : > "$ROOT/pvx/modules.list"
 declare -A seen=()
 for m in "${want[@]}"; do
@@ -88,6 +89,8 @@ tb_log "$LANE: modules: $(tr '\n' ' ' < "$ROOT/pvx/modules.list")"
 # the stage, and the testbed's own L1 scripts
 cp -a "$STAGE"/. "$ROOT/pvx/"
 rm -rf "$ROOT/pvx/l2"          # L2 files are read through 9p, not copied
+# KUnit needs the debug kernel (Debian's has no CONFIG_KUNIT)
+[ "$KUNIT" = 1 ] || rm -rf "$ROOT/pvx/kunit"
 mkdir -p "$ROOT/pvx/l1"
 cp -a "$TESTBED_DIR"/l1/*.sh "$ROOT/pvx/l1/"
 # kunit.ko goes in /lib/modules/pvx like every module; init loads it if needed
@@ -111,6 +114,7 @@ if [ -z "${TESTS_SET:-}" ]; then
 fi
 : > "$ROOT/pvx/tests.list"
 for t in $TESTS; do echo "$t" >> "$ROOT/pvx/tests.list"; done
+cp "$ROOT/pvx/tests.list" "$OUT/tests.list"
 tb_log "$LANE: tests: $(tr '\n' ' ' < "$ROOT/pvx/tests.list")"
 
 # L2: initramfs built here, read by L1's QEMU through the 9p export of /

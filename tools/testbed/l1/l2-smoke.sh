@@ -28,21 +28,24 @@ grep -q " $H 9p " /proc/mounts; res $? "9p mount of the build machine's root"
 mount -t proc proc $H/proc 2>/dev/null
 mount -t sysfs sysfs $H/sys 2>/dev/null
 mount -t devtmpfs devtmpfs $H/dev 2>/dev/null
-mount -t tmpfs tmpfs $H/tmp 2>/dev/null
-[ -c $H/dev/kvm ] && [ -x $H/usr/bin/qemu-system-x86_64 ] && [ -f "$H$L2_KERNEL" ] && [ -f "$H$L2_INITRD" ]
-res $? "qemu, /dev/kvm, L2 kernel and initramfs visible under $H" || true
+mount -t tmpfs tmpfs $H/run 2>/dev/null  # not /tmp: the L2 files may live there
+vis=0
+for f in /dev/kvm /usr/bin/qemu-system-x86_64 "$L2_KERNEL" "$L2_INITRD"; do
+	[ -e "$H$f" ] || { echo "# missing: $H$f"; vis=1; }
+done
+res $vis "qemu, /dev/kvm, L2 kernel and initramfs visible under $H"
 [ -f "$H$L2_INITRD" ] || bail
 
-rm -f $H/tmp/l2mon.in $H/tmp/l2mon.out $H/tmp/l2.log
-mkfifo $H/tmp/l2mon.in $H/tmp/l2mon.out
-chroot $H qemu-system-x86_64 -enable-kvm -cpu host -M pc -smp 2 -m 512 \
+rm -f $H/run/l2mon.in $H/run/l2mon.out $H/run/l2.log
+mkfifo $H/run/l2mon.in $H/run/l2mon.out
+TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm -cpu host -M pc -smp 2 -m 512 \
 	-display none -no-reboot -S \
-	-serial file:/tmp/l2.log -monitor pipe:/tmp/l2mon \
+	-serial file:/run/l2.log -monitor pipe:/run/l2mon \
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" \
 	-append "console=ttyS0 panic=-1 rdinit=/init" \
 	> /tmp/l2-qemu.log 2>&1 &
 qpid=$!
-cat $H/tmp/l2mon.out > /tmp/l2mon.log 2>/dev/null &
+cat $H/run/l2mon.out > /tmp/l2mon.log 2>/dev/null &
 catpid=$!
 
 # wait for QEMU's KVM VM fd
@@ -70,14 +73,15 @@ else
 	skip "pvxctl attach" "no /pvx/pvxctl staged"
 fi
 
-echo cont > $H/tmp/l2mon.in
+echo cont > $H/run/l2mon.in
 start=$(date +%s) done=1
 while [ $(( $(date +%s) - start )) -lt $L2_TIMEOUT ] && kill -0 $qpid 2>/dev/null; do
-	if grep -q "$L2_DONE" $H/tmp/l2.log 2>/dev/null; then done=0; break; fi
+	if grep -q "$L2_DONE" $H/run/l2.log 2>/dev/null; then done=0; break; fi
 	sleep 2
 done
+grep -q "$L2_DONE" $H/run/l2.log 2>/dev/null && done=0	# QEMU may exit right after
 el=$(( $(date +%s) - start ))
-res $done "l2 boots (reached $L2_DONE after ${el}s)"
+res $done "l2 boots to $L2_DONE (waited ${el}s)"
 
 if [ $attached = 1 ]; then
 	/pvx/pvxctl stats 2>&1 | sed 's/^/# pvxctl stats after L2 boot: /'
@@ -87,16 +91,16 @@ kill $qpid 2>/dev/null; sleep 1; kill -9 $qpid 2>/dev/null
 wait $qpid 2>/dev/null
 kill $catpid 2>/dev/null
 
-if ! grep -q 'PVX-L2: insmod' $H/tmp/l2.log 2>/dev/null; then
+if ! grep -q 'PVX-L2: insmod' $H/run/l2.log 2>/dev/null; then
 	skip "l2 probe" "no l2/*.ko staged or L2 did not get that far"
 elif [ $attached = 1 ]; then
-	grep -Eq "$L2_PROBE_RE" $H/tmp/l2.log; res $? "l2 probe: guest saw the pvx host (/$L2_PROBE_RE/)"
+	grep -Eq "$L2_PROBE_RE" $H/run/l2.log; res $? "l2 probe: guest saw the pvx host (/$L2_PROBE_RE/)"
 else
-	grep -Eq "$L2_NOHOST_RE" $H/tmp/l2.log; res $? "l2 probe: unattached guest saw no pvx host (/$L2_NOHOST_RE/)"
+	grep -Eq "$L2_NOHOST_RE" $H/run/l2.log; res $? "l2 probe: unattached guest saw no pvx host (/$L2_NOHOST_RE/)"
 fi
 
 echo "# ---- L2 console ----"
-tr -d '\r' < $H/tmp/l2.log | sed 's/^/# l2: /'
+tr -d '\r' < $H/run/l2.log | sed 's/^/# l2: /'
 echo "# ---- L2 QEMU ----"
 sed 's/^/# qemu: /' /tmp/l2-qemu.log
 echo "1..$n"

@@ -1,0 +1,55 @@
+#!/bin/bash
+# make check: build + stage pvx for each lane, boot L1 (stock, then debug),
+# run every staged test there (and the L2 smoke test), parse the results.
+# Last line: "N passed, N failed[, N skipped]"; exit 1 when anything failed.
+#
+# env: PVX_LANES (default "stock debug"), PVX_CACHE, PVX_NO_L2=1 to skip L2.
+set -uo pipefail
+# shellcheck source=tools/testbed/common.sh
+. "$(dirname "$0")/common.sh"
+
+LANES=${PVX_LANES:-stock debug}
+L2ARG=(--l2)
+[ "${PVX_NO_L2:-0}" = 1 ] && L2ARG=()
+P=0 F=0 S=0
+t0=$(date +%s)
+
+[ -f "$PVX_CACHE/stock.env" ] || "$TESTBED_DIR/deps.sh" || tb_die "deps.sh failed"
+STOCK_KDIR=$(. "$PVX_CACHE/stock.env"; echo "$KDIR")
+
+for lane in $LANES; do
+	tl=$(date +%s)
+	out=$PVX_CACHE/out/$lane
+	stage=$PVX_CACHE/stage/$lane
+	rm -rf "$out"; mkdir -p "$out"
+	if [ "$lane" = debug ]; then
+		if ! "$TESTBED_DIR/debug-kernel.sh" > "$out/debug-kernel.log" 2>&1; then
+			tail -30 "$out/debug-kernel.log"
+			echo "FAIL debug/build: debug kernel build failed (log: $out/debug-kernel.log)"
+			F=$((F + 1)); continue
+		fi
+	fi
+	# shellcheck disable=SC1090
+	KDIR=$(. "$PVX_CACHE/$lane.env"; echo "$KDIR")
+	tb_log "$lane: make stage KDIR=$KDIR GUEST_KDIR=$STOCK_KDIR STAGE=$stage"
+	# L2 always runs the stock kernel, so guest drivers build against it.
+	if ! make -C "$REPO_DIR" stage KDIR="$KDIR" GUEST_KDIR="$STOCK_KDIR" STAGE="$stage" \
+			> "$out/stage.log" 2>&1; then
+		tail -40 "$out/stage.log"
+		echo "FAIL $lane/build: make stage failed (log: $out/stage.log)"
+		F=$((F + 1)); continue
+	fi
+	tb=$(date +%s)
+	"$TESTBED_DIR/run-l1.sh" --lane "$lane" --stage "$stage" "${L2ARG[@]}" --out "$out"
+	te=$(date +%s)
+	"$TESTBED_DIR/parse.py" --lane "$lane" --out "$out" --counts "$out/counts"
+	read -r p f s < "$out/counts" || { p=0 f=1 s=0; }
+	P=$((P + p)) F=$((F + f)) S=$((S + s))
+	tb_log "$lane: build+stage $((tb - tl))s, L1 boot+tests $((te - tb))s; logs in $out"
+done
+
+tb_log "total $(( $(date +%s) - t0 ))s"
+line="$P passed, $F failed"
+[ "$S" -gt 0 ] && line="$line, $S skipped"
+echo "$line"
+[ "$F" -eq 0 ]
