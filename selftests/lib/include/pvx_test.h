@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pvx selftest library: TAP output, a minimal KVM VM with long-mode guest
+ * code taken from the test binary itself, a guest->host message channel,
+ * hypercalls, KVM binary stats and /dev/pvx helpers.
+ *
+ * The test binaries are static and non-PIE, so every function and global
+ * has the same address in the guest as in the host: the binary's loadable
+ * segments are copied into guest RAM at GPA == VA and identity-mapped.
+ * Guest code therefore must not call libc (or touch TLS, errno, the stack
+ * protector): only code written for the guest runs there.
+ */
+#ifndef PVX_TEST_H
+#define PVX_TEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <linux/kvm.h>
+#include <linux/pvx.h>
+
+/* ---------------------------------------------------------------- TAP */
+
+#define KSFT_PASS	0
+#define KSFT_FAIL	1
+#define KSFT_SKIP	4
+
+void tap_init(const char *name);
+bool tap_ok(bool cond, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void tap_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tap_skip_all(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+void tap_bail(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+int tap_failed(void);
+/* Prints the plan and exits with KSFT_PASS or KSFT_FAIL. */
+void tap_finish(void) __attribute__((noreturn));
+
+/* Compare two 64-bit values, one TAP line, both values printed. */
+#define TAP_EQ(got, want, fmt, ...)					\
+({									\
+	uint64_t __g = (uint64_t)(got), __w = (uint64_t)(want);		\
+	tap_ok(__g == __w, fmt ": got %#llx (%lld), want %#llx (%lld)",	\
+	       ##__VA_ARGS__, (unsigned long long)__g, (long long)__g,	\
+	       (unsigned long long)__w, (long long)__w);		\
+})
+
+/* Host-side fatal error in the test harness itself (not a spec failure). */
+#define TEST_REQUIRE_SYS(cond, what)					\
+do {									\
+	if (!(cond))							\
+		tap_bail("%s:%d: %s: %m", __FILE__, __LINE__, what);	\
+} while (0)
+
+/* ------------------------------------------------------- guest memory */
+
+#define GUEST_MEM_SIZE		(64ULL << 20)
+#define GUEST_PML4_GPA		0x1000ULL
+#define GUEST_PDPT_GPA		0x2000ULL
+#define GUEST_PD_GPA		0x3000ULL	/* one PD: 1 GiB of 2 MiB pages */
+#define GUEST_GDT_GPA		0x5000ULL
+#define GUEST_TSS_GPA		0x6000ULL
+/* Free for tests: below the binary (linked at 0x400000). */
+#define GUEST_LOW_SCRATCH_GPA	0x100000ULL
+#define GUEST_LOW_SCRATCH_SIZE	0x100000ULL
+/* The binary must end below this; vCPU stacks follow. */
+#define GUEST_BIN_LIMIT		(32ULL << 20)
+#define GUEST_STACK_SIZE	(1ULL << 20)
+#define GUEST_MAX_VCPUS		16
+/* Not backed by any memslot, but identity-mapped by the page tables. */
+#define GUEST_UNBACKED_GPA	0x20000000ULL
+
+#define GDT_SEL_CODE64		0x08
+#define GDT_SEL_DATA		0x10
+#define GDT_SEL_UDATA		0x18
+#define GDT_SEL_UCODE64		0x20
+#define GDT_SEL_TSS		0x28
+#define GDT_SEL_CODE32		0x38
+
+/* ----------------------------------------------------- message channel */
+
+#define UCALL_PORT		0x1000	/* OUT with RDI = &struct ucall */
+#define RAW_PORT		0xe9	/* bare OUT, for hand-written guest code */
+#define UCALL_MAX_ARGS		4
+
+enum {
+	UCALL_NONE,
+	UCALL_SYNC,
+	UCALL_ABORT,
+	UCALL_DONE,
+	UCALL_RAW,		/* OUT to RAW_PORT */
+	UCALL_UNEXPECTED,	/* any other exit: printed, test should fail */
+};
+
+struct ucall {
+	uint64_t cmd;
+	uint64_t nargs;
+	uint64_t args[UCALL_MAX_ARGS];
+	/* Pointers into the binary's rodata: valid on both sides. */
+	const char *file;
+	uint64_t line;
+	const char *expr;
+};
+
+void guest_ucall(uint64_t cmd, const char *file, uint64_t line,
+		 const char *expr, uint64_t nargs, uint64_t a0, uint64_t a1,
+		 uint64_t a2, uint64_t a3);
+void guest_halt_forever(void) __attribute__((noreturn));
+
+#define __UC_NARGS(...)	__UC_NARGS_(0, ##__VA_ARGS__, 4, 3, 2, 1, 0)
+#define __UC_NARGS_(z, a, b, c, d, n, ...) n
+#define __GUEST_SYNC(n, a, b, c, d, ...)				\
+	guest_ucall(UCALL_SYNC, __FILE__, __LINE__, NULL, n,		\
+		    (uint64_t)(a), (uint64_t)(b), (uint64_t)(c),	\
+		    (uint64_t)(d))
+
+/* Up to four values; the host sees them in uc.args[]. */
+#define GUEST_SYNC(...)							\
+	__GUEST_SYNC(__UC_NARGS(__VA_ARGS__), ##__VA_ARGS__, 0, 0, 0, 0)
+
+#define GUEST_DONE()							\
+do {									\
+	guest_ucall(UCALL_DONE, __FILE__, __LINE__, NULL, 0, 0, 0, 0, 0);\
+	guest_halt_forever();						\
+} while (0)
+
+#define GUEST_ASSERT(cond)						\
+do {									\
+	if (!(cond)) {							\
+		guest_ucall(UCALL_ABORT, __FILE__, __LINE__, #cond,	\
+			    0, 0, 0, 0, 0);				\
+		guest_halt_forever();					\
+	}								\
+} while (0)
+
+#define GUEST_ASSERT_EQ(a, b)						\
+do {									\
+	uint64_t __a = (uint64_t)(a), __b = (uint64_t)(b);		\
+	if (__a != __b) {						\
+		guest_ucall(UCALL_ABORT, __FILE__, __LINE__,		\
+			    #a " == " #b, 2, __a, __b, 0, 0);		\
+		guest_halt_forever();					\
+	}								\
+} while (0)
+
+/* -------------------------------------------------------- hypercalls */
+
+/* Set by the host before a VM is created: VMMCALL (AMD) or VMCALL. */
+extern bool guest_use_vmmcall;
+
+static inline uint64_t guest_hypercall(uint64_t nr, uint64_t a0, uint64_t a1,
+				       uint64_t a2, uint64_t a3)
+{
+	uint64_t ret;
+
+	if (guest_use_vmmcall)
+		asm volatile("vmmcall"
+			     : "=a"(ret)
+			     : "a"(nr), "b"(a0), "c"(a1), "d"(a2), "S"(a3)
+			     : "memory");
+	else
+		asm volatile("vmcall"
+			     : "=a"(ret)
+			     : "a"(nr), "b"(a0), "c"(a1), "d"(a2), "S"(a3)
+			     : "memory");
+	return ret;
+}
+
+#define KVM_ENOSYS_RET		((uint64_t)-1000LL)
+#define KVM_EPERM_RET		((uint64_t)-1LL)
+#define PVX_ERR(e)		((uint64_t)-(int64_t)(e))
+
+/* Enter ring 3 at fn with the given stack top, IOPL 3; never returns. */
+void guest_enter_user(void (*fn)(void), uint64_t stack_top)
+	__attribute__((noreturn));
+
+/* ------------------------------------------------------------ host VM */
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	int id;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	uint64_t stack_top;
+	int stats_fd;
+	void *stats_desc;
+	struct kvm_stats_header stats_hdr;
+	pthread_t thread;
+	void *(*thread_fn)(struct vcpu *);
+	void *thread_arg;
+	void *thread_ret;
+};
+
+struct vm {
+	int fd;
+	uint8_t *mem;
+	uint64_t mem_size;
+	int nr_vcpus;
+	struct vcpu *vcpus[GUEST_MAX_VCPUS];
+};
+
+/* Opens /dev/kvm once; skips the whole test when KVM is unusable. */
+int kvm_fd_or_skip(void);
+bool host_cpu_is_amd(void);
+
+struct vm *vm_create(void);
+/* Closes every fd and unmaps everything: KVM then destroys the VM. */
+void vm_free(struct vm *vm);
+
+/* A long-mode vCPU that will start at guest_fn(arg). */
+struct vcpu *vcpu_add(struct vm *vm, void (*guest_fn)(uint64_t), uint64_t arg);
+void vcpu_set_entry(struct vcpu *vcpu, void (*guest_fn)(uint64_t),
+		    uint64_t arg);
+void vcpu_get_regs(struct vcpu *vcpu, struct kvm_regs *regs);
+void vcpu_set_regs(struct vcpu *vcpu, struct kvm_regs *regs);
+void vcpu_get_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs);
+void vcpu_set_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs);
+/* 32-bit protected mode, flat segments, no paging; RIP/regs untouched. */
+void vcpu_set_protected_mode(struct vcpu *vcpu);
+
+/* One KVM_RUN (retried on EINTR); returns 0 or -errno. */
+int vcpu_run(struct vcpu *vcpu);
+/*
+ * Runs until the guest sends a message (or something unexpected exits)
+ * and returns its UCALL_* command, with *uc filled.  UCALL_ABORT and
+ * UCALL_UNEXPECTED are printed as TAP diagnostics here.
+ */
+uint64_t vcpu_get_ucall(struct vcpu *vcpu, struct ucall *uc);
+const char *exit_reason_str(uint32_t reason);
+
+/* Runs fn(vcpu) in its own thread; vcpu_join() returns its result. */
+void vcpu_thread_start(struct vcpu *vcpu, void *(*fn)(struct vcpu *),
+		       void *arg);
+void *vcpu_thread_join(struct vcpu *vcpu);
+
+static inline void *guest_ptr(struct vm *vm, uint64_t gpa)
+{
+	return vm->mem + gpa;
+}
+
+/* Guest globals live at their host address inside guest RAM. */
+#define guest_global(vm, g) (*(volatile __typeof__(g) *)guest_ptr(vm, (uint64_t)&(g)))
+#define sync_global_to_guest(vm, g)					\
+	memcpy(guest_ptr(vm, (uint64_t)&(g)), &(g), sizeof(g))
+#define sync_global_from_guest(vm, g)					\
+	memcpy(&(g), guest_ptr(vm, (uint64_t)&(g)), sizeof(g))
+
+/* KVM binary stats of a vCPU, by name ("exits", "hypercalls"). */
+uint64_t vcpu_stat(struct vcpu *vcpu, const char *name);
+
+/* ---------------------------------------------------------------- pvx */
+
+#define PVX_DEV			"/dev/pvx"
+#define PVX_DEFAULT_LIST_ENTRIES (PVX_LIST_MAX_BYTES / PVX_LIST_ALIGN)
+
+/* Opens /dev/pvx; a missing node is a test failure, diagnosed here. */
+int pvx_open(void);
+/* These return 0 or -errno. */
+int pvx_get_features(int pvx_fd, uint64_t *features);
+int pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
+	       uint32_t max_list_entries, uint64_t *vm_id);
+int pvx_detach_fd(int pvx_fd, int vm_fd);
+int pvx_detach_id(int pvx_fd, uint64_t vm_id);
+int pvx_ioctl_raw(int pvx_fd, unsigned long req, void *arg);
+/*
+ * Reads all records (the array is malloc()ed, caller frees);
+ * *nr = records filled, *live = live_vms.
+ */
+int pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
+		   uint64_t *live);
+/* 1 and *out filled when vm_id is listed, 0 when not, -errno on error. */
+int pvx_find_vm(int pvx_fd, uint64_t vm_id, struct pvx_vm_stats *out);
+uint64_t pvx_live_vms(int pvx_fd);
+
+/* ------------------------------------------------------------- misc */
+
+uint64_t now_ns(void);
+
+#endif /* PVX_TEST_H */

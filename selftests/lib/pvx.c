@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/pvx helpers.  They return -errno instead of judging, so tests can
+ * check error paths with the same calls.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include "pvx_test.h"
+
+int pvx_open(void)
+{
+	int fd = open(PVX_DEV, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	/*
+	 * Not a skip: the testbed loads pvx_host before running tests, so a
+	 * missing node means the module failed to load or to register.
+	 */
+	tap_ok(false, "open %s: %m", PVX_DEV);
+	if (errno == ENOENT)
+		tap_diag("%s is missing: pvx_host.ko is not loaded (insmod it first; see dmesg for load errors)",
+			 PVX_DEV);
+	tap_finish();
+}
+
+int pvx_ioctl_raw(int pvx_fd, unsigned long req, void *arg)
+{
+	return ioctl(pvx_fd, req, arg) ? -errno : 0;
+}
+
+int pvx_get_features(int pvx_fd, uint64_t *features)
+{
+	return pvx_ioctl_raw(pvx_fd, PVX_IOC_GET_FEATURES, features);
+}
+
+int pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
+	       uint32_t max_list_entries, uint64_t *vm_id)
+{
+	struct pvx_attach a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.vm_fd = vm_fd;
+	a.features = features;
+	a.max_list_entries = max_list_entries;
+	r = pvx_ioctl_raw(pvx_fd, PVX_IOC_ATTACH, &a);
+	if (!r && vm_id)
+		*vm_id = a.vm_id;
+	return r;
+}
+
+int pvx_detach_fd(int pvx_fd, int vm_fd)
+{
+	struct pvx_detach d;
+
+	memset(&d, 0, sizeof(d));
+	d.vm_fd = vm_fd;
+	return pvx_ioctl_raw(pvx_fd, PVX_IOC_DETACH, &d);
+}
+
+int pvx_detach_id(int pvx_fd, uint64_t vm_id)
+{
+	struct pvx_detach d;
+
+	memset(&d, 0, sizeof(d));
+	d.vm_fd = -1;
+	d.flags = PVX_DETACH_BY_ID;
+	d.vm_id = vm_id;
+	return pvx_ioctl_raw(pvx_fd, PVX_IOC_DETACH, &d);
+}
+
+int pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
+		   uint64_t *live)
+{
+	uint32_t room = 8;
+
+	/* VMs may come and go between calls: grow until everything fits. */
+	for (;;) {
+		struct pvx_vm_stats *buf = calloc(room, sizeof(*buf));
+		struct pvx_stats s;
+		int r;
+
+		if (!buf)
+			return -ENOMEM;
+		memset(&s, 0, sizeof(s));
+		s.buf = (uint64_t)buf;
+		s.nr_vms = room;
+		r = pvx_ioctl_raw(pvx_fd, PVX_IOC_STATS, &s);
+		if (r) {
+			free(buf);
+			return r;
+		}
+		if (s.nr_vms <= room) {
+			*recs = buf;
+			*nr = s.nr_vms;
+			if (live)
+				*live = s.live_vms;
+			return 0;
+		}
+		free(buf);
+		room = s.nr_vms + 8;
+	}
+}
+
+int pvx_find_vm(int pvx_fd, uint64_t vm_id, struct pvx_vm_stats *out)
+{
+	struct pvx_vm_stats *recs;
+	uint32_t nr, i;
+	int r, found = 0;
+
+	r = pvx_stats_read(pvx_fd, &recs, &nr, NULL);
+	if (r)
+		return r;
+	for (i = 0; i < nr; i++) {
+		if (recs[i].vm_id != vm_id)
+			continue;
+		if (out)
+			*out = recs[i];
+		found = 1;
+		break;
+	}
+	free(recs);
+	return found;
+}
+
+uint64_t pvx_live_vms(int pvx_fd)
+{
+	struct pvx_vm_stats *recs;
+	uint64_t live;
+	uint32_t nr;
+	int r;
+
+	r = pvx_stats_read(pvx_fd, &recs, &nr, &live);
+	if (r)
+		tap_bail("PVX_IOC_STATS: %s", strerror(-r));
+	free(recs);
+	return live;
+}
