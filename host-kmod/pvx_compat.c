@@ -251,6 +251,23 @@ void pvx_compat_kvm_stats_id(struct kvm *kvm, char *buf, size_t len)
 	strscpy(buf, kvm->stats_id, len);
 }
 
+/* A vCPU of the same VM as @vcpu, by the id its VMM gave it. */
+struct kvm_vcpu *pvx_compat_vcpu_by_id(struct kvm_vcpu *vcpu, int id)
+{
+	return kvm_get_vcpu_by_id(vcpu->kvm, id);
+}
+
+/* Set by KVM's sched-out notifier when a runnable vCPU loses its CPU. */
+bool pvx_compat_vcpu_preempted(struct kvm_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->preempted);
+}
+
+int pvx_compat_yield_to(struct kvm_vcpu *target)
+{
+	return kvm_vcpu_yield_to(target);
+}
+
 /* Callers run in the vCPU's exit path, which holds kvm->srcu. */
 int pvx_guest_read(struct pvx_call *call, u64 gpa, void *buf, size_t len)
 {

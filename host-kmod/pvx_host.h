@@ -10,6 +10,7 @@
 
 #include <linux/atomic.h>
 #include <linux/hashtable.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <uapi/linux/pvx.h>
 
@@ -69,6 +70,15 @@ struct pvx_counter {
 	atomic64_t errors;
 };
 
+struct pvx_yield_state {
+	spinlock_t lock;
+	unsigned long window_end;	/* jiffies */
+	unsigned int in_window;
+	atomic64_t results[PVX_YIELD_NR_RESULTS];
+};
+
+void pvx_yield_vm_init(struct pvx_yield_state *ys);
+
 struct pvx_vm {
 	struct hlist_node node;	/* pvx_vm_hash, keyed by kvm */
 	struct hlist_node reap;	/* private list while being freed */
@@ -78,6 +88,7 @@ struct pvx_vm {
 	u32 max_list_entries;
 	char kvm_stats_id[PVX_STATS_NAME_SIZE];
 	struct pvx_counter hc[PVX_HC_COUNT];
+	struct pvx_yield_state yield;
 };
 
 int pvx_vm_read_lock(void);
@@ -104,6 +115,9 @@ struct kvm *pvx_compat_kvm_from_file(struct file *file);
 struct kvm *pvx_compat_vcpu_kvm(struct kvm_vcpu *vcpu);
 unsigned int pvx_compat_vcpu_id(struct kvm_vcpu *vcpu);
 void pvx_compat_kvm_stats_id(struct kvm *kvm, char *buf, size_t len);
+struct kvm_vcpu *pvx_compat_vcpu_by_id(struct kvm_vcpu *vcpu, int id);
+bool pvx_compat_vcpu_preempted(struct kvm_vcpu *vcpu);
+int pvx_compat_yield_to(struct kvm_vcpu *target);
 int pvx_guest_read(struct pvx_call *call, u64 gpa, void *buf, size_t len);
 int pvx_guest_write(struct pvx_call *call, u64 gpa, const void *buf,
 		    size_t len);
@@ -111,6 +125,7 @@ int pvx_guest_list_read(void *call, u64 gpa, void *buf, size_t len);
 
 /* Services, each in its own file. */
 extern const struct pvx_service pvx_svc_probe;
+extern const struct pvx_service pvx_svc_yield_to;
 
 int pvx_dev_init(void);
 void pvx_dev_exit(void);

@@ -19,6 +19,7 @@ static struct pvx_table pvx_table;
 
 static const struct pvx_service *const pvx_services[] = {
 	&pvx_svc_probe,
+	&pvx_svc_yield_to,
 };
 
 u64 pvx_supported_features(void)

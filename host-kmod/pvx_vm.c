@@ -80,6 +80,7 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 	vm->max_list_entries = req->max_list_entries ?: PVX_MAX_LIST_ENTRIES;
 	pvx_compat_kvm_stats_id(kvm, vm->kvm_stats_id,
 				sizeof(vm->kvm_stats_id));
+	pvx_yield_vm_init(&vm->yield);
 
 	mutex_lock(&pvx_vm_lock);
 	if (pvx_vm_find(kvm)) {
@@ -193,6 +194,8 @@ static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 		st->hc[i].calls = atomic64_read(&vm->hc[i].calls);
 		st->hc[i].errors = atomic64_read(&vm->hc[i].errors);
 	}
+	for (i = 0; i < PVX_YIELD_NR_RESULTS; i++)
+		st->yield[i] = atomic64_read(&vm->yield.results[i]);
 }
 
 int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms)

@@ -32,6 +32,14 @@
 
 static const char *const hc_names[PVX_HC_COUNT] = {
 	[PVX_HC_PROBE - PVX_HC_BASE] = "probe",
+	[PVX_HC_YIELD_TO - PVX_HC_BASE] = "yield_to",
+};
+
+static const char *const yield_names[PVX_YIELD_NR_RESULTS] = {
+	[PVX_YIELD_DONE] = "done",
+	[PVX_YIELD_NOT_PREEMPTED] = "not_preempted",
+	[PVX_YIELD_DECLINED] = "declined",
+	[PVX_YIELD_RATE_LIMITED] = "rate_limited",
 };
 
 static void print_usage(FILE *out)
@@ -255,6 +263,11 @@ static void print_table(const struct pvx_stats *st,
 			       (uint64_t)vm->hc[i].calls,
 			       (uint64_t)vm->hc[i].errors);
 		}
+		printf("  yields:");
+		for (i = 0; i < PVX_YIELD_NR_RESULTS; i++)
+			printf(" %s %" PRIu64, yield_names[i],
+			       (uint64_t)vm->yield[i]);
+		printf("\n");
 	}
 }
 
@@ -288,6 +301,10 @@ static void print_json(const struct pvx_stats *st,
 			       (uint64_t)vm->hc[i].errors);
 			first = 0;
 		}
+		printf("}, \"yields\": {");
+		for (i = 0; i < PVX_YIELD_NR_RESULTS; i++)
+			printf("%s\"%s\": %" PRIu64, i ? ", " : "",
+			       yield_names[i], (uint64_t)vm->yield[i]);
 		printf("}}");
 	}
 	printf("]}\n");

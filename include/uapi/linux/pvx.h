@@ -31,6 +31,7 @@
 #define PVX_HC_BASE		0x70767800U	/* "pvx" */
 #define PVX_HC_COUNT		64
 #define PVX_HC_PROBE		(PVX_HC_BASE + 0)
+#define PVX_HC_YIELD_TO		(PVX_HC_BASE + 1)
 
 /* PVX_HC_PROBE's result in RAX: the bytes "pvx!" in little-endian order. */
 #define PVX_SIGNATURE		0x21787670U
@@ -57,7 +58,8 @@
  * for the calling VM; a hypercall of a service whose bit is clear answers
  * -PVX_EOPNOTSUPP.  Bits are added as services land, never reused.
  */
-#define PVX_FEATURES_ALL	0ULL
+#define PVX_F_YIELD_TO		_BITULL(0)
+#define PVX_FEATURES_ALL	(PVX_F_YIELD_TO)
 
 /*
  * Lists.  A batch hypercall takes the guest-physical address of an array
@@ -89,6 +91,19 @@ struct pvx_probe_info {
 	__u32 info_size;	/* bytes of this structure the host knows */
 	__u64 reserved[4];	/* zero */
 };
+
+/*
+ * PVX_HC_YIELD_TO(target_vcpu_id, flags, 0, 0)
+ *
+ * A waiter names the vCPU that holds the lock it waits for; if that vCPU
+ * is preempted, the host gives it the caller's time.  Non-negative
+ * results say what happened; the guest spins on in every case.
+ */
+#define PVX_YIELD_DONE		0	/* the target was boosted */
+#define PVX_YIELD_NOT_PREEMPTED	1	/* target running or halted: no help needed */
+#define PVX_YIELD_DECLINED	2	/* the host scheduler declined */
+#define PVX_YIELD_RATE_LIMITED	3	/* this VM's yield budget is spent */
+#define PVX_YIELD_NR_RESULTS	4
 
 /*
  * VMM ABI: ioctls on /dev/pvx.
@@ -133,6 +148,8 @@ struct pvx_vm_stats {
 	__u32 reserved0;
 	__u64 reserved[3];
 	struct pvx_hc_counters hc[PVX_HC_COUNT];
+	/* PVX_HC_YIELD_TO calls by result, indexed by PVX_YIELD_*. */
+	__u64 yield[PVX_YIELD_NR_RESULTS];
 };
 
 /*

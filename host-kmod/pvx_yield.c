@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PVX_HC_YIELD_TO: directed yield to a named lock holder.
+ *
+ * A spinning waiter whose lock holder was preempted wastes its whole time
+ * slice (lock-holder preemption).  KVM's pause-loop exits guess who to
+ * boost; here the guest knows the holder and names it.  The host boosts
+ * the holder only when that helps: it is another vCPU of the same VM, and
+ * it was preempted while runnable.  Otherwise it answers at once, and the
+ * guest spins on.
+ *
+ * A per-VM budget (yield_rate_hz, like s390's diag9c_forwarding_hz) keeps
+ * a guest from turning the call into a scheduler storm.
+ */
+#include <linux/jiffies.h>
+#include <linux/moduleparam.h>
+#include <linux/spinlock.h>
+#include "pvx_host.h"
+
+static unsigned int yield_rate_hz = 5000;
+module_param(yield_rate_hz, uint, 0644);
+MODULE_PARM_DESC(yield_rate_hz,
+		 "Directed yields per second and VM, at most (0: no limit)");
+
+void pvx_yield_vm_init(struct pvx_yield_state *ys)
+{
+	spin_lock_init(&ys->lock);
+	ys->window_end = jiffies;
+}
+
+static bool pvx_yield_budget(struct pvx_yield_state *ys)
+{
+	unsigned int limit = READ_ONCE(yield_rate_hz);
+	bool allowed;
+
+	if (!limit)
+		return true;
+
+	spin_lock(&ys->lock);
+	if (time_after_eq(jiffies, ys->window_end)) {
+		ys->window_end = jiffies + HZ;
+		ys->in_window = 0;
+	}
+	allowed = ys->in_window < limit;
+	if (allowed)
+		ys->in_window++;
+	spin_unlock(&ys->lock);
+	return allowed;
+}
+
+static long pvx_yield_result(struct pvx_vm *vm, long result)
+{
+	atomic64_inc(&vm->yield.results[result]);
+	return result;
+}
+
+static long pvx_yield_to(struct pvx_call *call)
+{
+	unsigned long target_id = call->args[0];
+	struct kvm_vcpu *target;
+
+	if (call->args[1] || call->args[2] || call->args[3])
+		return -PVX_EINVAL;
+	if (target_id > INT_MAX)
+		return -PVX_ENOENT;
+
+	/* Only this VM's vCPUs can be named: ids are per VM. */
+	target = pvx_compat_vcpu_by_id(call->vcpu, target_id);
+	if (!target)
+		return -PVX_ENOENT;
+	if (target == call->vcpu)
+		return -PVX_EINVAL;
+
+	if (!pvx_compat_vcpu_preempted(target))
+		return pvx_yield_result(call->vm, PVX_YIELD_NOT_PREEMPTED);
+	if (!pvx_yield_budget(&call->vm->yield))
+		return pvx_yield_result(call->vm, PVX_YIELD_RATE_LIMITED);
+	if (pvx_compat_yield_to(target) <= 0)
+		return pvx_yield_result(call->vm, PVX_YIELD_DECLINED);
+	return pvx_yield_result(call->vm, PVX_YIELD_DONE);
+}
+
+const struct pvx_service pvx_svc_yield_to = {
+	.name = "yield_to",
+	.nr = PVX_HC_YIELD_TO,
+	.feature = PVX_F_YIELD_TO,
+	.handler = pvx_yield_to,
+};
