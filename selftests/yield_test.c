@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PVX_HC_YIELD_TO: directed yield to a named lock holder.
+ *
+ * The testbed's L1 has one CPU, so two vCPU threads of one VM time-share
+ * it: exactly the overcommit in which a spinning waiter burns its slice
+ * while the vCPU it waits for sits preempted.  vCPU 0 spins on a flag
+ * that only vCPU 1 sets; with directed yield the spin ends after the first
+ * yield, without it only when the host scheduler preempts the spinner.
+ * The two spin counts are compared within one run (a ratio, not a time).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "pvx_test.h"
+
+#define YIELD_EVERY		64
+#define RATE_LIMIT_HZ		3
+#define RATE_LIMIT_CALLS	40
+#define RATE_PARAM		"/sys/module/pvx_host/parameters/yield_rate_hz"
+
+enum {
+	STEP_SELF = 1,
+	STEP_NO_SUCH,
+	STEP_OTHER_VM,
+	STEP_FLAGS,
+	STEP_NEVER_RAN,
+	STEP_SPIN,
+	STEP_RATE,
+};
+
+/* Shared between the two vCPUs of one VM (each VM has its own copy). */
+static volatile uint64_t holder_ready, waiter_spinning, lock_released;
+static volatile uint64_t stop_holder;
+
+static uint64_t yield_to(uint64_t id, uint64_t flags)
+{
+	return guest_hypercall(PVX_HC_YIELD_TO, id, flags, 0, 0);
+}
+
+static void guest_refusals(uint64_t other_vm_id)
+{
+	GUEST_SYNC(STEP_SELF, yield_to(0, 0));
+	GUEST_SYNC(STEP_NO_SUCH, yield_to(999, 0));
+	GUEST_SYNC(STEP_OTHER_VM, yield_to(other_vm_id, 0));
+	GUEST_SYNC(STEP_FLAGS, yield_to(1, 1));
+	/* vCPU 1 exists but never ran: nothing to boost. */
+	GUEST_SYNC(STEP_NEVER_RAN, yield_to(1, 0));
+	GUEST_DONE();
+}
+
+/* The lock holder: releases the "lock" as soon as it gets the CPU. */
+static void guest_holder(uint64_t arg)
+{
+	(void)arg;
+	holder_ready = 1;
+	while (!waiter_spinning)
+		asm volatile("pause");
+	lock_released = 1;
+	GUEST_DONE();
+}
+
+static void guest_waiter(uint64_t use_yield)
+{
+	uint64_t spins = 0, yields = 0, done = 0;
+
+	waiter_spinning = 1;
+	while (!lock_released) {
+		spins++;
+		if (use_yield && !(spins % YIELD_EVERY)) {
+			yields++;
+			if (yield_to(1, 0) == PVX_YIELD_DONE)
+				done++;
+		}
+	}
+	GUEST_SYNC(STEP_SPIN, spins, yields, done);
+	GUEST_DONE();
+}
+
+/* A holder that keeps its vCPU busy (preempted, never halted). */
+static void guest_busy_holder(uint64_t arg)
+{
+	(void)arg;
+	holder_ready = 1;
+	while (!stop_holder)
+		asm volatile("pause");
+	GUEST_DONE();
+}
+
+static void guest_rate(uint64_t calls)
+{
+	uint64_t res[PVX_YIELD_NR_RESULTS] = { 0 }, other = 0, i, r;
+
+	for (i = 0; i < calls; i++) {
+		r = yield_to(1, 0);
+		if (r < PVX_YIELD_NR_RESULTS)
+			res[r]++;
+		else
+			other++;
+	}
+	stop_holder = 1;
+	GUEST_ASSERT_EQ(other, 0);
+	GUEST_SYNC(STEP_RATE, res[PVX_YIELD_DONE] + res[PVX_YIELD_DECLINED],
+		   res[PVX_YIELD_RATE_LIMITED], res[PVX_YIELD_NOT_PREEMPTED]);
+	GUEST_DONE();
+}
+
+struct run_result {
+	uint64_t cmd;
+	struct ucall sync;	/* the last UCALL_SYNC */
+};
+
+/* Runs a vCPU to GUEST_DONE; keeps the last message it sent. */
+static void *vcpu_runner(struct vcpu *vcpu)
+{
+	struct run_result *res = vcpu->thread_arg;
+	struct ucall uc;
+
+	for (;;) {
+		res->cmd = vcpu_get_ucall(vcpu, &uc);
+		if (res->cmd == UCALL_SYNC) {
+			res->sync = uc;
+			continue;
+		}
+		return NULL;
+	}
+}
+
+static bool step(struct vcpu *vcpu, uint64_t want, struct ucall *uc)
+{
+	uint64_t cmd = vcpu_get_ucall(vcpu, uc);
+
+	return tap_ok(cmd == UCALL_SYNC && uc->args[0] == want,
+		      "guest reached step %llu (cmd %llu, step %llu)",
+		      (unsigned long long)want, (unsigned long long)cmd,
+		      (unsigned long long)uc->args[0]);
+}
+
+static struct vm *attached_vm(int pvx, int nr_vcpus, uint64_t features,
+			      uint64_t *vm_id)
+{
+	struct vm *vm = vm_create();
+	int i, r;
+
+	for (i = 0; i < nr_vcpus; i++)
+		vcpu_add(vm, NULL, 0);
+	r = pvx_attach(pvx, vm->fd, features, 0, vm_id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+	return vm;
+}
+
+static void test_refusals(int pvx)
+{
+	struct vm *vm, *other;
+	struct ucall uc;
+	uint64_t id;
+
+	/* The other VM has a vCPU 2; this one does not. */
+	other = attached_vm(pvx, 3, PVX_F_YIELD_TO, &id);
+	vm = attached_vm(pvx, 2, PVX_F_YIELD_TO, &id);
+	vcpu_set_entry(vm->vcpus[0], guest_refusals, 2);
+
+	if (step(vm->vcpus[0], STEP_SELF, &uc))
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "yield to self refused");
+	if (step(vm->vcpus[0], STEP_NO_SUCH, &uc))
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_ENOENT), "yield to vCPU 999 refused");
+	if (step(vm->vcpus[0], STEP_OTHER_VM, &uc))
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_ENOENT),
+		       "yield to another VM's vCPU id refused");
+	if (step(vm->vcpus[0], STEP_FLAGS, &uc))
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "unknown flags refused");
+	if (step(vm->vcpus[0], STEP_NEVER_RAN, &uc))
+		TAP_EQ(uc.args[1], PVX_YIELD_NOT_PREEMPTED,
+		       "target that never ran: not preempted, no yield");
+	vm_free(vm);
+	vm_free(other);
+
+	/* Without the feature bit the call is refused as a whole. */
+	vm = attached_vm(pvx, 2, 0, &id);
+	vcpu_set_entry(vm->vcpus[0], guest_refusals, 2);
+	if (step(vm->vcpus[0], STEP_SELF, &uc))
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_EOPNOTSUPP),
+		       "VM attached without PVX_F_YIELD_TO: -EOPNOTSUPP");
+	vm_free(vm);
+}
+
+/* Spins of the waiter until the holder released the lock. */
+static uint64_t spin_run(int pvx, bool use_yield, uint64_t *yields_done,
+			 uint64_t *stat_done, uint64_t *hypercalls)
+{
+	struct run_result holder = { 0 }, waiter = { 0 };
+	struct pvx_vm_stats st;
+	struct vm *vm;
+	uint64_t id;
+	int i;
+
+	vm = attached_vm(pvx, 2, PVX_F_YIELD_TO, &id);
+	vcpu_set_entry(vm->vcpus[0], guest_waiter, use_yield);
+	vcpu_set_entry(vm->vcpus[1], guest_holder, 0);
+
+	/* The holder runs first, so that the waiter preempts it. */
+	vcpu_thread_start(vm->vcpus[1], vcpu_runner, &holder);
+	for (i = 0; i < 10000 && !guest_global(vm, holder_ready); i++)
+		usleep(1000);
+	tap_ok(guest_global(vm, holder_ready), "%s: holder vCPU running",
+	       use_yield ? "yield" : "no yield");
+	vcpu_thread_start(vm->vcpus[0], vcpu_runner, &waiter);
+	vcpu_thread_join(vm->vcpus[0]);
+	vcpu_thread_join(vm->vcpus[1]);
+
+	tap_ok(waiter.cmd == UCALL_DONE && waiter.sync.args[0] == STEP_SPIN &&
+	       holder.cmd == UCALL_DONE, "%s: both vCPUs finished",
+	       use_yield ? "yield" : "no yield");
+	*yields_done = waiter.sync.args[3];
+	*hypercalls = vcpu_stat(vm->vcpus[0], "hypercalls");
+	*stat_done = pvx_find_vm(pvx, id, &st) == 1 ? st.yield[PVX_YIELD_DONE] : 0;
+	vm_free(vm);
+	return waiter.sync.args[1];
+}
+
+static void test_spin_ratio(int pvx)
+{
+	uint64_t plain, yielded, done, stat_done, hc_plain, hc_yield, unused;
+
+	plain = spin_run(pvx, false, &unused, &unused, &hc_plain);
+	yielded = spin_run(pvx, true, &done, &stat_done, &hc_yield);
+
+	tap_diag("spins until the holder ran: %llu without yield, %llu with "
+		 "(ratio %.1f); waiter hypercalls %llu vs %llu",
+		 (unsigned long long)plain, (unsigned long long)yielded,
+		 yielded ? (double)plain / yielded : 0.0,
+		 (unsigned long long)hc_plain, (unsigned long long)hc_yield);
+	tap_ok(done >= 1, "at least one yield boosted the holder (%llu)",
+	       (unsigned long long)done);
+	TAP_EQ(stat_done, done, "pvx stats count the boosts the guest saw");
+	TAP_EQ(hc_plain, 0, "no hypercall exits without yield");
+	tap_ok(yielded * 4 <= plain,
+	       "directed yield cuts the spin at least 4x (%llu vs %llu)",
+	       (unsigned long long)yielded, (unsigned long long)plain);
+}
+
+static int write_param(const char *path, unsigned int val, unsigned int *old)
+{
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n > 0 && old) {
+		buf[n] = '\0';
+		*old = strtoul(buf, NULL, 0);
+	}
+	n = snprintf(buf, sizeof(buf), "%u\n", val);
+	if (pwrite(fd, buf, n, 0) != n) {
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	return 0;
+}
+
+static void test_rate_limit(int pvx)
+{
+	struct run_result holder = { 0 }, waiter = { 0 };
+	uint64_t id, boosted, limited, max_boosts;
+	unsigned int old = 0;
+	struct pvx_vm_stats st;
+	struct vm *vm;
+	int i, r;
+
+	r = write_param(RATE_PARAM, RATE_LIMIT_HZ, &old);
+	if (!tap_ok(!r, "set %s=%d: %s", RATE_PARAM, RATE_LIMIT_HZ,
+		    r ? strerror(-r) : "ok"))
+		return;
+
+	vm = attached_vm(pvx, 2, PVX_F_YIELD_TO, &id);
+	vcpu_set_entry(vm->vcpus[0], guest_rate, RATE_LIMIT_CALLS);
+	vcpu_set_entry(vm->vcpus[1], guest_busy_holder, 0);
+	vcpu_thread_start(vm->vcpus[1], vcpu_runner, &holder);
+	for (i = 0; i < 10000 && !guest_global(vm, holder_ready); i++)
+		usleep(1000);
+	vcpu_thread_start(vm->vcpus[0], vcpu_runner, &waiter);
+	vcpu_thread_join(vm->vcpus[0]);
+	vcpu_thread_join(vm->vcpus[1]);
+	write_param(RATE_PARAM, old, NULL);
+
+	boosted = waiter.sync.args[1];
+	limited = waiter.sync.args[2];
+	/* The budget window may roll over once or twice during the run. */
+	max_boosts = 3 * RATE_LIMIT_HZ;
+	tap_diag("rate limit %d/s: %llu boosted or declined, %llu limited, "
+		 "%llu not preempted", RATE_LIMIT_HZ,
+		 (unsigned long long)boosted, (unsigned long long)limited,
+		 (unsigned long long)waiter.sync.args[3]);
+	tap_ok(waiter.cmd == UCALL_DONE && waiter.sync.args[0] == STEP_RATE,
+	       "rate-limit guest finished");
+	tap_ok(boosted <= max_boosts, "at most %llu yields got through (%llu)",
+	       (unsigned long long)max_boosts, (unsigned long long)boosted);
+	tap_ok(limited >= RATE_LIMIT_CALLS - max_boosts - waiter.sync.args[3],
+	       "the rest were rate limited (%llu)", (unsigned long long)limited);
+	if (tap_ok(pvx_find_vm(pvx, id, &st) == 1, "VM listed in stats"))
+		TAP_EQ(st.yield[PVX_YIELD_RATE_LIMITED], limited,
+		       "pvx stats count the rate-limited yields");
+	vm_free(vm);
+}
+
+int main(void)
+{
+	uint64_t features = 0;
+	int pvx;
+
+	tap_init("yield_test: PVX_HC_YIELD_TO");
+	kvm_fd_or_skip();
+	pvx = pvx_open();
+	if (pvx_get_features(pvx, &features) || !(features & PVX_F_YIELD_TO))
+		tap_bail("host does not offer PVX_F_YIELD_TO (features %#llx)",
+			 (unsigned long long)features);
+
+	test_refusals(pvx);
+	test_spin_ratio(pvx);
+	test_rate_limit(pvx);
+	close(pvx);
+	tap_finish();
+}
