@@ -87,10 +87,10 @@ int main(void)
 	struct pvx_attach a;
 	struct pvx_detach d;
 	struct pvx_stats s;
-	struct vm *vm1, *vm2, *vm4;
-	struct vcpu *vcpu2, *vcpu4;
+	struct vm *vm1, *vm2, *vm4, *vm5;
+	struct vcpu *vcpu2, *vcpu4, *vcpu5;
 	struct ucall uc;
-	uint64_t features, bad_feature, id1, id2, id3, id4;
+	uint64_t features, bad_feature, id1, id2, id3, id4, id5;
 	uint64_t nr_base, live_base, ms;
 	char want_id[PVX_STATS_NAME_SIZE];
 	uint32_t nr;
@@ -266,6 +266,30 @@ int main(void)
 	tap_ok(wait_gone(id4, live_base, &ms),
 	       "vm4 (vCPU, stats fd) destroyed without detach: gone after %llu ms",
 	       (unsigned long long)ms);
+
+	/*
+	 * Exit order: the VM fd is closed first and the VM lives on through
+	 * its vCPU (and stats) fds, which drop the last reference.
+	 */
+	vm5 = vm_create();
+	vcpu5 = vcpu_add(vm5, guest_main, 0);
+	r = pvx_attach(pvx, vm5->fd, 0, 0, &id5);
+	tap_ok(!r, "attach vm5: %s", err_name(r));
+	vcpu_stat(vcpu5, "hypercalls");
+	close(vm5->fd);
+	vm5->fd = -1;
+	r = vcpu_get_ucall(vcpu5, &uc);
+	tap_ok(r == UCALL_SYNC && uc.args[0] == PVX_SIGNATURE,
+	       "vm5 probe after its VM fd was closed (vCPU fd keeps it alive): %#llx",
+	       (unsigned long long)uc.args[0]);
+	vm_free_exit_order(vm5);
+	tap_ok(wait_gone(id5, live_base, &ms),
+	       "vm5 freed when its last vCPU/stats fd closed after the VM fd: gone after %llu ms",
+	       (unsigned long long)ms);
+	if (ms > 5000)
+		tap_diag("vm5 still listed: %d, live_vms %llu",
+			 pvx_find_vm(pvx, id5, NULL),
+			 (unsigned long long)pvx_live_vms(pvx));
 
 	vm_free(vm2);
 	TAP_EQ(pvx_live_vms(pvx), live_base, "live_vms at baseline at the end");

@@ -195,6 +195,35 @@ void vm_free(struct vm *vm)
 	free(vm);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+void vm_free_exit_order(struct vm *vm)
+{
+	int fds[1 + 2 * GUEST_MAX_VCPUS], n = 0, i;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+
+		munmap(v->run, v->run_size);
+		fds[n++] = v->fd;
+		if (v->stats_fd >= 0)
+			fds[n++] = v->stats_fd;
+	}
+	fds[n++] = vm->fd;
+	munmap(vm->mem, vm->mem_size);
+	qsort(fds, n, sizeof(fds[0]), cmp_int);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		free(vm->vcpus[i]->stats_desc);
+		free(vm->vcpus[i]);
+	}
+	free(vm);
+}
+
 static void set_seg(struct kvm_segment *s, uint16_t sel, uint8_t type,
 		    bool l, bool db)
 {

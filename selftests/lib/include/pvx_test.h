@@ -212,6 +212,12 @@ bool host_cpu_is_amd(void);
 struct vm *vm_create(void);
 /* Closes every fd and unmaps everything: KVM then destroys the VM. */
 void vm_free(struct vm *vm);
+/*
+ * Same, but as a dying process does it: mappings first, then the fds in
+ * ascending order, so the VM fd goes before its vCPU and stats fds and
+ * the last reference is dropped by a vCPU or stats fd.
+ */
+void vm_free_exit_order(struct vm *vm);
 
 /* A long-mode vCPU that will start at guest_fn(arg). */
 struct vcpu *vcpu_add(struct vm *vm, void (*guest_fn)(uint64_t), uint64_t arg);

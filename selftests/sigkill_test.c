@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A VMM killed while its vCPU issues pvx hypercalls never detaches: KVM's
+ * destruction of the VM must be enough for pvx to free its state.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "pvx_test.h"
+
+#define SYNC_EVERY	256
+
+static void guest_loop(uint64_t arg)
+{
+	uint64_t n = 0, bad = 0;
+
+	(void)arg;
+	for (;;) {
+		if (guest_hypercall(PVX_HC_PROBE, 0, 0, 0, 0) != PVX_SIGNATURE)
+			bad++;
+		if (++n % SYNC_EVERY == 0)
+			GUEST_SYNC(n, bad);
+	}
+}
+
+/* The doomed VMM: reports its vm_id once the guest runs, then loops. */
+static void child(int pvx, int wfd)
+{
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	uint64_t id = 0;
+	ssize_t w;
+
+	vm = vm_create();
+	vcpu = vcpu_add(vm, guest_loop, 0);
+	if (pvx_attach(pvx, vm->fd, 0, 0, &id))
+		id = 0;
+	if (vcpu_get_ucall(vcpu, &uc) != UCALL_SYNC || uc.args[1])
+		id = 0;
+	w = write(wfd, &id, sizeof(id));
+	if (w != sizeof(id) || !id)
+		_exit(1);
+	for (;;)
+		if (vcpu_get_ucall(vcpu, &uc) != UCALL_SYNC)
+			_exit(1);
+}
+
+/*
+ * KVM names a VM's debugfs directory "<pid>-<fd>" and removes it when it
+ * destroys the VM: tells "KVM kept the VM" from "pvx missed its end".
+ * Returns -1 when debugfs is not mounted.
+ */
+static int kvm_debugfs_dirs(pid_t pid)
+{
+	char prefix[32];
+	struct dirent *de;
+	DIR *d = opendir("/sys/kernel/debug/kvm");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	snprintf(prefix, sizeof(prefix), "%d-", pid);
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix)))
+			n++;
+	closedir(d);
+	return n;
+}
+
+int main(void)
+{
+	struct pvx_vm_stats *recs, st;
+	struct pollfd pfd;
+	uint64_t live_base, id = 0, t0, ms;
+	char want_id[PVX_STATS_NAME_SIZE];
+	uint32_t nr_base;
+	int pvx, p[2], r, status;
+	pid_t pid;
+	bool gone;
+
+	tap_init("sigkill_test: SIGKILLed VMM with an attached, busy VM");
+	kvm_fd_or_skip();
+	pvx = pvx_open();
+
+	r = pvx_stats_read(pvx, &recs, &nr_base, &live_base);
+	if (!tap_ok(!r, "STATS baseline: %u attached, live_vms %llu", nr_base,
+		    (unsigned long long)live_base))
+		tap_finish();
+	free(recs);
+
+	TEST_REQUIRE_SYS(!pipe(p), "pipe");
+	fflush(stdout);
+	pid = fork();
+	TEST_REQUIRE_SYS(pid >= 0, "fork");
+	if (!pid) {
+		close(p[0]);
+		child(pvx, p[1]);
+	}
+	close(p[1]);
+
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	r = poll(&pfd, 1, 60000);
+	if (r == 1 && read(p[0], &id, sizeof(id)) != sizeof(id))
+		id = 0;
+	if (!tap_ok(id != 0, "child VMM attached and its guest probes (vm_id %llu)",
+		    (unsigned long long)id)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		tap_finish();
+	}
+
+	r = pvx_find_vm(pvx, id, &st);
+	if (tap_ok(r == 1, "STATS lists the child's VM (r=%d)", r)) {
+		snprintf(want_id, sizeof(want_id), "kvm-%d", pid);
+		tap_ok(!strcmp(st.kvm_stats_id, want_id),
+		       "kvm_stats_id \"%.*s\", want \"%s\" (the child's pid)",
+		       PVX_STATS_NAME_SIZE, st.kvm_stats_id, want_id);
+		tap_ok(st.hc[0].calls >= SYNC_EVERY && !st.hc[0].errors,
+		       "child's probes counted: calls %llu errors %llu",
+		       (unsigned long long)st.hc[0].calls,
+		       (unsigned long long)st.hc[0].errors);
+	}
+	TAP_EQ(pvx_live_vms(pvx), live_base + 1, "live_vms with the child's VM");
+
+	/* Let it run on a little so the kill lands mid-hypercall-loop. */
+	usleep(100000);
+	kill(pid, SIGKILL);
+	r = waitpid(pid, &status, 0);
+	tap_ok(r == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	       "child reaped, killed by SIGKILL (status %#x)", status);
+
+	t0 = now_ns();
+	do {
+		gone = pvx_find_vm(pvx, id, NULL) == 0 &&
+		       pvx_live_vms(pvx) == live_base;
+		ms = (now_ns() - t0) / 1000000;
+		if (!gone)
+			usleep(20000);
+	} while (!gone && ms < 10000);
+	tap_ok(gone, "VM state freed after the kill: unlisted and live_vms %llu == baseline %llu (waited %llu ms)",
+	       (unsigned long long)pvx_live_vms(pvx),
+	       (unsigned long long)live_base, (unsigned long long)ms);
+	if (!gone)
+		tap_diag("vm_id %llu still listed: %d; KVM debugfs dirs of pid %d: %d (0: KVM destroyed the VM, -1: no debugfs)",
+			 (unsigned long long)id, pvx_find_vm(pvx, id, NULL),
+			 pid, kvm_debugfs_dirs(pid));
+
+	close(p[0]);
+	close(pvx);
+	tap_finish();
+}
