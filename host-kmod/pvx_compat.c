@@ -28,6 +28,7 @@
 #define pr_fmt(fmt) "pvx: " fmt
 
 #include <linux/delay.h>
+#include <asm/apicdef.h>
 #include <linux/ftrace.h>
 #include <linux/kvm_host.h>
 #include <linux/kvm_para.h>
@@ -119,7 +120,6 @@ struct pvx_hook {
 	unsigned long replacement;
 	bool (*wanted)(struct ftrace_regs *fregs);
 	struct ftrace_ops ops;
-	bool registered;
 };
 
 static void notrace pvx_ftrace_handler(unsigned long ip,
@@ -144,18 +144,17 @@ static void notrace pvx_ftrace_handler(unsigned long ip,
 				 FTRACE_OPS_FL_SAVE_REGS)
 #endif
 
-static struct pvx_hook pvx_hooks[] = {
-	{
-		.name = "kvm_put_kvm",
-		.target = (unsigned long)kvm_put_kvm,
-		.replacement = (unsigned long)pvx_put_kvm,
-	},
-	{
-		.name = "__kvm_emulate_hypercall",
-		.target = (unsigned long)__kvm_emulate_hypercall,
-		.replacement = (unsigned long)pvx_emulate_hypercall,
-		.wanted = pvx_hypercall_wanted,
-	},
+static struct pvx_hook pvx_lifetime_hook = {
+	.name = "kvm_put_kvm",
+	.target = (unsigned long)kvm_put_kvm,
+	.replacement = (unsigned long)pvx_put_kvm,
+};
+
+static struct pvx_hook pvx_hypercall_hook = {
+	.name = "__kvm_emulate_hypercall",
+	.target = (unsigned long)__kvm_emulate_hypercall,
+	.replacement = (unsigned long)pvx_emulate_hypercall,
+	.wanted = pvx_hypercall_wanted,
 };
 
 static int pvx_hook_one(struct pvx_hook *hook)
@@ -178,17 +177,7 @@ static int pvx_hook_one(struct pvx_hook *hook)
 		ftrace_set_filter_ip(&hook->ops, hook->target, 1, 0);
 		return ret;
 	}
-	hook->registered = true;
 	return 0;
-}
-
-static void pvx_unhook_one(struct pvx_hook *hook)
-{
-	if (!hook->registered)
-		return;
-	WARN_ON_ONCE(unregister_ftrace_function(&hook->ops));
-	ftrace_set_filter_ip(&hook->ops, hook->target, 1, 0);
-	hook->registered = false;
 }
 
 static void pvx_hooks_drain(void)
@@ -199,36 +188,36 @@ static void pvx_hooks_drain(void)
 	synchronize_rcu_tasks();
 }
 
-/*
- * The VM-lifetime hook goes in first and out last, so that no attached VM
- * can ever be destroyed unseen.
- */
-int pvx_compat_hook_install(void)
+static void pvx_unhook_one(struct pvx_hook *hook)
 {
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < ARRAY_SIZE(pvx_hooks); i++) {
-		ret = pvx_hook_one(&pvx_hooks[i]);
-		if (ret)
-			goto err_hook;
-	}
-	return 0;
-
-err_hook:
-	while (i--)
-		pvx_unhook_one(&pvx_hooks[i]);
+	WARN_ON_ONCE(unregister_ftrace_function(&hook->ops));
+	ftrace_set_filter_ip(&hook->ops, hook->target, 1, 0);
 	pvx_hooks_drain();
-	return ret;
 }
 
-void pvx_compat_hook_remove(void)
+/*
+ * The VM-lifetime hook goes in before any VM can be attached and comes out
+ * after every VM state is gone, so that no attached VM (and no timer
+ * pointing into one) can outlive its struct kvm unseen.
+ */
+int pvx_compat_lifetime_hook_install(void)
 {
-	unsigned int i = ARRAY_SIZE(pvx_hooks);
+	return pvx_hook_one(&pvx_lifetime_hook);
+}
 
-	while (i--)
-		pvx_unhook_one(&pvx_hooks[i]);
-	pvx_hooks_drain();
+void pvx_compat_lifetime_hook_remove(void)
+{
+	pvx_unhook_one(&pvx_lifetime_hook);
+}
+
+int pvx_compat_hypercall_hook_install(void)
+{
+	return pvx_hook_one(&pvx_hypercall_hook);
+}
+
+void pvx_compat_hypercall_hook_remove(void)
+{
+	pvx_unhook_one(&pvx_hypercall_hook);
 }
 
 struct kvm *pvx_compat_kvm_from_file(struct file *file)
@@ -266,6 +255,35 @@ bool pvx_compat_vcpu_preempted(struct kvm_vcpu *vcpu)
 int pvx_compat_yield_to(struct kvm_vcpu *target)
 {
 	return kvm_vcpu_yield_to(target);
+}
+
+int pvx_compat_vcpu_idx(struct kvm_vcpu *vcpu)
+{
+	return vcpu->vcpu_idx;
+}
+
+bool pvx_compat_has_lapic(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.apic;
+}
+
+/*
+ * Exported by kvm.ko but declared in arch/x86/kvm/lapic.h, which is not
+ * part of the installed headers.
+ */
+void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low, u32 icr_high);
+
+/*
+ * A fixed, edge-triggered interrupt that the vCPU sends itself, exactly as
+ * a guest write of x2APIC's SELF_IPI register: KVM sets IRR (or posts it)
+ * and kicks or wakes the vCPU.  Safe from hard interrupt context, like
+ * KVM's irqfd injection.
+ */
+void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector)
+{
+	kvm_apic_send_ipi(vcpu->arch.apic,
+			  APIC_DEST_SELF | APIC_INT_ASSERT | APIC_DM_FIXED |
+			  vector, 0);
 }
 
 /* Callers run in the vCPU's exit path, which holds kvm->srcu. */

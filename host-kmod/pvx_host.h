@@ -10,6 +10,8 @@
 
 #include <linux/atomic.h>
 #include <linux/hashtable.h>
+#include <linux/hrtimer.h>
+#include <linux/xarray.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <uapi/linux/pvx.h>
@@ -79,6 +81,14 @@ struct pvx_yield_state {
 
 void pvx_yield_vm_init(struct pvx_yield_state *ys);
 
+/* Per-vCPU state, created when a vCPU first needs it. */
+struct pvx_vcpu {
+	struct pvx_vm *vm;
+	struct kvm_vcpu *vcpu;
+	u8 vector;		/* 0: notifications off */
+	struct hrtimer timer;
+};
+
 struct pvx_vm {
 	struct hlist_node node;	/* pvx_vm_hash, keyed by kvm */
 	struct hlist_node reap;	/* private list while being freed */
@@ -89,11 +99,16 @@ struct pvx_vm {
 	char kvm_stats_id[PVX_STATS_NAME_SIZE];
 	struct pvx_counter hc[PVX_HC_COUNT];
 	struct pvx_yield_state yield;
+	struct xarray vcpus;	/* struct pvx_vcpu, by KVM's vcpu index */
+	atomic64_t timers_fired;
 };
 
 int pvx_vm_read_lock(void);
 void pvx_vm_read_unlock(int idx);
 struct pvx_vm *pvx_vm_lookup(struct kvm *kvm);
+struct pvx_vcpu *pvx_vcpu_get(struct pvx_call *call, bool create);
+void pvx_timer_vcpu_init(struct pvx_vcpu *pv);
+void pvx_timer_vcpu_stop(struct pvx_vcpu *pv);
 int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id);
 int pvx_vm_detach_kvm(struct kvm *kvm);
 int pvx_vm_detach_id(u64 id);
@@ -109,8 +124,10 @@ bool pvx_handle_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 u64 pvx_supported_features(void);
 
 /* The compat layer (pvx_compat.c): every use of KVM internals. */
-int pvx_compat_hook_install(void);
-void pvx_compat_hook_remove(void);
+int pvx_compat_lifetime_hook_install(void);
+void pvx_compat_lifetime_hook_remove(void);
+int pvx_compat_hypercall_hook_install(void);
+void pvx_compat_hypercall_hook_remove(void);
 struct kvm *pvx_compat_kvm_from_file(struct file *file);
 struct kvm *pvx_compat_vcpu_kvm(struct kvm_vcpu *vcpu);
 unsigned int pvx_compat_vcpu_id(struct kvm_vcpu *vcpu);
@@ -118,6 +135,9 @@ void pvx_compat_kvm_stats_id(struct kvm *kvm, char *buf, size_t len);
 struct kvm_vcpu *pvx_compat_vcpu_by_id(struct kvm_vcpu *vcpu, int id);
 bool pvx_compat_vcpu_preempted(struct kvm_vcpu *vcpu);
 int pvx_compat_yield_to(struct kvm_vcpu *target);
+int pvx_compat_vcpu_idx(struct kvm_vcpu *vcpu);
+bool pvx_compat_has_lapic(struct kvm_vcpu *vcpu);
+void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector);
 int pvx_guest_read(struct pvx_call *call, u64 gpa, void *buf, size_t len);
 int pvx_guest_write(struct pvx_call *call, u64 gpa, const void *buf,
 		    size_t len);
@@ -126,6 +146,8 @@ int pvx_guest_list_read(void *call, u64 gpa, void *buf, size_t len);
 /* Services, each in its own file. */
 extern const struct pvx_service pvx_svc_probe;
 extern const struct pvx_service pvx_svc_yield_to;
+extern const struct pvx_service pvx_svc_set_vector;
+extern const struct pvx_service pvx_svc_timer_set;
 
 int pvx_dev_init(void);
 void pvx_dev_exit(void);

@@ -20,6 +20,8 @@ static struct pvx_table pvx_table;
 static const struct pvx_service *const pvx_services[] = {
 	&pvx_svc_probe,
 	&pvx_svc_yield_to,
+	&pvx_svc_set_vector,
+	&pvx_svc_timer_set,
 };
 
 u64 pvx_supported_features(void)
@@ -103,9 +105,13 @@ static int __init pvx_init(void)
 	if (ret)
 		return ret;
 
-	ret = pvx_compat_hook_install();
+	ret = pvx_compat_lifetime_hook_install();
 	if (ret)
-		goto err_hook;
+		goto err_lifetime_hook;
+
+	ret = pvx_compat_hypercall_hook_install();
+	if (ret)
+		goto err_hypercall_hook;
 
 	ret = pvx_dev_init();
 	if (ret)
@@ -116,9 +122,10 @@ static int __init pvx_init(void)
 	return 0;
 
 err_dev:
-	pvx_compat_hook_remove();
-	pvx_vm_detach_all();
-err_hook:
+	pvx_compat_hypercall_hook_remove();
+err_hypercall_hook:
+	pvx_compat_lifetime_hook_remove();
+err_lifetime_hook:
 	pvx_services_unregister(ARRAY_SIZE(pvx_services));
 	return ret;
 }
@@ -126,8 +133,9 @@ err_hook:
 static void __exit pvx_exit(void)
 {
 	pvx_dev_exit();
-	pvx_compat_hook_remove();
+	pvx_compat_hypercall_hook_remove();
 	pvx_vm_detach_all();
+	pvx_compat_lifetime_hook_remove();
 	pvx_services_unregister(ARRAY_SIZE(pvx_services));
 	pr_info("unloaded\n");
 }

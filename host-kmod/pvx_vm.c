@@ -61,8 +61,43 @@ struct pvx_vm *pvx_vm_lookup(struct kvm *kvm)
 	return pvx_vm_find(kvm);
 }
 
+struct pvx_vcpu *pvx_vcpu_get(struct pvx_call *call, bool create)
+{
+	int idx = pvx_compat_vcpu_idx(call->vcpu);
+	struct pvx_vcpu *pv;
+	int ret;
+
+	pv = xa_load(&call->vm->vcpus, idx);
+	if (pv || !create)
+		return pv;
+
+	/* Only the vCPU itself creates its state: no racing creator. */
+	pv = kzalloc(sizeof(*pv), GFP_KERNEL_ACCOUNT);
+	if (!pv)
+		return NULL;
+	pv->vm = call->vm;
+	pv->vcpu = call->vcpu;
+	pvx_timer_vcpu_init(pv);
+
+	ret = xa_insert(&call->vm->vcpus, idx, pv, GFP_KERNEL_ACCOUNT);
+	if (WARN_ON_ONCE(ret)) {
+		kfree(pv);
+		return NULL;
+	}
+	return pv;
+}
+
+/* No hypercall of this VM runs any more; its vCPUs still exist. */
 static void pvx_vm_free(struct pvx_vm *vm)
 {
+	struct pvx_vcpu *pv;
+	unsigned long idx;
+
+	xa_for_each(&vm->vcpus, idx, pv)
+		pvx_timer_vcpu_stop(pv);
+	xa_for_each(&vm->vcpus, idx, pv)
+		kfree(pv);
+	xa_destroy(&vm->vcpus);
 	kfree(vm);
 	atomic64_dec(&pvx_vm_live_count);
 }
@@ -81,6 +116,7 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 	pvx_compat_kvm_stats_id(kvm, vm->kvm_stats_id,
 				sizeof(vm->kvm_stats_id));
 	pvx_yield_vm_init(&vm->yield);
+	xa_init(&vm->vcpus);
 
 	mutex_lock(&pvx_vm_lock);
 	if (pvx_vm_find(kvm)) {
@@ -99,11 +135,14 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 	return 0;
 }
 
+/*
+ * Called and returns with pvx_vm_lock held: a final kvm_put_kvm() racing
+ * with a detach must not let KVM free the vCPUs while this VM's timers
+ * still point at them, so pvx_vm_destroyed() waits on the lock.
+ */
 static void pvx_vm_unpublish_and_free(struct pvx_vm *vm, const char *why)
 {
 	hash_del_rcu(&vm->node);
-	mutex_unlock(&pvx_vm_lock);
-
 	synchronize_srcu(&pvx_vm_srcu);
 	pr_info("vm %llu (%s) %s\n", vm->id, vm->kvm_stats_id, why);
 	pvx_vm_free(vm);
@@ -120,6 +159,7 @@ int pvx_vm_detach_kvm(struct kvm *kvm)
 		return -ENOENT;
 	}
 	pvx_vm_unpublish_and_free(vm, "detached");
+	mutex_unlock(&pvx_vm_lock);
 	return 0;
 }
 
@@ -132,6 +172,7 @@ int pvx_vm_detach_id(u64 id)
 	hash_for_each(pvx_vm_hash, bkt, vm, node) {
 		if (vm->id == id) {
 			pvx_vm_unpublish_and_free(vm, "detached");
+			mutex_unlock(&pvx_vm_lock);
 			return 0;
 		}
 	}
@@ -158,6 +199,7 @@ void pvx_vm_destroyed(struct kvm *kvm)
 		return;
 	}
 	pvx_vm_unpublish_and_free(vm, "destroyed by KVM");
+	mutex_unlock(&pvx_vm_lock);
 }
 
 void pvx_vm_detach_all(void)
@@ -172,7 +214,6 @@ void pvx_vm_detach_all(void)
 		hash_del_rcu(&vm->node);
 		hlist_add_head(&vm->reap, &reap);
 	}
-	mutex_unlock(&pvx_vm_lock);
 
 	synchronize_srcu(&pvx_vm_srcu);
 	hlist_for_each_entry_safe(vm, tmp, &reap, reap) {
@@ -180,6 +221,7 @@ void pvx_vm_detach_all(void)
 			vm->kvm_stats_id);
 		pvx_vm_free(vm);
 	}
+	mutex_unlock(&pvx_vm_lock);
 }
 
 static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
@@ -196,6 +238,7 @@ static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 	}
 	for (i = 0; i < PVX_YIELD_NR_RESULTS; i++)
 		st->yield[i] = atomic64_read(&vm->yield.results[i]);
+	st->timers_fired = atomic64_read(&vm->timers_fired);
 }
 
 int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms)

@@ -33,6 +33,8 @@
 static const char *const hc_names[PVX_HC_COUNT] = {
 	[PVX_HC_PROBE - PVX_HC_BASE] = "probe",
 	[PVX_HC_YIELD_TO - PVX_HC_BASE] = "yield_to",
+	[PVX_HC_SET_VECTOR - PVX_HC_BASE] = "set_vector",
+	[PVX_HC_TIMER_SET - PVX_HC_BASE] = "timer_set",
 };
 
 static const char *const yield_names[PVX_YIELD_NR_RESULTS] = {
@@ -267,7 +269,8 @@ static void print_table(const struct pvx_stats *st,
 		for (i = 0; i < PVX_YIELD_NR_RESULTS; i++)
 			printf(" %s %" PRIu64, yield_names[i],
 			       (uint64_t)vm->yield[i]);
-		printf("\n");
+		printf("\n  timers fired: %" PRIu64 "\n",
+		       (uint64_t)vm->timers_fired);
 	}
 }
 
@@ -305,7 +308,8 @@ static void print_json(const struct pvx_stats *st,
 		for (i = 0; i < PVX_YIELD_NR_RESULTS; i++)
 			printf("%s\"%s\": %" PRIu64, i ? ", " : "",
 			       yield_names[i], (uint64_t)vm->yield[i]);
-		printf("}}");
+		printf("}, \"timers_fired\": %" PRIu64 "}",
+		       (uint64_t)vm->timers_fired);
 	}
 	printf("]}\n");
 }

@@ -32,6 +32,8 @@
 #define PVX_HC_COUNT		64
 #define PVX_HC_PROBE		(PVX_HC_BASE + 0)
 #define PVX_HC_YIELD_TO		(PVX_HC_BASE + 1)
+#define PVX_HC_SET_VECTOR	(PVX_HC_BASE + 2)
+#define PVX_HC_TIMER_SET	(PVX_HC_BASE + 3)
 
 /* PVX_HC_PROBE's result in RAX: the bytes "pvx!" in little-endian order. */
 #define PVX_SIGNATURE		0x21787670U
@@ -59,7 +61,8 @@
  * -PVX_EOPNOTSUPP.  Bits are added as services land, never reused.
  */
 #define PVX_F_YIELD_TO		_BITULL(0)
-#define PVX_FEATURES_ALL	(PVX_F_YIELD_TO)
+#define PVX_F_TIMER		_BITULL(1)
+#define PVX_FEATURES_ALL	(PVX_F_YIELD_TO | PVX_F_TIMER)
 
 /*
  * Lists.  A batch hypercall takes the guest-physical address of an array
@@ -106,6 +109,19 @@ struct pvx_probe_info {
 #define PVX_YIELD_NR_RESULTS	4
 
 /*
+ * PVX_HC_SET_VECTOR(vector, 0, 0, 0): the calling vCPU's notification
+ * vector (32-255; 0 turns notifications off), delivered as a fixed
+ * interrupt to its own local APIC by the timer and by completions.
+ *
+ * PVX_HC_TIMER_SET(delta_ns, flags, 0, 0): one-shot timer for the calling
+ * vCPU, due delta_ns nanoseconds after the host handles the call (host
+ * CLOCK_MONOTONIC, which kvmclock follows), never earlier.  Arming again
+ * replaces the pending deadline.  With PVX_TIMER_CANCEL (delta_ns 0) the
+ * pending timer is cancelled: returns 1 if one was pending, else 0.
+ */
+#define PVX_TIMER_CANCEL	_BITULL(0)
+
+/*
  * VMM ABI: ioctls on /dev/pvx.
  */
 #define PVX_IOCTL_TYPE		0xB9
@@ -150,6 +166,8 @@ struct pvx_vm_stats {
 	struct pvx_hc_counters hc[PVX_HC_COUNT];
 	/* PVX_HC_YIELD_TO calls by result, indexed by PVX_YIELD_*. */
 	__u64 yield[PVX_YIELD_NR_RESULTS];
+	__u64 timers_fired;	/* PVX_HC_TIMER_SET interrupts delivered */
+	__u64 reserved1[3];
 };
 
 /*

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PVX_HC_SET_VECTOR and PVX_HC_TIMER_SET: "interrupt me at this deadline".
+ *
+ * A guest clockevent needs one thing from its host: an interrupt, no
+ * earlier than asked.  Programming the emulated LAPIC timer for it costs
+ * an exit per register write plus the emulation; here one hypercall arms
+ * a host hrtimer, whose expiry sends the vCPU's registered vector to its
+ * own in-kernel LAPIC (waking it if it halted).
+ *
+ * The deadline is relative: delta_ns after the host handles the call, on
+ * CLOCK_MONOTONIC.  The guest computed the delta before it exited, so the
+ * interrupt can only come late, never early.
+ */
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include "pvx_host.h"
+
+#define PVX_FIRST_VECTOR	32	/* 0-31 are exceptions */
+
+static enum hrtimer_restart pvx_timer_fire(struct hrtimer *timer)
+{
+	struct pvx_vcpu *pv = container_of(timer, struct pvx_vcpu, timer);
+	u8 vector = READ_ONCE(pv->vector);
+
+	if (vector) {
+		pvx_compat_inject_vector(pv->vcpu, vector);
+		atomic64_inc(&pv->vm->timers_fired);
+	}
+	return HRTIMER_NORESTART;
+}
+
+void pvx_timer_vcpu_init(struct pvx_vcpu *pv)
+{
+	/* Hard: expire in hardirq context even on PREEMPT_RT, as KVM's LAPIC timer. */
+	hrtimer_init(&pv->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	pv->timer.function = pvx_timer_fire;
+}
+
+void pvx_timer_vcpu_stop(struct pvx_vcpu *pv)
+{
+	hrtimer_cancel(&pv->timer);
+}
+
+static long pvx_set_vector(struct pvx_call *call)
+{
+	unsigned long vector = call->args[0];
+	struct pvx_vcpu *pv;
+
+	if (call->args[1] || call->args[2] || call->args[3])
+		return -PVX_EINVAL;
+	if (vector && (vector < PVX_FIRST_VECTOR || vector > 255))
+		return -PVX_EINVAL;
+	if (!pvx_compat_has_lapic(call->vcpu))
+		return -PVX_EOPNOTSUPP;
+
+	pv = pvx_vcpu_get(call, vector != 0);
+	if (!pv)
+		return vector ? -PVX_ENOSPC : 0;
+
+	WRITE_ONCE(pv->vector, vector);
+	if (!vector)
+		hrtimer_cancel(&pv->timer);
+	return 0;
+}
+
+static long pvx_timer_set(struct pvx_call *call)
+{
+	u64 delta_ns = call->args[0];
+	unsigned long flags = call->args[1];
+	struct pvx_vcpu *pv;
+
+	if (flags & ~PVX_TIMER_CANCEL || call->args[2] || call->args[3])
+		return -PVX_EINVAL;
+
+	pv = pvx_vcpu_get(call, false);
+	if (!pv || !pv->vector)
+		return -PVX_ENOENT;
+
+	if (flags & PVX_TIMER_CANCEL) {
+		if (delta_ns)
+			return -PVX_EINVAL;
+		/* -1: the expiry is running: the interrupt is on its way. */
+		return hrtimer_try_to_cancel(&pv->timer) == 1;
+	}
+
+	hrtimer_start(&pv->timer, ns_to_ktime(min_t(u64, delta_ns, KTIME_MAX)),
+		      HRTIMER_MODE_REL_HARD);
+	return 0;
+}
+
+const struct pvx_service pvx_svc_set_vector = {
+	.name = "set_vector",
+	.nr = PVX_HC_SET_VECTOR,
+	.handler = pvx_set_vector,
+};
+
+const struct pvx_service pvx_svc_timer_set = {
+	.name = "timer_set",
+	.nr = PVX_HC_TIMER_SET,
+	.feature = PVX_F_TIMER,
+	.handler = pvx_timer_set,
+};

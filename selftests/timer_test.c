@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PVX_HC_SET_VECTOR + PVX_HC_TIMER_SET: a guest with an IDT and an enabled
+ * x2APIC arms a one-shot timer and halts; the interrupt must come, on the
+ * registered vector, not before the deadline (measured on the guest's
+ * kvmclock, which follows the host's CLOCK_MONOTONIC).  Cancel and re-arm
+ * semantics, the cost of an arm in exits, and teardown with timers armed.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "pvx_test.h"
+#include "pvx_irq.h"
+
+#define VEC		0xec
+#define MS		1000000ULL
+#define DELTA		(1 * MS)
+#define NR_ARMS		1000
+
+enum {
+	STEP_NO_VECTOR = 1,
+	STEP_BAD_VECTOR,
+	STEP_SET_VECTOR,
+	STEP_BAD_FLAGS,
+	STEP_FIRED,
+	STEP_CANCEL,
+	STEP_REARM,
+	STEP_LOOP_START,
+	STEP_LOOP_END,
+	STEP_ARMED,
+};
+
+static uint64_t timer_set(uint64_t delta, uint64_t flags)
+{
+	return guest_hypercall(PVX_HC_TIMER_SET, delta, flags, 0, 0);
+}
+
+static uint64_t set_vector(uint64_t vector, uint64_t flags)
+{
+	return guest_hypercall(PVX_HC_SET_VECTOR, vector, flags, 0, 0);
+}
+
+/* Interrupts on, for @ns of kvmclock time. */
+static void guest_wait_ns(uint64_t ns)
+{
+	uint64_t end = guest_kvmclock_ns() + ns;
+
+	guest_sti();
+	while (guest_kvmclock_ns() < end)
+		asm volatile("pause");
+	guest_cli();
+}
+
+static void guest_main(uint64_t arg)
+{
+	uint64_t t0, r, n, c1, c2, i, bad = 0;
+
+	(void)arg;
+	guest_x2apic_enable();
+	guest_kvmclock_enable();
+
+	GUEST_SYNC(STEP_NO_VECTOR, timer_set(DELTA, 0));
+	GUEST_SYNC(STEP_BAD_VECTOR, set_vector(16, 0), set_vector(256, 0),
+		   set_vector(VEC, 1));
+	GUEST_SYNC(STEP_SET_VECTOR, set_vector(VEC, 0));
+	GUEST_SYNC(STEP_BAD_FLAGS, timer_set(0, 2), timer_set(5, PVX_TIMER_CANCEL));
+
+	/* One shot: arm, halt, the interrupt wakes us. */
+	t0 = guest_kvmclock_ns();
+	r = timer_set(DELTA, 0);
+	while (!guest_irq_count)
+		guest_safe_halt();
+	guest_cli();
+	GUEST_SYNC(STEP_FIRED, r, guest_irq_last_ns - t0, guest_irq_last_vector);
+
+	/* Cancelled: nothing arrives in the 30 ms after a 5 ms deadline. */
+	n = guest_irq_count;
+	timer_set(5 * MS, 0);
+	c1 = timer_set(0, PVX_TIMER_CANCEL);
+	c2 = timer_set(0, PVX_TIMER_CANCEL);
+	guest_wait_ns(30 * MS);
+	GUEST_SYNC(STEP_CANCEL, c1, c2, guest_irq_count - n);
+
+	/* Arming again replaces the deadline: one interrupt, not two. */
+	n = guest_irq_count;
+	timer_set(20 * MS, 0);
+	t0 = guest_kvmclock_ns();
+	timer_set(DELTA, 0);
+	guest_wait_ns(60 * MS);
+	GUEST_SYNC(STEP_REARM, guest_irq_count - n, guest_irq_last_ns - t0);
+
+	/* Each arm is one exit, nothing more. */
+	GUEST_SYNC(STEP_LOOP_START);
+	for (i = 0; i < NR_ARMS; i++)
+		if (timer_set(10000 * MS, 0))
+			bad++;
+	GUEST_SYNC(STEP_LOOP_END, bad);
+
+	/* Leave one armed: the host destroys the VM under it. */
+	GUEST_SYNC(STEP_ARMED, timer_set(1000 * MS, 0));
+	GUEST_DONE();
+}
+
+static bool step(struct vcpu *vcpu, uint64_t want, struct ucall *uc)
+{
+	uint64_t cmd = vcpu_get_ucall(vcpu, uc);
+
+	return tap_ok(cmd == UCALL_SYNC && uc->args[0] == want,
+		      "guest reached step %llu (cmd %llu, step %llu)",
+		      (unsigned long long)want, (unsigned long long)cmd,
+		      (unsigned long long)uc->args[0]);
+}
+
+static struct vm *timer_vm(int pvx, uint64_t features, uint64_t *id)
+{
+	struct vcpu *vcpu;
+	struct vm *vm;
+	int r;
+
+	vm = vm_create();
+	vm_enable_irqchip(vm);
+	vcpu = vcpu_add(vm, guest_main, 0);
+	vcpu_setup_idt(vcpu);
+	r = pvx_attach(pvx, vm->fd, features, 0, id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+	return vm;
+}
+
+static void test_timer(int pvx)
+{
+	uint64_t id, exits0, hc0, exits, hc, fired_seen;
+	struct pvx_vm_stats st;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+
+	vm = timer_vm(pvx, PVX_F_TIMER, &id);
+	vcpu = vm->vcpus[0];
+
+	if (step(vcpu, STEP_NO_VECTOR, &uc))
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_ENOENT),
+		       "timer before a vector is registered: -ENOENT");
+	if (step(vcpu, STEP_BAD_VECTOR, &uc)) {
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "vector 16 refused");
+		TAP_EQ(uc.args[2], PVX_ERR(PVX_EINVAL), "vector 256 refused");
+		TAP_EQ(uc.args[3], PVX_ERR(PVX_EINVAL), "set_vector flags refused");
+	}
+	if (step(vcpu, STEP_SET_VECTOR, &uc))
+		TAP_EQ(uc.args[1], 0, "vector %#x registered", VEC);
+	if (step(vcpu, STEP_BAD_FLAGS, &uc)) {
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "unknown timer flag refused");
+		TAP_EQ(uc.args[2], PVX_ERR(PVX_EINVAL),
+		       "cancel with a non-zero delta refused");
+	}
+	if (step(vcpu, STEP_FIRED, &uc)) {
+		TAP_EQ(uc.args[1], 0, "timer armed");
+		tap_ok(uc.args[2] >= DELTA,
+		       "interrupt not before the deadline: %llu ns after arming, deadline %llu ns",
+		       (unsigned long long)uc.args[2], DELTA);
+		TAP_EQ(uc.args[3], VEC, "interrupt on the registered vector");
+	}
+	if (step(vcpu, STEP_CANCEL, &uc)) {
+		TAP_EQ(uc.args[1], 1, "cancel of a pending timer returns 1");
+		TAP_EQ(uc.args[2], 0, "cancel with nothing pending returns 0");
+		TAP_EQ(uc.args[3], 0, "no interrupt after cancel");
+	}
+	if (step(vcpu, STEP_REARM, &uc)) {
+		TAP_EQ(uc.args[1], 1, "re-arming replaced the deadline: one interrupt");
+		tap_ok(uc.args[2] >= DELTA, "re-armed interrupt not early (%llu ns)",
+		       (unsigned long long)uc.args[2]);
+	}
+	if (step(vcpu, STEP_LOOP_START, &uc)) {
+		exits0 = vcpu_stat(vcpu, "exits");
+		hc0 = vcpu_stat(vcpu, "hypercalls");
+		if (step(vcpu, STEP_LOOP_END, &uc)) {
+			exits = vcpu_stat(vcpu, "exits") - exits0;
+			hc = vcpu_stat(vcpu, "hypercalls") - hc0;
+			TAP_EQ(uc.args[1], 0, "%d arms succeeded", NR_ARMS);
+			tap_diag("%d arms: %llu exits, %llu hypercalls", NR_ARMS,
+				 (unsigned long long)exits, (unsigned long long)hc);
+			TAP_EQ(hc, NR_ARMS, "one hypercall per arm");
+			/* The rest: the message itself and host interrupts. */
+			tap_ok(exits >= NR_ARMS && exits - NR_ARMS < NR_ARMS / 10,
+			       "no extra exits per arm (%llu exits for %d arms)",
+			       (unsigned long long)exits, NR_ARMS);
+		}
+	}
+	fired_seen = guest_global(vm, guest_irq_count);
+	if (tap_ok(pvx_find_vm(pvx, id, &st) == 1, "VM listed in stats"))
+		TAP_EQ(st.timers_fired, fired_seen,
+		       "pvx counts the interrupts the guest took");
+	if (step(vcpu, STEP_ARMED, &uc))
+		TAP_EQ(uc.args[1], 0, "timer left armed");
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "guest done");
+	/* Destroyed with a timer armed: pvx must cancel it first. */
+	vm_free(vm);
+	tap_ok(pvx_find_vm(pvx, id, &st) == 0,
+	       "VM destroyed with a timer armed: state gone");
+}
+
+static void test_detach_armed(int pvx)
+{
+	struct ucall uc;
+	struct vm *vm;
+	uint64_t id;
+	int i, r = 0;
+
+	vm = timer_vm(pvx, PVX_F_TIMER, &id);
+	/* The arm loop leaves a 10 s timer pending: detach under it. */
+	for (i = STEP_NO_VECTOR; i <= STEP_LOOP_END; i++)
+		if (vcpu_get_ucall(vm->vcpus[0], &uc) != UCALL_SYNC)
+			break;
+	tap_ok(i > STEP_LOOP_END, "guest armed a 10 s timer before detach");
+	r = pvx_detach_id(pvx, id);
+	tap_ok(!r, "detach with a timer armed: %s", r ? strerror(-r) : "ok");
+	usleep(50 * 1000);
+	vm_free(vm);
+}
+
+static void test_feature_gate(int pvx)
+{
+	struct ucall uc;
+	struct vm *vm;
+	uint64_t id;
+
+	vm = timer_vm(pvx, 0, &id);
+	if (step(vm->vcpus[0], STEP_NO_VECTOR, &uc))
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_EOPNOTSUPP),
+		       "VM attached without PVX_F_TIMER: -EOPNOTSUPP");
+	vm_free(vm);
+}
+
+int main(void)
+{
+	uint64_t features = 0;
+	int pvx;
+
+	tap_init("timer_test: PVX_HC_SET_VECTOR, PVX_HC_TIMER_SET");
+	kvm_fd_or_skip();
+	pvx = pvx_open();
+	if (pvx_get_features(pvx, &features) || !(features & PVX_F_TIMER))
+		tap_bail("host does not offer PVX_F_TIMER (features %#llx)",
+			 (unsigned long long)features);
+
+	test_feature_gate(pvx);
+	test_timer(pvx);
+	test_detach_armed(pvx);
+	close(pvx);
+	tap_finish();
+}
