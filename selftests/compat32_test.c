@@ -18,19 +18,19 @@
 
 /* Hypercall, report through a bare OUT (RAX intact), repeat. */
 asm(".pushsection .text\n"
-    ".code32\n"
-    ".globl compat32_vmmcall\n"
-    "compat32_vmmcall:\n"
-    "1:	vmmcall\n"
-    "	outb %al, $0xe9\n"	/* RAW_PORT */
-    "	jmp 1b\n"
-    ".globl compat32_vmcall\n"
-    "compat32_vmcall:\n"
-    "1:	vmcall\n"
-    "	outb %al, $0xe9\n"
-    "	jmp 1b\n"
-    ".code64\n"
-    ".popsection\n");
+	".code32\n"
+	".globl compat32_vmmcall\n"
+	"compat32_vmmcall:\n"
+	"1:	vmmcall\n"
+	"	outb %al, $0xe9\n"	/* RAW_PORT */
+	"	jmp 1b\n"
+	".globl compat32_vmcall\n"
+	"compat32_vmcall:\n"
+	"1:	vmcall\n"
+	"	outb %al, $0xe9\n"
+	"	jmp 1b\n"
+	".code64\n"
+	".popsection\n");
 
 extern char compat32_vmmcall[], compat32_vmcall[];
 

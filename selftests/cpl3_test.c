@@ -15,7 +15,7 @@
 enum { STEP_KERNEL = 1, STEP_USER };
 
 static uint8_t info_buf[128];
-static uint8_t user_stack[16384] __attribute__((aligned(16)));
+static uint8_t user_stack[16384] __aligned(16);
 
 static void guest_user(void)
 {

@@ -35,7 +35,7 @@ static const struct hc_case cases[] = {
 	{ 0xffffffffULL, 0, 0, 0, KVM_ENOSYS_RET, "0xffffffff" },
 };
 
-#define NR_CASES (sizeof(cases) / sizeof(cases[0]))
+#define NR_CASES ARRAY_SIZE(cases)
 
 static uint64_t results[NR_CASES];
 

@@ -35,7 +35,7 @@ enum {
 #define NR_PROBE_STEPS	9
 #define NR_PROBE_ERRORS	4
 
-static uint8_t info_buf[256] __attribute__((aligned(64)));
+static uint8_t info_buf[256] __aligned(64);
 
 static void guest_main(uint64_t nr_loop)
 {

@@ -21,18 +21,19 @@
 
 struct hammer {
 	uint64_t sig, enosys, other, last_other, iters;
-} __attribute__((aligned(64)));
+} __aligned(64);
 
 static struct hammer counts[NR_VCPUS];
 static bool stop;
-static volatile bool vcpu_failed[NR_VCPUS], vcpu_exited[NR_VCPUS];
+static bool vcpu_failed[NR_VCPUS], vcpu_exited[NR_VCPUS];
 
 static void guest_hammer(uint64_t id)
 {
-	volatile struct hammer *c = &counts[id];
+	/* The hypercall's memory clobber keeps these in guest RAM. */
+	struct hammer *c = &counts[id];
 	uint64_t r;
 
-	while (!*(volatile bool *)&stop) {
+	while (!READ_ONCE(stop)) {
 		r = guest_hypercall(PVX_HC_PROBE, 0, 0, 0, 0);
 		if (r == PVX_SIGNATURE) {
 			c->sig++;
@@ -56,8 +57,8 @@ static void *vcpu_thread(struct vcpu *vcpu)
 	do {
 		cmd = vcpu_get_ucall(vcpu, &uc);
 	} while (cmd == UCALL_SYNC);
-	vcpu_failed[vcpu->id] = cmd != UCALL_DONE;
-	vcpu_exited[vcpu->id] = true;
+	WRITE_ONCE(vcpu_failed[vcpu->id], cmd != UCALL_DONE);
+	WRITE_ONCE(vcpu_exited[vcpu->id], true);
 	return NULL;
 }
 
@@ -90,7 +91,7 @@ static bool wait_progress(struct vm *vm, int f, const struct hammer *base,
 
 			if (field(&h, f) >= field(&base[i], f) + PROGRESS)
 				done++;
-			if (vcpu_exited[i])
+			if (READ_ONCE(vcpu_exited[i]))
 				return false;
 		}
 		*ms = (now_ns() - t0) / 1000000;
@@ -240,7 +241,7 @@ stop:
 	guest_global(vm, stop) = true;
 	for (i = 0; i < NR_VCPUS; i++) {
 		vcpu_thread_join(vcpus[i]);
-		tap_ok(!vcpu_failed[i], "vCPU %d finished cleanly", i);
+		tap_ok(!READ_ONCE(vcpu_failed[i]), "vCPU %d finished cleanly", i);
 	}
 	if (pvx >= 0) {
 		r = pvx_find_vm(pvx, vm_id, &st);

@@ -33,6 +33,7 @@ enum {
 	VMM_SIMPLE,		/* vCPU runs in the main thread */
 	VMM_THREADED,		/* vCPU thread, as QEMU does */
 	VMM_STATS,		/* vCPU thread, plus an open vCPU stats fd */
+	VMM_NO_VM_FD,		/* as VMM_STATS, VM fd closed once running */
 	NR_VARIANTS,
 };
 
@@ -40,6 +41,7 @@ static const char * const variant_name[] = {
 	"vCPU in the main thread",
 	"vCPU in its own thread",
 	"vCPU thread and a vCPU stats fd",
+	"vCPU thread, stats fd, VM fd already closed",
 };
 
 static void *child_vcpu_loop(struct vcpu *vcpu)
@@ -67,8 +69,11 @@ static void child(int pvx, int wfd, int variant)
 		id = 0;
 	if (vcpu_get_ucall(vcpu, &uc) != UCALL_SYNC || uc.args[1])
 		id = 0;
-	if (variant == VMM_STATS)
+	if (variant >= VMM_STATS)
 		vcpu_stat(vcpu, "hypercalls");
+	/* The VM then lives on through the vCPU and stats fds only. */
+	if (variant == VMM_NO_VM_FD)
+		close(vm->fd);
 	w = write(wfd, &id, sizeof(id));
 	if (w != sizeof(id) || !id)
 		_exit(1);

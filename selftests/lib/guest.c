@@ -45,25 +45,25 @@ void guest_fn_returned(void)
  * realign the stack as a call would have.
  */
 asm(".pushsection .text\n"
-    ".globl guest_return_stub\n"
-    "guest_return_stub:\n"
-    "	andq $-16, %rsp\n"
-    "	call guest_fn_returned\n"
-    "1:	hlt\n"
-    "	jmp 1b\n"
-    ".popsection\n");
+	".globl guest_return_stub\n"
+	"guest_return_stub:\n"
+	"	andq $-16, %rsp\n"
+	"	call guest_fn_returned\n"
+	"1:	hlt\n"
+	"	jmp 1b\n"
+	".popsection\n");
 
 /*
  * iretq to CPL 3: SS, RSP, RFLAGS (IF clear, IOPL 3 so the message
  * channel's OUT keeps working), CS, RIP.
  */
 asm(".pushsection .text\n"
-    ".globl guest_enter_user\n"
-    "guest_enter_user:\n"
-    "	pushq $0x1b\n"		/* GDT_SEL_UDATA | 3 */
-    "	pushq %rsi\n"
-    "	pushq $0x3002\n"
-    "	pushq $0x23\n"		/* GDT_SEL_UCODE64 | 3 */
-    "	pushq %rdi\n"
-    "	iretq\n"
-    ".popsection\n");
+	".globl guest_enter_user\n"
+	"guest_enter_user:\n"
+	"	pushq $0x1b\n"		/* GDT_SEL_UDATA | 3 */
+	"	pushq %rsi\n"
+	"	pushq $0x3002\n"
+	"	pushq $0x23\n"		/* GDT_SEL_UCODE64 | 3 */
+	"	pushq %rdi\n"
+	"	iretq\n"
+	".popsection\n");

@@ -34,8 +34,6 @@
 #define PTE_U		(1ULL << 2)
 #define PTE_PS		(1ULL << 7)
 
-extern char guest_return_stub[];
-
 static int kvm_fd = -1;
 static struct kvm_cpuid2 *kvm_cpuid;
 
@@ -98,7 +96,7 @@ static int load_main_binary(struct dl_phdr_info *info, size_t size,
 
 	(void)size;
 	for (i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		const Elf64_Phdr *ph = &info->dlpi_phdr[i];
 		uint64_t va = info->dlpi_addr + ph->p_vaddr;
 
 		if (ph->p_type != PT_LOAD)

@@ -20,6 +20,24 @@
 #include <linux/kvm.h>
 #include <linux/pvx.h>
 
+#ifndef __printf
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+#endif
+#ifndef __noreturn
+#define __noreturn	__attribute__((__noreturn__))
+#endif
+#ifndef __aligned
+#define __aligned(x)	__attribute__((__aligned__(x)))
+#endif
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+/* Memory shared with a running guest (or another vCPU) is read once. */
+#ifndef READ_ONCE
+#define READ_ONCE(x)	(*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+#endif
+
 /* ---------------------------------------------------------------- TAP */
 
 #define KSFT_PASS	0
@@ -27,17 +45,14 @@
 #define KSFT_SKIP	4
 
 void tap_init(const char *name);
-bool tap_ok(bool cond, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void tap_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void tap_skip_all(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
-void tap_bail(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+__printf(2, 3) bool tap_ok(bool cond, const char *fmt, ...);
+__printf(1, 2) void tap_skip(const char *fmt, ...);
+__printf(1, 2) void tap_diag(const char *fmt, ...);
+__printf(1, 2) __noreturn void tap_skip_all(const char *fmt, ...);
+__printf(1, 2) __noreturn void tap_bail(const char *fmt, ...);
 int tap_failed(void);
 /* Prints the plan and exits with KSFT_PASS or KSFT_FAIL. */
-void tap_finish(void) __attribute__((noreturn));
+__noreturn void tap_finish(void);
 
 /* Compare two 64-bit values, one TAP line, both values printed. */
 #define TAP_EQ(got, want, fmt, ...)					\
@@ -105,13 +120,16 @@ struct ucall {
 	const char *expr;
 };
 
+/* Where a guest entry function returns to (it reports UCALL_DONE). */
+extern char guest_return_stub[];
+
 void guest_ucall(uint64_t cmd, const char *file, uint64_t line,
 		 const char *expr, uint64_t nargs, uint64_t a0, uint64_t a1,
 		 uint64_t a2, uint64_t a3);
-void guest_halt_forever(void) __attribute__((noreturn));
+__noreturn void guest_halt_forever(void);
 
 #define __UC_NARGS(...)	__UC_NARGS_(0, ##__VA_ARGS__, 4, 3, 2, 1, 0)
-#define __UC_NARGS_(z, a, b, c, d, n, ...) n
+#define __UC_NARGS_(_z, _a, _b, _c, _d, n, ...) n
 #define __GUEST_SYNC(n, a, b, c, d, ...)				\
 	guest_ucall(UCALL_SYNC, __FILE__, __LINE__, NULL, n,		\
 		    (uint64_t)(a), (uint64_t)(b), (uint64_t)(c),	\
@@ -174,8 +192,7 @@ static inline uint64_t guest_hypercall(uint64_t nr, uint64_t a0, uint64_t a1,
 #define PVX_ERR(e)		((uint64_t)-(int64_t)(e))
 
 /* Enter ring 3 at fn with the given stack top, IOPL 3; never returns. */
-void guest_enter_user(void (*fn)(void), uint64_t stack_top)
-	__attribute__((noreturn));
+__noreturn void guest_enter_user(void (*fn)(void), uint64_t stack_top);
 
 /* ------------------------------------------------------------ host VM */
 
@@ -192,7 +209,7 @@ struct vcpu {
 	void *stats_desc;
 	struct kvm_stats_header stats_hdr;
 	pthread_t thread;
-	void *(*thread_fn)(struct vcpu *);
+	void *(*thread_fn)(struct vcpu *vcpu);
 	void *thread_arg;
 	void *thread_ret;
 };
@@ -241,7 +258,7 @@ uint64_t vcpu_get_ucall(struct vcpu *vcpu, struct ucall *uc);
 const char *exit_reason_str(uint32_t reason);
 
 /* Runs fn(vcpu) in its own thread; vcpu_join() returns its result. */
-void vcpu_thread_start(struct vcpu *vcpu, void *(*fn)(struct vcpu *),
+void vcpu_thread_start(struct vcpu *vcpu, void *(*fn)(struct vcpu *vcpu),
 		       void *arg);
 void *vcpu_thread_join(struct vcpu *vcpu);
 
