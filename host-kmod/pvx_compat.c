@@ -286,6 +286,19 @@ void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector)
 			  vector, 0);
 }
 
+/* arch/x86/kvm/x86.h, private to KVM. */
+#define PVX_KVM_MSR_RET_FILTERED	3
+
+/* A guest WRMSR, with the VMM's MSR filter applied as for the real one. */
+long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value)
+{
+	int ret = kvm_set_msr_with_filter(vcpu, index, value);
+
+	if (!ret)
+		return 0;
+	return ret == PVX_KVM_MSR_RET_FILTERED ? -PVX_EPERM : -PVX_EINVAL;
+}
+
 /* Callers run in the vCPU's exit path, which holds kvm->srcu. */
 int pvx_guest_read(struct pvx_call *call, u64 gpa, void *buf, size_t len)
 {

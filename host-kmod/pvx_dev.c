@@ -9,6 +9,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include "pvx_host.h"
@@ -93,6 +94,34 @@ static long pvx_ioctl_stats(struct pvx_stats __user *uarg)
 	return 0;
 }
 
+static long pvx_ioctl_set_msr_allowlist(struct pvx_msr_allowlist __user *uarg)
+{
+	struct pvx_msr_allowlist req;
+	struct pvx_msr_allow *allow;
+	unsigned int i;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || memchr_inv(req.reserved, 0, sizeof(req.reserved)))
+		return -EINVAL;
+	if (req.nr_ranges > PVX_MSR_RANGES_MAX)
+		return -E2BIG;
+	for (i = 0; i < req.nr_ranges; i++) {
+		const struct pvx_msr_range *r = &req.ranges[i];
+
+		if (!r->count || r->base + r->count - 1 < r->base)
+			return -EINVAL;
+	}
+
+	allow = kzalloc(sizeof(*allow), GFP_KERNEL_ACCOUNT);
+	if (!allow)
+		return -ENOMEM;
+	allow->nr_ranges = req.nr_ranges;
+	memcpy(allow->ranges, req.ranges,
+	       req.nr_ranges * sizeof(req.ranges[0]));
+	return pvx_vm_set_msr_allow(req.vm_id, allow);
+}
+
 static long pvx_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -106,6 +135,8 @@ static long pvx_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return pvx_ioctl_detach(uarg);
 	case PVX_IOC_STATS:
 		return pvx_ioctl_stats(uarg);
+	case PVX_IOC_SET_MSR_ALLOWLIST:
+		return pvx_ioctl_set_msr_allowlist(uarg);
 	default:
 		return -ENOTTY;
 	}

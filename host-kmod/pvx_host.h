@@ -81,6 +81,11 @@ struct pvx_yield_state {
 
 void pvx_yield_vm_init(struct pvx_yield_state *ys);
 
+struct pvx_msr_allow {
+	u32 nr_ranges;
+	struct pvx_msr_range ranges[PVX_MSR_RANGES_MAX];
+};
+
 /* Per-vCPU state, created when a vCPU first needs it. */
 struct pvx_vcpu {
 	struct pvx_vm *vm;
@@ -100,6 +105,7 @@ struct pvx_vm {
 	struct pvx_counter hc[PVX_HC_COUNT];
 	struct pvx_yield_state yield;
 	struct xarray vcpus;	/* struct pvx_vcpu, by KVM's vcpu index */
+	struct pvx_msr_allow __rcu *msr_allow;
 	atomic64_t timers_fired;
 };
 
@@ -109,6 +115,10 @@ struct pvx_vm *pvx_vm_lookup(struct kvm *kvm);
 struct pvx_vcpu *pvx_vcpu_get(struct pvx_call *call, bool create);
 void pvx_timer_vcpu_init(struct pvx_vcpu *pv);
 void pvx_timer_vcpu_stop(struct pvx_vcpu *pv);
+struct pvx_msr_allow *pvx_msr_allow_default(void);
+bool pvx_msr_allowed(const struct pvx_msr_allow *allow, u32 index);
+const struct pvx_msr_allow *pvx_vm_msr_allow(struct pvx_vm *vm);
+int pvx_vm_set_msr_allow(u64 vm_id, struct pvx_msr_allow *allow);
 int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id);
 int pvx_vm_detach_kvm(struct kvm *kvm);
 int pvx_vm_detach_id(u64 id);
@@ -138,6 +148,7 @@ int pvx_compat_yield_to(struct kvm_vcpu *target);
 int pvx_compat_vcpu_idx(struct kvm_vcpu *vcpu);
 bool pvx_compat_has_lapic(struct kvm_vcpu *vcpu);
 void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector);
+long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value);
 int pvx_guest_read(struct pvx_call *call, u64 gpa, void *buf, size_t len);
 int pvx_guest_write(struct pvx_call *call, u64 gpa, const void *buf,
 		    size_t len);
@@ -148,6 +159,7 @@ extern const struct pvx_service pvx_svc_probe;
 extern const struct pvx_service pvx_svc_yield_to;
 extern const struct pvx_service pvx_svc_set_vector;
 extern const struct pvx_service pvx_svc_timer_set;
+extern const struct pvx_service pvx_svc_msr_batch;
 
 int pvx_dev_init(void);
 void pvx_dev_exit(void);

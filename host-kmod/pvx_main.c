@@ -22,6 +22,7 @@ static const struct pvx_service *const pvx_services[] = {
 	&pvx_svc_yield_to,
 	&pvx_svc_set_vector,
 	&pvx_svc_timer_set,
+	&pvx_svc_msr_batch,
 };
 
 u64 pvx_supported_features(void)

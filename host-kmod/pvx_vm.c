@@ -46,6 +46,18 @@ static struct pvx_vm *pvx_vm_find(struct kvm *kvm)
 	return NULL;
 }
 
+static struct pvx_vm *pvx_vm_find_id(u64 id)
+{
+	struct pvx_vm *vm;
+	unsigned int bkt;
+
+	lockdep_assert_held(&pvx_vm_lock);
+	hash_for_each(pvx_vm_hash, bkt, vm, node)
+		if (vm->id == id)
+			return vm;
+	return NULL;
+}
+
 int pvx_vm_read_lock(void)
 {
 	return srcu_read_lock(&pvx_vm_srcu);
@@ -98,6 +110,7 @@ static void pvx_vm_free(struct pvx_vm *vm)
 	xa_for_each(&vm->vcpus, idx, pv)
 		kfree(pv);
 	xa_destroy(&vm->vcpus);
+	kfree(rcu_dereference_protected(vm->msr_allow, true));
 	kfree(vm);
 	atomic64_dec(&pvx_vm_live_count);
 }
@@ -109,6 +122,11 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return -ENOMEM;
+	RCU_INIT_POINTER(vm->msr_allow, pvx_msr_allow_default());
+	if (!rcu_access_pointer(vm->msr_allow)) {
+		kfree(vm);
+		return -ENOMEM;
+	}
 
 	vm->kvm = kvm;
 	vm->features = req->features;
@@ -121,6 +139,7 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 	mutex_lock(&pvx_vm_lock);
 	if (pvx_vm_find(kvm)) {
 		mutex_unlock(&pvx_vm_lock);
+		kfree(rcu_dereference_protected(vm->msr_allow, true));
 		kfree(vm);
 		return -EBUSY;
 	}
@@ -166,18 +185,13 @@ int pvx_vm_detach_kvm(struct kvm *kvm)
 int pvx_vm_detach_id(u64 id)
 {
 	struct pvx_vm *vm;
-	unsigned int bkt;
 
 	mutex_lock(&pvx_vm_lock);
-	hash_for_each(pvx_vm_hash, bkt, vm, node) {
-		if (vm->id == id) {
-			pvx_vm_unpublish_and_free(vm, "detached");
-			mutex_unlock(&pvx_vm_lock);
-			return 0;
-		}
-	}
+	vm = pvx_vm_find_id(id);
+	if (vm)
+		pvx_vm_unpublish_and_free(vm, "detached");
 	mutex_unlock(&pvx_vm_lock);
-	return -ENOENT;
+	return vm ? 0 : -ENOENT;
 }
 
 void pvx_vm_destroyed(struct kvm *kvm)
@@ -222,6 +236,33 @@ void pvx_vm_detach_all(void)
 		pvx_vm_free(vm);
 	}
 	mutex_unlock(&pvx_vm_lock);
+}
+
+/* In a hypercall of @vm, under the SRCU read lock. */
+const struct pvx_msr_allow *pvx_vm_msr_allow(struct pvx_vm *vm)
+{
+	return srcu_dereference(vm->msr_allow, &pvx_vm_srcu);
+}
+
+/* Takes ownership of @allow. */
+int pvx_vm_set_msr_allow(u64 vm_id, struct pvx_msr_allow *allow)
+{
+	struct pvx_msr_allow *old;
+	struct pvx_vm *vm;
+
+	mutex_lock(&pvx_vm_lock);
+	vm = pvx_vm_find_id(vm_id);
+	if (!vm) {
+		mutex_unlock(&pvx_vm_lock);
+		kfree(allow);
+		return -ENOENT;
+	}
+	old = rcu_replace_pointer(vm->msr_allow, allow,
+				  lockdep_is_held(&pvx_vm_lock));
+	synchronize_srcu(&pvx_vm_srcu);
+	mutex_unlock(&pvx_vm_lock);
+	kfree(old);
+	return 0;
 }
 
 static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)

@@ -35,6 +35,7 @@ static const char *const hc_names[PVX_HC_COUNT] = {
 	[PVX_HC_YIELD_TO - PVX_HC_BASE] = "yield_to",
 	[PVX_HC_SET_VECTOR - PVX_HC_BASE] = "set_vector",
 	[PVX_HC_TIMER_SET - PVX_HC_BASE] = "timer_set",
+	[PVX_HC_MSR_BATCH - PVX_HC_BASE] = "msr_batch",
 };
 
 static const char *const yield_names[PVX_YIELD_NR_RESULTS] = {

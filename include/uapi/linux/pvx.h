@@ -34,6 +34,7 @@
 #define PVX_HC_YIELD_TO		(PVX_HC_BASE + 1)
 #define PVX_HC_SET_VECTOR	(PVX_HC_BASE + 2)
 #define PVX_HC_TIMER_SET	(PVX_HC_BASE + 3)
+#define PVX_HC_MSR_BATCH	(PVX_HC_BASE + 4)
 
 /* PVX_HC_PROBE's result in RAX: the bytes "pvx!" in little-endian order. */
 #define PVX_SIGNATURE		0x21787670U
@@ -62,7 +63,8 @@
  */
 #define PVX_F_YIELD_TO		_BITULL(0)
 #define PVX_F_TIMER		_BITULL(1)
-#define PVX_FEATURES_ALL	(PVX_F_YIELD_TO | PVX_F_TIMER)
+#define PVX_F_MSR_BATCH		_BITULL(2)
+#define PVX_FEATURES_ALL	(PVX_F_YIELD_TO | PVX_F_TIMER | PVX_F_MSR_BATCH)
 
 /*
  * Lists.  A batch hypercall takes the guest-physical address of an array
@@ -120,6 +122,18 @@ struct pvx_probe_info {
  * pending timer is cancelled: returns 1 if one was pending, else 0.
  */
 #define PVX_TIMER_CANCEL	_BITULL(0)
+
+/*
+ * PVX_HC_MSR_BATCH(list_gpa, count, 0, 0): WRMSR of each entry in order,
+ * through KVM's own MSR write path (the VMM's MSR filter applies).  Stops
+ * at the first entry that fails; returns the number of entries written and
+ * writes back the entries it processed with their status.
+ */
+struct pvx_msr_entry {
+	__u32 index;		/* in: MSR */
+	__s32 status;		/* out: 0, or -PVX_EPERM / -PVX_EINVAL */
+	__u64 value;		/* in */
+};
 
 /*
  * VMM ABI: ioctls on /dev/pvx.
@@ -182,10 +196,31 @@ struct pvx_stats {
 	__u64 reserved[5];	/* zero */
 };
 
+/*
+ * Which MSRs a VM may write with PVX_HC_MSR_BATCH: up to
+ * PVX_MSR_RANGES_MAX ranges, replacing the default list set at attach.
+ */
+#define PVX_MSR_RANGES_MAX	16
+
+struct pvx_msr_range {
+	__u32 base;
+	__u32 count;		/* at least 1 */
+};
+
+struct pvx_msr_allowlist {
+	__u64 vm_id;		/* from PVX_IOC_ATTACH */
+	__u32 nr_ranges;	/* 0 allows nothing */
+	__u32 flags;		/* zero */
+	__u64 reserved[2];	/* zero */
+	struct pvx_msr_range ranges[PVX_MSR_RANGES_MAX];
+};
+
 /* The PVX_F_* features this host offers. */
 #define PVX_IOC_GET_FEATURES	_IOR(PVX_IOCTL_TYPE, 0x00, __u64)
 #define PVX_IOC_ATTACH		_IOWR(PVX_IOCTL_TYPE, 0x01, struct pvx_attach)
 #define PVX_IOC_DETACH		_IOW(PVX_IOCTL_TYPE, 0x02, struct pvx_detach)
 #define PVX_IOC_STATS		_IOWR(PVX_IOCTL_TYPE, 0x03, struct pvx_stats)
+#define PVX_IOC_SET_MSR_ALLOWLIST \
+	_IOW(PVX_IOCTL_TYPE, 0x04, struct pvx_msr_allowlist)
 
 #endif /* _UAPI_LINUX_PVX_H */
