@@ -32,6 +32,7 @@
 #include <linux/ftrace.h>
 #include <linux/kvm_host.h>
 #include <linux/kvm_para.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
@@ -297,6 +298,65 @@ long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value)
 	if (!ret)
 		return 0;
 	return ret == PVX_KVM_MSR_RET_FILTERED ? -PVX_EPERM : -PVX_EINVAL;
+}
+
+/*
+ * Whether kvm_mmu_page_fault() on a guest-physical address can only map
+ * it, never emulate the instruction at the guest's RIP.  That holds for
+ * a direct (TDP) MMU outside guest mode, in a VM that has no shadow MMU
+ * roots and no external write tracking: then no gfn is write-protected,
+ * and the caller only passes gfns of plain writable memslots.
+ */
+static bool pvx_stage2_map_is_safe(struct kvm_vcpu *vcpu)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	if (kvm->arch.vm_type != KVM_X86_DEFAULT_VM)
+		return false;
+	if (vcpu->arch.hflags & HF_GUEST_MASK)
+		return false;
+	if (vcpu->arch.mmu != &vcpu->arch.root_mmu ||
+	    !vcpu->arch.mmu->root_role.direct)
+		return false;
+	if (READ_ONCE(kvm->arch.shadow_root_allocated))
+		return false;
+#ifdef CONFIG_KVM_EXTERNAL_WRITE_TRACKING
+	if (smp_load_acquire(&kvm->arch.external_write_tracking_enabled))
+		return false;
+#endif
+	return true;
+}
+
+/*
+ * One page: present and writable in the VMM's memory first (the fault
+ * breaks any copy-on-write sharing), then, where safe, in stage 2.
+ * Returns 0, or -PVX_EFAULT / -PVX_EPERM for a gfn that is not plain RAM.
+ */
+long pvx_compat_prefault_write(struct kvm_vcpu *vcpu, u64 gfn)
+{
+	/* Address space 0: kvm_vcpu_gfn_to_memslot() is not exported. */
+	struct kvm_memory_slot *slot = gfn_to_memslot(vcpu->kvm, gfn);
+	struct mm_struct *mm = vcpu->kvm->mm;
+	unsigned long hva;
+	int ret;
+
+	if (!slot || slot->flags & KVM_MEMSLOT_INVALID)
+		return -PVX_EFAULT;
+	if (slot->flags & (KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD))
+		return -PVX_EPERM;
+
+	hva = __gfn_to_hva_memslot(slot, gfn);
+	mmap_read_lock(mm);
+	ret = fixup_user_fault(mm, hva, FAULT_FLAG_WRITE, NULL);
+	mmap_read_unlock(mm);
+	if (ret)
+		return -PVX_EFAULT;
+
+	/* Best effort: if it cannot be mapped now, the guest faults later. */
+	if (pvx_stage2_map_is_safe(vcpu))
+		kvm_mmu_page_fault(vcpu, gfn_to_gpa(gfn), PFERR_WRITE_MASK,
+				   NULL, 0);
+	return 0;
 }
 
 /* Callers run in the vCPU's exit path, which holds kvm->srcu. */

@@ -23,6 +23,7 @@ static const struct pvx_service *const pvx_services[] = {
 	&pvx_svc_set_vector,
 	&pvx_svc_timer_set,
 	&pvx_svc_msr_batch,
+	&pvx_svc_prefault_write,
 };
 
 u64 pvx_supported_features(void)

@@ -36,6 +36,7 @@ static const char *const hc_names[PVX_HC_COUNT] = {
 	[PVX_HC_SET_VECTOR - PVX_HC_BASE] = "set_vector",
 	[PVX_HC_TIMER_SET - PVX_HC_BASE] = "timer_set",
 	[PVX_HC_MSR_BATCH - PVX_HC_BASE] = "msr_batch",
+	[PVX_HC_PREFAULT_WRITE - PVX_HC_BASE] = "prefault",
 };
 
 static const char *const yield_names[PVX_YIELD_NR_RESULTS] = {

@@ -35,6 +35,7 @@
 #define PVX_HC_SET_VECTOR	(PVX_HC_BASE + 2)
 #define PVX_HC_TIMER_SET	(PVX_HC_BASE + 3)
 #define PVX_HC_MSR_BATCH	(PVX_HC_BASE + 4)
+#define PVX_HC_PREFAULT_WRITE	(PVX_HC_BASE + 5)
 
 /* PVX_HC_PROBE's result in RAX: the bytes "pvx!" in little-endian order. */
 #define PVX_SIGNATURE		0x21787670U
@@ -64,7 +65,9 @@
 #define PVX_F_YIELD_TO		_BITULL(0)
 #define PVX_F_TIMER		_BITULL(1)
 #define PVX_F_MSR_BATCH		_BITULL(2)
-#define PVX_FEATURES_ALL	(PVX_F_YIELD_TO | PVX_F_TIMER | PVX_F_MSR_BATCH)
+#define PVX_F_PREFAULT		_BITULL(3)
+#define PVX_FEATURES_ALL	(PVX_F_YIELD_TO | PVX_F_TIMER | \
+				 PVX_F_MSR_BATCH | PVX_F_PREFAULT)
 
 /*
  * Lists.  A batch hypercall takes the guest-physical address of an array
@@ -195,6 +198,26 @@ struct pvx_stats {
 	__u64 live_vms;		/* out: VM states alive, attached or not yet freed */
 	__u64 reserved[5];	/* zero */
 };
+
+/*
+ * A range of guest pages, for the services that take lists of them.  At
+ * most PVX_RANGE_MAX_PAGES pages per entry.
+ */
+#define PVX_RANGE_MAX_PAGES	512
+
+struct pvx_gfn_range {
+	__u64 gfn;		/* in: first guest frame */
+	__u32 npages;		/* in: 1..PVX_RANGE_MAX_PAGES */
+	__s32 status;		/* out: 0 or -PVX_E* */
+};
+
+/*
+ * PVX_HC_PREFAULT_WRITE(list_gpa, count, 0, 0): make every page of each
+ * range present and writable now, breaking host copy-on-write (zero page,
+ * KSM, fork), and map it writable in the VM's stage-2 tables where that
+ * is safe.  Same list and stop-at-first-refusal contract as
+ * PVX_HC_MSR_BATCH, with struct pvx_gfn_range entries.
+ */
 
 /*
  * Which MSRs a VM may write with PVX_HC_MSR_BATCH: up to
