@@ -4,19 +4,21 @@
  * functions it hooks, the struct kvm and struct kvm_vcpu fields it reads,
  * and the guest ABI conversion.  A new kernel version means editing here.
  *
- * Hooks.  KVM has no registration interface for hypercall handlers, so
- * pvx redirects two exported KVM functions with ftrace, as livepatch does
- * (FTRACE_OPS_FL_IPMODIFY):
+ * Hooks.  KVM has no registration interface for hypercall handlers nor a
+ * VM-destruction notifier, so pvx uses ftrace on two KVM functions:
  *
- *  - __kvm_emulate_hypercall(): only calls whose number falls in pvx's
- *    range are redirected, so KVM's own hypercalls never run pvx code.
- *  - kvm_put_kvm(): when the last reference goes, pvx frees its state for
- *    that VM before KVM destroys it; pvx thus needs no reference of its
- *    own, and a VMM killed with SIGKILL leaves nothing behind.
- *
- * A replacement calls the original by its exported symbol; the ftrace
- * handler recognises such calls (parent_ip inside this module) and lets
- * them through.
+ *  - __kvm_emulate_hypercall() (exported) is redirected, as livepatch
+ *    does (FTRACE_OPS_FL_IPMODIFY), for calls whose number falls in pvx's
+ *    range only, so KVM's own hypercalls never run pvx code.  The
+ *    replacement calls the original by its exported symbol; the ftrace
+ *    handler recognises such calls (parent_ip inside this module) and
+ *    lets them through.
+ *  - kvm_arch_pre_destroy_vm() is observed: every destruction of a VM
+ *    passes through it, before the vCPUs are freed.  (Not kvm_put_kvm():
+ *    Debian's kvm.ko inlines it into the vCPU and stats fd release paths,
+ *    which then call kvm_destroy_vm() directly.)  pvx thus needs no
+ *    reference on an attached VM, and a VMM killed with SIGKILL leaves
+ *    nothing behind.
  *
  * Unload.  After the ftrace ops are unregistered, a task may still be
  * inside a replacement (a yield sleeps there).  Every replacement counts
@@ -93,20 +95,13 @@ static unsigned long pvx_emulate_hypercall(struct kvm_vcpu *vcpu,
 	return ret;
 }
 
-static void pvx_put_kvm(struct kvm *kvm)
+/* Preemption is off here (ftrace's recursion protection). */
+static void notrace pvx_destroy_vm_handler(unsigned long ip,
+					   unsigned long parent_ip,
+					   struct ftrace_ops *ops,
+					   struct ftrace_regs *fregs)
 {
-	pvx_hook_enter();
-
-	/*
-	 * Only the final put is interesting.  It runs in process context
-	 * (KVM's VM destruction sleeps), with the VM still intact.
-	 */
-	if (!refcount_dec_not_one(&kvm->users_count)) {
-		pvx_vm_destroyed(kvm);
-		kvm_put_kvm(kvm);
-	}
-
-	pvx_hook_exit();
+	pvx_vm_destroyed((struct kvm *)ftrace_regs_get_argument(fregs, 0));
 }
 
 static bool pvx_hypercall_wanted(struct ftrace_regs *fregs)
@@ -144,12 +139,6 @@ static void notrace pvx_ftrace_handler(unsigned long ip,
 				 FTRACE_OPS_FL_PERMANENT | \
 				 FTRACE_OPS_FL_SAVE_REGS)
 #endif
-
-static struct pvx_hook pvx_lifetime_hook = {
-	.name = "kvm_put_kvm",
-	.target = (unsigned long)kvm_put_kvm,
-	.replacement = (unsigned long)pvx_put_kvm,
-};
 
 static struct pvx_hook pvx_hypercall_hook = {
 	.name = "__kvm_emulate_hypercall",
@@ -196,6 +185,14 @@ static void pvx_unhook_one(struct pvx_hook *hook)
 	pvx_hooks_drain();
 }
 
+/* Not exported, so found by name among ftrace's traceable functions. */
+#define PVX_DESTROY_FUNC "kvm_arch_pre_destroy_vm"
+
+static struct ftrace_ops pvx_destroy_ops = {
+	.func = pvx_destroy_vm_handler,
+	.flags = FTRACE_OPS_FL_PERMANENT,
+};
+
 /*
  * The VM-lifetime hook goes in before any VM can be attached and comes out
  * after every VM state is gone, so that no attached VM (and no timer
@@ -203,12 +200,26 @@ static void pvx_unhook_one(struct pvx_hook *hook)
  */
 int pvx_compat_lifetime_hook_install(void)
 {
-	return pvx_hook_one(&pvx_lifetime_hook);
+	int ret;
+
+	ret = ftrace_set_filter(&pvx_destroy_ops, PVX_DESTROY_FUNC,
+				strlen(PVX_DESTROY_FUNC), 1);
+	if (ret) {
+		pr_err("cannot trace %s: %d\n", PVX_DESTROY_FUNC, ret);
+		return ret;
+	}
+	ret = register_ftrace_function(&pvx_destroy_ops);
+	if (ret) {
+		pr_err("cannot hook %s: %d\n", PVX_DESTROY_FUNC, ret);
+		ftrace_free_filter(&pvx_destroy_ops);
+	}
+	return ret;
 }
 
 void pvx_compat_lifetime_hook_remove(void)
 {
-	pvx_unhook_one(&pvx_lifetime_hook);
+	WARN_ON_ONCE(unregister_ftrace_function(&pvx_destroy_ops));
+	ftrace_free_filter(&pvx_destroy_ops);
 }
 
 int pvx_compat_hypercall_hook_install(void)

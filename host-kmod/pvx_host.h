@@ -97,6 +97,7 @@ struct pvx_vcpu {
 struct pvx_vm {
 	struct hlist_node node;	/* pvx_vm_hash, keyed by kvm */
 	struct hlist_node reap;	/* private list while being freed */
+	struct rcu_head rcu;
 	struct kvm *kvm;	/* a key only: pvx holds no reference */
 	u64 id;
 	u64 features;
@@ -124,6 +125,7 @@ int pvx_vm_detach_kvm(struct kvm *kvm);
 int pvx_vm_detach_id(u64 id);
 void pvx_vm_destroyed(struct kvm *kvm);
 void pvx_vm_detach_all(void);
+void pvx_vm_barrier(void);
 int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms);
 u64 pvx_vm_live(void);
 

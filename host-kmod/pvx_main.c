@@ -138,6 +138,7 @@ static void __exit pvx_exit(void)
 	pvx_compat_hypercall_hook_remove();
 	pvx_vm_detach_all();
 	pvx_compat_lifetime_hook_remove();
+	pvx_vm_barrier();
 	pvx_services_unregister(ARRAY_SIZE(pvx_services));
 	pr_info("unloaded\n");
 }

@@ -3,19 +3,29 @@
  * Per-VM state.  A VM is attached by its VMM (or by pvxctl on its behalf)
  * and found again, O(1), by the struct kvm of the vCPU that exits.
  *
- * pvx takes no reference on the VM: an attached VM must be destroyable by
- * simply closing its fds or killing its VMM.  The compat layer tells us
- * when KVM drops the last reference (pvx_vm_destroyed()), and the state
- * goes away before the struct kvm does.
+ * pvx takes no lasting reference on the VM: an attached VM must be
+ * destroyable by simply closing its fds or killing its VMM.  The compat
+ * layer tells us when KVM starts destroying a VM (pvx_vm_destroyed(), from
+ * an ftrace handler: atomic context), before its vCPUs are freed.
  *
- * Readers (the hypercall path, which may sleep) use SRCU; writers hold
- * pvx_vm_lock and wait for readers before freeing.
+ * Readers (the hypercall path, which may sleep) use SRCU.  Writers hold
+ * pvx_vm_lock, a spinlock because the destruction path cannot sleep.  A
+ * VM's state leaves the hash in one of four ways:
+ *  - detach by VM fd: the fd keeps the VM alive;
+ *  - detach by id, or unload: pvx takes a reference (kvm_get_kvm_safe())
+ *    for the duration, and leaves VMs already being destroyed to
+ *    pvx_vm_destroyed();
+ *  - destruction: no vCPU fd is left, so no hypercall of this VM runs;
+ *    timers are cancelled at once, the memory freed after an SRCU grace
+ *    period (other VMs' readers may be walking the same hash bucket).
  */
 #define pr_fmt(fmt) "pvx: " fmt
 
+#include <linux/delay.h>
 #include <linux/hash.h>
-#include <linux/mutex.h>
+#include <linux/kvm_host.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/srcu.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -24,7 +34,7 @@
 #define PVX_VM_HASH_BITS 6
 
 static DEFINE_HASHTABLE(pvx_vm_hash, PVX_VM_HASH_BITS);
-static DEFINE_MUTEX(pvx_vm_lock);
+static DEFINE_SPINLOCK(pvx_vm_lock);
 DEFINE_STATIC_SRCU(pvx_vm_srcu);
 static atomic64_t pvx_vm_last_id = ATOMIC64_INIT(0);
 static atomic64_t pvx_vm_live_count = ATOMIC64_INIT(0);
@@ -99,20 +109,32 @@ struct pvx_vcpu *pvx_vcpu_get(struct pvx_call *call, bool create)
 	return pv;
 }
 
-/* No hypercall of this VM runs any more; its vCPUs still exist. */
-static void pvx_vm_free(struct pvx_vm *vm)
+/*
+ * No hypercall of this VM runs any more and its vCPUs still exist.  Does
+ * not sleep: it runs in the destruction path too.
+ */
+static void pvx_vm_stop(struct pvx_vm *vm)
 {
 	struct pvx_vcpu *pv;
 	unsigned long idx;
 
-	xa_for_each(&vm->vcpus, idx, pv)
+	xa_for_each(&vm->vcpus, idx, pv) {
 		pvx_timer_vcpu_stop(pv);
-	xa_for_each(&vm->vcpus, idx, pv)
 		kfree(pv);
+	}
 	xa_destroy(&vm->vcpus);
+}
+
+static void pvx_vm_free(struct pvx_vm *vm)
+{
 	kfree(rcu_dereference_protected(vm->msr_allow, true));
 	kfree(vm);
 	atomic64_dec(&pvx_vm_live_count);
+}
+
+static void pvx_vm_free_rcu(struct rcu_head *rcu)
+{
+	pvx_vm_free(container_of(rcu, struct pvx_vm, rcu));
 }
 
 int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
@@ -127,7 +149,6 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 		kfree(vm);
 		return -ENOMEM;
 	}
-
 	vm->kvm = kvm;
 	vm->features = req->features;
 	vm->max_list_entries = req->max_list_entries ?: PVX_MAX_LIST_ENTRIES;
@@ -135,18 +156,17 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 				sizeof(vm->kvm_stats_id));
 	pvx_yield_vm_init(&vm->yield);
 	xa_init(&vm->vcpus);
+	atomic64_inc(&pvx_vm_live_count);
 
-	mutex_lock(&pvx_vm_lock);
+	spin_lock(&pvx_vm_lock);
 	if (pvx_vm_find(kvm)) {
-		mutex_unlock(&pvx_vm_lock);
-		kfree(rcu_dereference_protected(vm->msr_allow, true));
-		kfree(vm);
+		spin_unlock(&pvx_vm_lock);
+		pvx_vm_free(vm);
 		return -EBUSY;
 	}
 	vm->id = atomic64_inc_return(&pvx_vm_last_id);
-	atomic64_inc(&pvx_vm_live_count);
 	hlist_add_head_rcu(&vm->node, pvx_vm_bucket(kvm));
-	mutex_unlock(&pvx_vm_lock);
+	spin_unlock(&pvx_vm_lock);
 
 	pr_info("attached %s as vm %llu, features %#llx\n", vm->kvm_stats_id,
 		vm->id, vm->features);
@@ -154,88 +174,110 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 	return 0;
 }
 
-/*
- * Called and returns with pvx_vm_lock held: a final kvm_put_kvm() racing
- * with a detach must not let KVM free the vCPUs while this VM's timers
- * still point at them, so pvx_vm_destroyed() waits on the lock.
- */
-static void pvx_vm_unpublish_and_free(struct pvx_vm *vm, const char *why)
+/* Unhashed, and the VM kept alive by the caller. */
+static void pvx_vm_release(struct pvx_vm *vm, const char *why)
 {
-	hash_del_rcu(&vm->node);
 	synchronize_srcu(&pvx_vm_srcu);
+	pvx_vm_stop(vm);
 	pr_info("vm %llu (%s) %s\n", vm->id, vm->kvm_stats_id, why);
 	pvx_vm_free(vm);
 }
 
+/* The caller holds the VM's fd. */
 int pvx_vm_detach_kvm(struct kvm *kvm)
 {
 	struct pvx_vm *vm;
 
-	mutex_lock(&pvx_vm_lock);
+	spin_lock(&pvx_vm_lock);
 	vm = pvx_vm_find(kvm);
-	if (!vm) {
-		mutex_unlock(&pvx_vm_lock);
+	if (vm)
+		hash_del_rcu(&vm->node);
+	spin_unlock(&pvx_vm_lock);
+	if (!vm)
 		return -ENOENT;
-	}
-	pvx_vm_unpublish_and_free(vm, "detached");
-	mutex_unlock(&pvx_vm_lock);
+
+	pvx_vm_release(vm, "detached");
 	return 0;
 }
 
 int pvx_vm_detach_id(u64 id)
 {
 	struct pvx_vm *vm;
+	struct kvm *kvm;
 
-	mutex_lock(&pvx_vm_lock);
+	spin_lock(&pvx_vm_lock);
 	vm = pvx_vm_find_id(id);
-	if (vm)
-		pvx_vm_unpublish_and_free(vm, "detached");
-	mutex_unlock(&pvx_vm_lock);
-	return vm ? 0 : -ENOENT;
+	/* A VM already being destroyed is pvx_vm_destroyed()'s. */
+	if (!vm || !kvm_get_kvm_safe(vm->kvm)) {
+		spin_unlock(&pvx_vm_lock);
+		return -ENOENT;
+	}
+	hash_del_rcu(&vm->node);
+	spin_unlock(&pvx_vm_lock);
+
+	kvm = vm->kvm;
+	pvx_vm_release(vm, "detached");
+	kvm_put_kvm(kvm);
+	return 0;
 }
 
+/* KVM is destroying @kvm: atomic context, no vCPU of it runs. */
 void pvx_vm_destroyed(struct kvm *kvm)
 {
 	struct pvx_vm *vm;
-	int idx;
 
-	/* Most VMs were never attached: don't serialise their teardown. */
-	idx = srcu_read_lock(&pvx_vm_srcu);
+	spin_lock(&pvx_vm_lock);
 	vm = pvx_vm_find(kvm);
-	srcu_read_unlock(&pvx_vm_srcu, idx);
+	if (vm)
+		hash_del_rcu(&vm->node);
+	spin_unlock(&pvx_vm_lock);
 	if (!vm)
 		return;
 
-	mutex_lock(&pvx_vm_lock);
-	vm = pvx_vm_find(kvm);
-	if (!vm) {
-		mutex_unlock(&pvx_vm_lock);
-		return;
-	}
-	pvx_vm_unpublish_and_free(vm, "destroyed by KVM");
-	mutex_unlock(&pvx_vm_lock);
+	pvx_vm_stop(vm);
+	pr_info("vm %llu (%s) destroyed by KVM\n", vm->id, vm->kvm_stats_id);
+	call_srcu(&pvx_vm_srcu, &vm->rcu, pvx_vm_free_rcu);
 }
 
+/* At unload, after the hypercall hook is gone. */
 void pvx_vm_detach_all(void)
 {
 	struct hlist_node *tmp;
 	struct pvx_vm *vm;
 	unsigned int bkt;
-	HLIST_HEAD(reap);
+	bool busy;
 
-	mutex_lock(&pvx_vm_lock);
-	hash_for_each_safe(pvx_vm_hash, bkt, tmp, vm, node) {
-		hash_del_rcu(&vm->node);
-		hlist_add_head(&vm->reap, &reap);
-	}
+	do {
+		HLIST_HEAD(reap);
 
-	synchronize_srcu(&pvx_vm_srcu);
-	hlist_for_each_entry_safe(vm, tmp, &reap, reap) {
-		pr_info("vm %llu (%s) detached at unload\n", vm->id,
-			vm->kvm_stats_id);
-		pvx_vm_free(vm);
-	}
-	mutex_unlock(&pvx_vm_lock);
+		busy = false;
+		spin_lock(&pvx_vm_lock);
+		hash_for_each_safe(pvx_vm_hash, bkt, tmp, vm, node) {
+			if (!kvm_get_kvm_safe(vm->kvm)) {
+				busy = true;
+				continue;
+			}
+			hash_del_rcu(&vm->node);
+			hlist_add_head(&vm->reap, &reap);
+		}
+		spin_unlock(&pvx_vm_lock);
+
+		hlist_for_each_entry_safe(vm, tmp, &reap, reap) {
+			struct kvm *kvm = vm->kvm;
+
+			pvx_vm_release(vm, "detached at unload");
+			kvm_put_kvm(kvm);
+		}
+		/* VMs mid-destruction leave through pvx_vm_destroyed(). */
+		if (busy)
+			msleep(20);
+	} while (busy);
+}
+
+/* Every call_srcu() callback has run: the module may go. */
+void pvx_vm_barrier(void)
+{
+	srcu_barrier(&pvx_vm_srcu);
 }
 
 /* In a hypercall of @vm, under the SRCU read lock. */
@@ -250,17 +292,18 @@ int pvx_vm_set_msr_allow(u64 vm_id, struct pvx_msr_allow *allow)
 	struct pvx_msr_allow *old;
 	struct pvx_vm *vm;
 
-	mutex_lock(&pvx_vm_lock);
+	spin_lock(&pvx_vm_lock);
 	vm = pvx_vm_find_id(vm_id);
 	if (!vm) {
-		mutex_unlock(&pvx_vm_lock);
+		spin_unlock(&pvx_vm_lock);
 		kfree(allow);
 		return -ENOENT;
 	}
 	old = rcu_replace_pointer(vm->msr_allow, allow,
 				  lockdep_is_held(&pvx_vm_lock));
+	spin_unlock(&pvx_vm_lock);
+
 	synchronize_srcu(&pvx_vm_srcu);
-	mutex_unlock(&pvx_vm_lock);
 	kfree(old);
 	return 0;
 }
@@ -290,7 +333,7 @@ int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms)
 	u32 n = 0, copied;
 	int ret = 0;
 
-	/* Snapshot under the lock, copy out without it: no fault under it. */
+	/* Snapshot under the lock, copy out without it. */
 	room = min_t(u32, room, 1024);
 	if (room) {
 		snap = kvcalloc(room, sizeof(*snap), GFP_KERNEL);
@@ -298,13 +341,13 @@ int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms)
 			return -ENOMEM;
 	}
 
-	mutex_lock(&pvx_vm_lock);
+	spin_lock(&pvx_vm_lock);
 	hash_for_each(pvx_vm_hash, bkt, vm, node) {
 		if (n < room)
 			pvx_vm_fill_stats(vm, &snap[n]);
 		n++;
 	}
-	mutex_unlock(&pvx_vm_lock);
+	spin_unlock(&pvx_vm_lock);
 
 	copied = min(n, room);
 	if (copied && copy_to_user(buf, snap, copied * sizeof(*snap)))
