@@ -370,6 +370,24 @@ long pvx_compat_prefault_write(struct kvm_vcpu *vcpu, u64 gfn)
 	return 0;
 }
 
+/*
+ * One guest page to another, through a host page.  In the vCPU's context,
+ * so that KVM marks the destination dirty for the VMM's dirty log (and
+ * ring) exactly as if the guest had written it.
+ */
+long pvx_compat_copy_page(struct kvm_vcpu *vcpu, u64 src_gfn, u64 dst_gfn,
+			  void *bounce)
+{
+	if (src_gfn >= BIT_ULL(52 - PAGE_SHIFT) ||
+	    dst_gfn >= BIT_ULL(52 - PAGE_SHIFT))
+		return -PVX_EFAULT;
+	if (kvm_vcpu_read_guest_page(vcpu, src_gfn, bounce, 0, PAGE_SIZE))
+		return -PVX_EFAULT;
+	if (kvm_vcpu_write_guest_page(vcpu, dst_gfn, bounce, 0, PAGE_SIZE))
+		return -PVX_EFAULT;
+	return 0;
+}
+
 /* Callers run in the vCPU's exit path, which holds kvm->srcu. */
 int pvx_guest_read(struct pvx_call *call, u64 gpa, void *buf, size_t len)
 {

@@ -152,6 +152,8 @@ bool pvx_compat_has_lapic(struct kvm_vcpu *vcpu);
 void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector);
 long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value);
 long pvx_compat_prefault_write(struct kvm_vcpu *vcpu, u64 gfn);
+long pvx_compat_copy_page(struct kvm_vcpu *vcpu, u64 src_gfn, u64 dst_gfn,
+			  void *bounce);
 int pvx_guest_read(struct pvx_call *call, u64 gpa, void *buf, size_t len);
 int pvx_guest_write(struct pvx_call *call, u64 gpa, const void *buf,
 		    size_t len);
@@ -164,6 +166,7 @@ extern const struct pvx_service pvx_svc_set_vector;
 extern const struct pvx_service pvx_svc_timer_set;
 extern const struct pvx_service pvx_svc_msr_batch;
 extern const struct pvx_service pvx_svc_prefault_write;
+extern const struct pvx_service pvx_svc_copy_pages;
 
 int pvx_dev_init(void);
 void pvx_dev_exit(void);

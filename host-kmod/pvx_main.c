@@ -24,6 +24,7 @@ static const struct pvx_service *const pvx_services[] = {
 	&pvx_svc_timer_set,
 	&pvx_svc_msr_batch,
 	&pvx_svc_prefault_write,
+	&pvx_svc_copy_pages,
 };
 
 u64 pvx_supported_features(void)

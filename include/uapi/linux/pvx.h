@@ -36,6 +36,7 @@
 #define PVX_HC_TIMER_SET	(PVX_HC_BASE + 3)
 #define PVX_HC_MSR_BATCH	(PVX_HC_BASE + 4)
 #define PVX_HC_PREFAULT_WRITE	(PVX_HC_BASE + 5)
+#define PVX_HC_COPY_PAGES	(PVX_HC_BASE + 6)
 
 /* PVX_HC_PROBE's result in RAX: the bytes "pvx!" in little-endian order. */
 #define PVX_SIGNATURE		0x21787670U
@@ -66,8 +67,10 @@
 #define PVX_F_TIMER		_BITULL(1)
 #define PVX_F_MSR_BATCH		_BITULL(2)
 #define PVX_F_PREFAULT		_BITULL(3)
+#define PVX_F_COPY_PAGES	_BITULL(4)
 #define PVX_FEATURES_ALL	(PVX_F_YIELD_TO | PVX_F_TIMER | \
-				 PVX_F_MSR_BATCH | PVX_F_PREFAULT)
+				 PVX_F_MSR_BATCH | PVX_F_PREFAULT | \
+				 PVX_F_COPY_PAGES)
 
 /*
  * Lists.  A batch hypercall takes the guest-physical address of an array
@@ -218,6 +221,18 @@ struct pvx_gfn_range {
  * is safe.  Same list and stop-at-first-refusal contract as
  * PVX_HC_MSR_BATCH, with struct pvx_gfn_range entries.
  */
+
+/*
+ * PVX_HC_COPY_PAGES(list_gpa, count, 0, 0): copy each source page to its
+ * destination page, in list order; destinations are marked dirty for the
+ * VMM's dirty log.  Same list and stop-at-first-refusal contract.
+ */
+struct pvx_copy_entry {
+	__u64 src_gfn;
+	__u64 dst_gfn;
+	__s32 status;		/* out: 0 or -PVX_E* */
+	__u32 reserved;		/* zero */
+};
 
 /*
  * Which MSRs a VM may write with PVX_HC_MSR_BATCH: up to
