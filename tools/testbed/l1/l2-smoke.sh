@@ -70,14 +70,20 @@ if [ -x /pvx/pvxctl ] && [ "${PVX_L2_ATTACH:-1}" = 1 ]; then
 	sed 's/^/# pvxctl stats: /' /tmp/l2-stats.txt
 	[ $attached = 1 ]; res $? "pvxctl attach --pid $qpid (VM listed by pvxctl stats)"
 else
-	skip "pvxctl attach" "no /pvx/pvxctl staged"
+	skip "pvxctl attach" "no /pvx/pvxctl staged, or PVX_L2_ATTACH=0"
 fi
 
 echo cont > $H/run/l2mon.in
 start=$(date +%s) done=1
+last=$start
 while [ $(( $(date +%s) - start )) -lt $L2_TIMEOUT ] && kill -0 $qpid 2>/dev/null; do
 	if grep -q "$L2_DONE" $H/run/l2.log 2>/dev/null; then done=0; break; fi
 	sleep 2
+	now=$(date +%s)
+	if [ $((now - last)) -ge 30 ]; then
+		last=$now
+		echo "# waited $((now - start))s; L2 log: $(wc -l < $H/run/l2.log) lines, last: $(tail -n1 $H/run/l2.log | tr -d '\r')"
+	fi
 done
 grep -q "$L2_DONE" $H/run/l2.log 2>/dev/null && done=0	# QEMU may exit right after
 el=$(( $(date +%s) - start ))
