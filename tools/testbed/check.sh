@@ -3,7 +3,9 @@
 # run every staged test there (and the L2 smoke test), parse the results.
 # Last line: "N passed, N failed[, N skipped]"; exit 1 when anything failed.
 #
-# env: PVX_LANES (default "stock debug"), PVX_CACHE, PVX_NO_L2=1 to skip L2.
+# env: PVX_LANES (default "stock debug"), PVX_CACHE, PVX_NO_L2=1 to skip L2,
+#      PVX_STAGE_STOCK / PVX_STAGE_DEBUG: use that stage dir instead of
+#      running `make stage` (for debugging the testbed itself).
 set -uo pipefail
 # shellcheck source=tools/testbed/common.sh
 . "$(dirname "$0")/common.sh"
@@ -31,9 +33,13 @@ for lane in $LANES; do
 	fi
 	# shellcheck disable=SC1090
 	KDIR=$(. "$PVX_CACHE/$lane.env"; echo "$KDIR")
-	tb_log "$lane: make stage KDIR=$KDIR GUEST_KDIR=$STOCK_KDIR STAGE=$stage"
+	pre=PVX_STAGE_${lane^^}
+	if [ -n "${!pre:-}" ]; then
+		stage=${!pre}
+		tb_log "$lane: using prebuilt stage $stage (\$$pre)"
 	# L2 always runs the stock kernel, so guest drivers build against it.
-	if ! make -C "$REPO_DIR" stage KDIR="$KDIR" GUEST_KDIR="$STOCK_KDIR" STAGE="$stage" \
+	elif tb_log "$lane: make stage KDIR=$KDIR GUEST_KDIR=$STOCK_KDIR STAGE=$stage"
+		! make -C "$REPO_DIR" stage KDIR="$KDIR" GUEST_KDIR="$STOCK_KDIR" STAGE="$stage" \
 			> "$out/stage.log" 2>&1; then
 		tail -40 "$out/stage.log"
 		echo "FAIL $lane/build: make stage failed (log: $out/stage.log)"
