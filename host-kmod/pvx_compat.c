@@ -39,6 +39,7 @@
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 #include "pvx_host.h"
 
 static DEFINE_PER_CPU(long, pvx_hook_inflight);
@@ -339,53 +340,121 @@ static bool pvx_stage2_map_is_safe(struct kvm_vcpu *vcpu)
 }
 
 /*
- * One page: present and writable in the VMM's memory first (the fault
- * breaks any copy-on-write sharing), then, where safe, in stage 2.
- * Returns 0, or -PVX_EFAULT / -PVX_EPERM for a gfn that is not plain RAM.
+ * A plain RAM page's address in the VMM, or 0 (with *err set) when the gfn
+ * is not in a memslot, or is in one the guest may not write.  Under
+ * kvm->srcu.  Address space 0: kvm_vcpu_gfn_to_memslot() is not exported.
  */
-long pvx_compat_prefault_write(struct kvm_vcpu *vcpu, u64 gfn)
+static unsigned long pvx_gfn_to_hva(struct kvm *kvm, u64 gfn, bool write,
+				    long *err)
 {
-	/* Address space 0: kvm_vcpu_gfn_to_memslot() is not exported. */
-	struct kvm_memory_slot *slot = gfn_to_memslot(vcpu->kvm, gfn);
-	struct mm_struct *mm = vcpu->kvm->mm;
+	struct kvm_memory_slot *slot;
+
+	*err = -PVX_EFAULT;
+	if (gfn >= BIT_ULL(52 - PAGE_SHIFT))
+		return 0;
+	slot = gfn_to_memslot(kvm, gfn);
+	if (!slot || slot->flags & KVM_MEMSLOT_INVALID)
+		return 0;
+	if (slot->flags & KVM_MEM_GUEST_MEMFD ||
+	    (write && slot->flags & KVM_MEM_READONLY)) {
+		*err = -PVX_EPERM;
+		return 0;
+	}
+	*err = 0;
+	return __gfn_to_hva_memslot(slot, gfn);
+}
+
+/*
+ * One page: present and writable in the VMM's memory first (the fault
+ * breaks any copy-on-write sharing), then, from a vCPU and where safe, in
+ * stage 2.  Returns 0, or -PVX_EFAULT / -PVX_EPERM for a gfn that is not
+ * plain RAM.
+ */
+long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,
+			       u64 gfn)
+{
 	unsigned long hva;
+	long err;
 	int ret;
 
-	if (!slot || slot->flags & KVM_MEMSLOT_INVALID)
-		return -PVX_EFAULT;
-	if (slot->flags & (KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD))
-		return -PVX_EPERM;
+	hva = pvx_gfn_to_hva(kvm, gfn, true, &err);
+	if (!hva)
+		return err;
 
-	hva = __gfn_to_hva_memslot(slot, gfn);
-	mmap_read_lock(mm);
-	ret = fixup_user_fault(mm, hva, FAULT_FLAG_WRITE, NULL);
-	mmap_read_unlock(mm);
+	mmap_read_lock(kvm->mm);
+	ret = fixup_user_fault(kvm->mm, hva, FAULT_FLAG_WRITE, NULL);
+	mmap_read_unlock(kvm->mm);
 	if (ret)
 		return -PVX_EFAULT;
 
 	/* Best effort: if it cannot be mapped now, the guest faults later. */
-	if (pvx_stage2_map_is_safe(vcpu))
+	if (vcpu && pvx_stage2_map_is_safe(vcpu))
 		kvm_mmu_page_fault(vcpu, gfn_to_gpa(gfn), PFERR_WRITE_MASK,
 				   NULL, 0);
 	return 0;
 }
 
 /*
- * One guest page to another, through a host page.  In the vCPU's context,
- * so that KVM marks the destination dirty for the VMM's dirty log (and
- * ring) exactly as if the guest had written it.
+ * One guest page to another, through a host page.  From a vCPU, KVM marks
+ * the destination dirty as for a guest write.  A split-phase worker (no
+ * vCPU) copies through the VMM's mapping, which it has in use; KVM does not
+ * allow dirty marking without a running vCPU, so the collecting vCPU does
+ * it (pvx_compat_mark_dirty()).
  */
-long pvx_compat_copy_page(struct kvm_vcpu *vcpu, u64 src_gfn, u64 dst_gfn,
-			  void *bounce)
+long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
+			  u64 src_gfn, u64 dst_gfn, void *bounce)
 {
-	if (src_gfn >= BIT_ULL(52 - PAGE_SHIFT) ||
-	    dst_gfn >= BIT_ULL(52 - PAGE_SHIFT))
-		return -PVX_EFAULT;
-	if (kvm_vcpu_read_guest_page(vcpu, src_gfn, bounce, 0, PAGE_SIZE))
-		return -PVX_EFAULT;
-	if (kvm_vcpu_write_guest_page(vcpu, dst_gfn, bounce, 0, PAGE_SIZE))
+	unsigned long src, dst;
+	long err;
+
+	src = pvx_gfn_to_hva(kvm, src_gfn, false, &err);
+	if (!src)
+		return err;
+	dst = pvx_gfn_to_hva(kvm, dst_gfn, true, &err);
+	if (!dst)
+		return err == -PVX_EPERM ? -PVX_EFAULT : err;
+
+	if (vcpu) {
+		if (kvm_vcpu_read_guest_page(vcpu, src_gfn, bounce, 0, PAGE_SIZE) ||
+		    kvm_vcpu_write_guest_page(vcpu, dst_gfn, bounce, 0, PAGE_SIZE))
+			return -PVX_EFAULT;
+		return 0;
+	}
+	if (copy_from_user(bounce, (void __user *)src, PAGE_SIZE) ||
+	    copy_to_user((void __user *)dst, bounce, PAGE_SIZE))
 		return -PVX_EFAULT;
 	return 0;
+}
+
+void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn)
+{
+	kvm_vcpu_mark_page_dirty(vcpu, gfn);
+}
+
+struct kvm *pvx_compat_kvm_get(struct kvm_vcpu *vcpu)
+{
+	kvm_get_kvm(vcpu->kvm);
+	return vcpu->kvm;
+}
+
+void pvx_compat_kvm_put(struct kvm *kvm)
+{
+	kvm_put_kvm(kvm);
+}
+
+struct mm_struct *pvx_compat_kvm_mm(struct kvm *kvm)
+{
+	return kvm->mm;
+}
+
+int pvx_compat_kvm_srcu_lock(struct kvm *kvm)
+{
+	return srcu_read_lock(&kvm->srcu);
+}
+
+void pvx_compat_kvm_srcu_unlock(struct kvm *kvm, int idx)
+{
+	srcu_read_unlock(&kvm->srcu, idx);
 }
 
 /* Callers run in the vCPU's exit path, which holds kvm->srcu. */

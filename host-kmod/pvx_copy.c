@@ -5,63 +5,60 @@
  * Copying N pages inside the guest touches 2N pages through its own page
  * tables, and every destination page not yet writable in stage 2 costs an
  * exit.  The host copies guest-physical to guest-physical for one exit per
- * batch, and marks the destinations dirty as a guest write would.
+ * batch (or none, split-phase), and the destinations are marked dirty as a
+ * guest write would mark them.
  *
- * The copy runs on the CPU, in the vCPU's context, where KVM lets guest
- * writes be marked dirty.  No DMA_MEMCPY engine is used yet: the testbed
+ * The copy runs on the CPU.  No DMA_MEMCPY engine is used yet: the testbed
  * has none to prove that path on.
  */
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
-#include <linux/slab.h>
 #include "pvx_host.h"
 
-static long pvx_copy_pages(struct pvx_call *call)
+static void pvx_copy_run(struct pvx_batch *b)
 {
-	u64 gpa = call->args[0];
-	u32 count = call->args[1], done;
-	struct pvx_copy_entry *list;
-	void *bounce;
-	long ret;
+	struct pvx_copy_entry *list = b->list;
 
-	if (call->args[1] > U32_MAX || call->args[2] || call->args[3])
-		return -PVX_EINVAL;
+	for (b->done = 0; b->done < b->count; b->done++) {
+		struct pvx_copy_entry *e = &list[b->done];
 
-	list = kmalloc(PVX_LIST_MAX_BYTES, GFP_KERNEL_ACCOUNT);
-	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
-	if (!list || !bounce) {
-		ret = -PVX_EAGAIN;
-		goto out;
-	}
-	ret = pvx_list_copy_in(pvx_guest_list_read, call, gpa, count,
-			       sizeof(*list), call->vm->max_list_entries, list);
-	if (ret)
-		goto out;
-
-	for (done = 0; done < count; done++) {
-		struct pvx_copy_entry *e = &list[done];
-
+		/* A dying VMM stops here; the guest resubmits the rest. */
 		if (fatal_signal_pending(current))
 			break;
 		if (e->reserved)
 			e->status = -PVX_EINVAL;
 		else
-			e->status = pvx_compat_copy_page(call->vcpu, e->src_gfn,
-							 e->dst_gfn, bounce);
-		if (e->status)
-			break;
+			e->status = pvx_compat_copy_page(b->kvm, b->vcpu,
+							 e->src_gfn, e->dst_gfn,
+							 b->scratch);
+		if (e->status) {
+			b->processed = b->done + 1;
+			return;
+		}
 		cond_resched();
 	}
+	b->processed = b->done;
+}
 
-	ret = done;
-	if (done < count && list[done].status)
-		done++;
-	if (done && pvx_guest_write(call, gpa, list, done * sizeof(*list)))
-		ret = -PVX_EFAULT;
-out:
-	kfree(bounce);
-	kfree(list);
-	return ret;
+static void pvx_copy_mark_dirty(struct kvm_vcpu *vcpu, const void *list,
+				u32 done)
+{
+	const struct pvx_copy_entry *e = list;
+	u32 i;
+
+	for (i = 0; i < done; i++)
+		pvx_compat_mark_dirty(vcpu, e[i].dst_gfn);
+}
+
+static const struct pvx_split_ops pvx_copy_ops = {
+	.entry_size = sizeof(struct pvx_copy_entry),
+	.run = pvx_copy_run,
+	.mark_dirty = pvx_copy_mark_dirty,
+};
+
+static long pvx_copy_pages(struct pvx_call *call)
+{
+	return pvx_batch_call(call, &pvx_copy_ops);
 }
 
 const struct pvx_service pvx_svc_copy_pages = {

@@ -92,7 +92,41 @@ struct pvx_vcpu {
 	struct kvm_vcpu *vcpu;
 	u8 vector;		/* 0: notifications off */
 	struct hrtimer timer;
+	spinlock_t split_lock;
+	struct list_head split_done;	/* finished, not collected */
+	u32 split_outstanding;		/* submitted, not collected */
 };
+
+/*
+ * A batch of list entries being processed: in the calling vCPU's exit
+ * (vcpu set), or by a split-phase worker (vcpu NULL; the worker runs in
+ * the VMM's mm and holds kvm->srcu).
+ */
+struct pvx_batch {
+	struct kvm *kvm;
+	struct kvm_vcpu *vcpu;
+	void *list;
+	u32 count;
+	void *scratch;		/* a page */
+	u32 done;		/* out: entries completed */
+	u32 processed;		/* out: entries whose status is set */
+};
+
+struct pvx_split_ops {
+	size_t entry_size;
+	void (*run)(struct pvx_batch *b);
+	/* At collection, in vCPU context: what the worker wrote. */
+	void (*mark_dirty)(struct kvm_vcpu *vcpu, const void *list, u32 done);
+};
+
+long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops);
+long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,
+		      void *list, u32 count);
+void pvx_split_vcpu_init(struct pvx_vcpu *pv);
+void pvx_split_vcpu_drop(struct pvx_vcpu *pv);
+void pvx_split_wait_idle(struct pvx_vm *vm);
+int pvx_split_init(void);
+void pvx_split_exit(void);
 
 struct pvx_vm {
 	struct hlist_node node;	/* pvx_vm_hash, keyed by kvm */
@@ -108,6 +142,7 @@ struct pvx_vm {
 	struct xarray vcpus;	/* struct pvx_vcpu, by KVM's vcpu index */
 	struct pvx_msr_allow __rcu *msr_allow;
 	atomic64_t timers_fired;
+	atomic_t split_inflight;	/* workers running for this VM */
 };
 
 int pvx_vm_read_lock(void);
@@ -151,9 +186,16 @@ int pvx_compat_vcpu_idx(struct kvm_vcpu *vcpu);
 bool pvx_compat_has_lapic(struct kvm_vcpu *vcpu);
 void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector);
 long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value);
-long pvx_compat_prefault_write(struct kvm_vcpu *vcpu, u64 gfn);
-long pvx_compat_copy_page(struct kvm_vcpu *vcpu, u64 src_gfn, u64 dst_gfn,
-			  void *bounce);
+long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,
+			       u64 gfn);
+long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
+			  u64 src_gfn, u64 dst_gfn, void *bounce);
+void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn);
+struct kvm *pvx_compat_kvm_get(struct kvm_vcpu *vcpu);
+void pvx_compat_kvm_put(struct kvm *kvm);
+struct mm_struct *pvx_compat_kvm_mm(struct kvm *kvm);
+int pvx_compat_kvm_srcu_lock(struct kvm *kvm);
+void pvx_compat_kvm_srcu_unlock(struct kvm *kvm, int idx);
 int pvx_guest_read(struct pvx_call *call, u64 gpa, void *buf, size_t len);
 int pvx_guest_write(struct pvx_call *call, u64 gpa, const void *buf,
 		    size_t len);
@@ -167,6 +209,7 @@ extern const struct pvx_service pvx_svc_timer_set;
 extern const struct pvx_service pvx_svc_msr_batch;
 extern const struct pvx_service pvx_svc_prefault_write;
 extern const struct pvx_service pvx_svc_copy_pages;
+extern const struct pvx_service pvx_svc_split_collect;
 
 int pvx_dev_init(void);
 void pvx_dev_exit(void);

@@ -25,6 +25,7 @@ static const struct pvx_service *const pvx_services[] = {
 	&pvx_svc_msr_batch,
 	&pvx_svc_prefault_write,
 	&pvx_svc_copy_pages,
+	&pvx_svc_split_collect,
 };
 
 u64 pvx_supported_features(void)
@@ -108,6 +109,10 @@ static int __init pvx_init(void)
 	if (ret)
 		return ret;
 
+	ret = pvx_split_init();
+	if (ret)
+		goto err_split;
+
 	ret = pvx_compat_lifetime_hook_install();
 	if (ret)
 		goto err_lifetime_hook;
@@ -129,6 +134,8 @@ err_dev:
 err_hypercall_hook:
 	pvx_compat_lifetime_hook_remove();
 err_lifetime_hook:
+	pvx_split_exit();
+err_split:
 	pvx_services_unregister(ARRAY_SIZE(pvx_services));
 	return ret;
 }
@@ -138,6 +145,7 @@ static void __exit pvx_exit(void)
 	pvx_dev_exit();
 	pvx_compat_hypercall_hook_remove();
 	pvx_vm_detach_all();
+	pvx_split_exit();
 	pvx_compat_lifetime_hook_remove();
 	pvx_vm_barrier();
 	pvx_services_unregister(ARRAY_SIZE(pvx_services));

@@ -8,13 +8,13 @@
  * break the sharing.  A guest that knows it is about to write a range
  * (zeroing, fork in the guest, a copy target) asks for all of it at once:
  * the host breaks the sharing and maps the pages writable now.
+ * Split-phase, only the sharing is broken: stage 2 is a vCPU's business.
  */
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
-#include <linux/slab.h>
 #include "pvx_host.h"
 
-static s32 pvx_prefault_range(struct pvx_call *call,
+static s32 pvx_prefault_range(struct pvx_batch *b,
 			      const struct pvx_gfn_range *r)
 {
 	u64 gfn;
@@ -26,7 +26,7 @@ static s32 pvx_prefault_range(struct pvx_call *call,
 		return -PVX_E2BIG;
 
 	for (gfn = r->gfn; gfn < r->gfn + r->npages; gfn++) {
-		ret = pvx_compat_prefault_write(call->vcpu, gfn);
+		ret = pvx_compat_prefault_write(b->kvm, b->vcpu, gfn);
 		if (ret)
 			return ret;
 		cond_resched();
@@ -34,41 +34,32 @@ static s32 pvx_prefault_range(struct pvx_call *call,
 	return 0;
 }
 
-static long pvx_prefault_write(struct pvx_call *call)
+static void pvx_prefault_run(struct pvx_batch *b)
 {
-	u64 gpa = call->args[0];
-	u32 count = call->args[1], done;
-	struct pvx_gfn_range *list;
-	long ret;
+	struct pvx_gfn_range *list = b->list;
 
-	if (call->args[1] > U32_MAX || call->args[2] || call->args[3])
-		return -PVX_EINVAL;
-
-	list = kmalloc(PVX_LIST_MAX_BYTES, GFP_KERNEL_ACCOUNT);
-	if (!list)
-		return -PVX_EAGAIN;
-	ret = pvx_list_copy_in(pvx_guest_list_read, call, gpa, count,
-			       sizeof(*list), call->vm->max_list_entries, list);
-	if (ret)
-		goto out;
-
-	for (done = 0; done < count; done++) {
+	for (b->done = 0; b->done < b->count; b->done++) {
 		/* A dying VMM stops here; the guest resubmits the rest. */
 		if (fatal_signal_pending(current))
 			break;
-		list[done].status = pvx_prefault_range(call, &list[done]);
-		if (list[done].status)
-			break;
+		list[b->done].status = pvx_prefault_range(b, &list[b->done]);
+		if (list[b->done].status) {
+			b->processed = b->done + 1;
+			return;
+		}
 	}
+	b->processed = b->done;
+}
 
-	ret = done;
-	if (done < count && list[done].status)
-		done++;
-	if (done && pvx_guest_write(call, gpa, list, done * sizeof(*list)))
-		ret = -PVX_EFAULT;
-out:
-	kfree(list);
-	return ret;
+/* Nothing to mark dirty: breaking a sharing does not change the data. */
+static const struct pvx_split_ops pvx_prefault_ops = {
+	.entry_size = sizeof(struct pvx_gfn_range),
+	.run = pvx_prefault_run,
+};
+
+static long pvx_prefault_write(struct pvx_call *call)
+{
+	return pvx_batch_call(call, &pvx_prefault_ops);
 }
 
 const struct pvx_service pvx_svc_prefault_write = {

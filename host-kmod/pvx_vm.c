@@ -100,6 +100,7 @@ struct pvx_vcpu *pvx_vcpu_get(struct pvx_call *call, bool create)
 	pv->vm = call->vm;
 	pv->vcpu = call->vcpu;
 	pvx_timer_vcpu_init(pv);
+	pvx_split_vcpu_init(pv);
 
 	ret = xa_insert(&call->vm->vcpus, idx, pv, GFP_KERNEL_ACCOUNT);
 	if (WARN_ON_ONCE(ret)) {
@@ -110,16 +111,19 @@ struct pvx_vcpu *pvx_vcpu_get(struct pvx_call *call, bool create)
 }
 
 /*
- * No hypercall of this VM runs any more and its vCPUs still exist.  Does
- * not sleep: it runs in the destruction path too.
+ * No hypercall or split-phase worker of this VM runs any more, and its
+ * vCPUs still exist.  Does not sleep: it runs in the destruction path too.
  */
 static void pvx_vm_stop(struct pvx_vm *vm)
 {
 	struct pvx_vcpu *pv;
 	unsigned long idx;
 
+	/* Workers hold a reference on the VM: none can run at destruction. */
+	WARN_ON_ONCE(atomic_read(&vm->split_inflight));
 	xa_for_each(&vm->vcpus, idx, pv) {
 		pvx_timer_vcpu_stop(pv);
+		pvx_split_vcpu_drop(pv);
 		kfree(pv);
 	}
 	xa_destroy(&vm->vcpus);
@@ -178,6 +182,7 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 static void pvx_vm_release(struct pvx_vm *vm, const char *why)
 {
 	synchronize_srcu(&pvx_vm_srcu);
+	pvx_split_wait_idle(vm);
 	pvx_vm_stop(vm);
 	pr_info("vm %llu (%s) %s\n", vm->id, vm->kvm_stats_id, why);
 	pvx_vm_free(vm);

@@ -37,6 +37,7 @@
 #define PVX_HC_MSR_BATCH	(PVX_HC_BASE + 4)
 #define PVX_HC_PREFAULT_WRITE	(PVX_HC_BASE + 5)
 #define PVX_HC_COPY_PAGES	(PVX_HC_BASE + 6)
+#define PVX_HC_SPLIT_COLLECT	(PVX_HC_BASE + 7)
 
 /* PVX_HC_PROBE's result in RAX: the bytes "pvx!" in little-endian order. */
 #define PVX_SIGNATURE		0x21787670U
@@ -55,6 +56,7 @@
 #define PVX_EINVAL		22
 #define PVX_ENOSPC		28
 #define PVX_ERANGE		34
+#define PVX_EINPROGRESS		115
 #define PVX_EOPNOTSUPP		95
 #define PVX_ENOSYS		1000
 
@@ -68,9 +70,10 @@
 #define PVX_F_MSR_BATCH		_BITULL(2)
 #define PVX_F_PREFAULT		_BITULL(3)
 #define PVX_F_COPY_PAGES	_BITULL(4)
+#define PVX_F_SPLIT		_BITULL(5)
 #define PVX_FEATURES_ALL	(PVX_F_YIELD_TO | PVX_F_TIMER | \
 				 PVX_F_MSR_BATCH | PVX_F_PREFAULT | \
-				 PVX_F_COPY_PAGES)
+				 PVX_F_COPY_PAGES | PVX_F_SPLIT)
 
 /*
  * Lists.  A batch hypercall takes the guest-physical address of an array
@@ -232,6 +235,30 @@ struct pvx_copy_entry {
 	__u64 dst_gfn;
 	__s32 status;		/* out: 0 or -PVX_E* */
 	__u32 reserved;		/* zero */
+};
+
+/*
+ * Split-phase.  PVX_HC_PREFAULT_WRITE and PVX_HC_COPY_PAGES accept
+ * flags = PVX_SPLIT in RDX and the gpa of a struct pvx_completion in RSI.
+ * The host checks and copies the list, sets the record to
+ * PVX_COMPLETION_PENDING and returns -PVX_EINPROGRESS at once; a host
+ * worker does the work; then the calling vCPU receives its notification
+ * vector (PVX_HC_SET_VECTOR).  The guest then calls PVX_HC_SPLIT_COLLECT
+ * on that vCPU, which writes back the list's statuses and each finished
+ * request's record (PVX_COMPLETION_DONE, and the result the synchronous
+ * call would have returned).  At most PVX_SPLIT_MAX_OUTSTANDING requests
+ * per vCPU between submission and collection.
+ */
+#define PVX_SPLIT		_BITULL(0)
+#define PVX_SPLIT_MAX_OUTSTANDING 8
+
+#define PVX_COMPLETION_PENDING	1
+#define PVX_COMPLETION_DONE	2
+
+struct pvx_completion {
+	__u32 state;		/* PVX_COMPLETION_* */
+	__u32 reserved;
+	__s64 result;
 };
 
 /*

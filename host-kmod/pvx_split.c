@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Batch calls, synchronous or split-phase.
+ *
+ * A long batch (many pages to copy or prefault) holds its vCPU in the host
+ * for as long as it takes.  A guest that holds a lock across such a call
+ * stalls every other vCPU that wants the lock: worse, the host may need
+ * that vCPU's progress to finish (Documentation/design.rst, "L_G/L_H").
+ * Split-phase, the host checks and copies the list, answers "in progress"
+ * at once, and does the work in a worker running in the VMM's mm; the vCPU
+ * runs guest code meanwhile.  When the worker is done, the vCPU that asked
+ * gets its notification vector and collects the result.
+ *
+ * Collection is a hypercall, not a write by the worker, because KVM allows
+ * guest memory to be marked dirty only from a running vCPU (the dirty
+ * ring).  The worker writes data through the VMM's mapping; the collecting
+ * vCPU marks it dirty before it writes the completion record, so a dirty
+ * log never misses what the guest can see.
+ *
+ * Lifetime: a request in the worker holds a reference on the VM and its mm,
+ * so the VM cannot be destroyed under it; detach and unload wait for the
+ * workers of a VM (pvx_split_wait_idle()).  A finished request holds
+ * nothing and is freed by collection or with the vCPU's state.
+ */
+#include <linux/kthread.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include "pvx_host.h"
+
+struct pvx_split_req {
+	struct work_struct work;
+	struct list_head node;		/* pv->split_done once finished */
+	struct pvx_vcpu *pv;
+	struct kvm *kvm;		/* referenced while in the worker */
+	struct mm_struct *mm;		/* likewise */
+	const struct pvx_split_ops *ops;
+	void *list;
+	u64 list_gpa;
+	u64 completion_gpa;
+	u32 count;
+	u32 done;
+	u32 processed;
+	long result;
+};
+
+static struct workqueue_struct *pvx_split_wq;
+static DECLARE_WAIT_QUEUE_HEAD(pvx_split_idle);
+
+static void pvx_split_free(struct pvx_split_req *req)
+{
+	kfree(req->list);
+	kfree(req);
+}
+
+static void pvx_split_work(struct work_struct *work)
+{
+	struct pvx_split_req *req = container_of(work, struct pvx_split_req,
+						 work);
+	struct pvx_vcpu *pv = req->pv;
+	struct pvx_vm *vm = pv->vm;
+	struct kvm *kvm = req->kvm;
+	struct mm_struct *mm = req->mm;
+	struct pvx_batch b = {
+		.kvm = kvm,
+		.list = req->list,
+		.count = req->count,
+	};
+	u8 vector;
+	int idx;
+
+	b.scratch = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	if (b.scratch) {
+		kthread_use_mm(mm);
+		idx = pvx_compat_kvm_srcu_lock(kvm);
+		req->ops->run(&b);
+		pvx_compat_kvm_srcu_unlock(kvm, idx);
+		kthread_unuse_mm(mm);
+		kfree(b.scratch);
+		req->result = b.done;
+	} else {
+		req->result = -PVX_EAGAIN;
+	}
+	req->done = b.done;
+	req->processed = b.processed;
+
+	spin_lock(&pv->split_lock);
+	list_add_tail(&req->node, &pv->split_done);
+	spin_unlock(&pv->split_lock);
+
+	vector = READ_ONCE(pv->vector);
+	if (vector)
+		pvx_compat_inject_vector(pv->vcpu, vector);
+
+	/* After this, detach may free pv, vm and req: only locals below. */
+	if (atomic_dec_and_test(&vm->split_inflight))
+		wake_up_all(&pvx_split_idle);
+	mmput(mm);
+	pvx_compat_kvm_put(kvm);
+}
+
+/* Takes ownership of @list. */
+long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,
+		      void *list, u32 count)
+{
+	struct pvx_completion rec = { .state = PVX_COMPLETION_PENDING };
+	u64 completion_gpa = call->args[3];
+	struct pvx_split_req *req;
+	struct mm_struct *mm;
+	struct pvx_vcpu *pv;
+	long ret;
+
+	if (!completion_gpa || completion_gpa & (sizeof(u64) - 1)) {
+		ret = -PVX_EINVAL;
+		goto err_list;
+	}
+	pv = pvx_vcpu_get(call, true);
+	if (!pv) {
+		ret = -PVX_ENOSPC;
+		goto err_list;
+	}
+	if (pv->split_outstanding >= PVX_SPLIT_MAX_OUTSTANDING) {
+		ret = -PVX_EBUSY;
+		goto err_list;
+	}
+	if (pvx_guest_write(call, completion_gpa, &rec, sizeof(rec))) {
+		ret = -PVX_EFAULT;
+		goto err_list;
+	}
+
+	req = kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT);
+	if (!req) {
+		ret = -PVX_EAGAIN;
+		goto err_list;
+	}
+	mm = pvx_compat_kvm_mm(pvx_compat_vcpu_kvm(call->vcpu));
+	if (!mmget_not_zero(mm)) {
+		ret = -PVX_EAGAIN;
+		goto err_req;
+	}
+
+	INIT_WORK(&req->work, pvx_split_work);
+	req->pv = pv;
+	req->kvm = pvx_compat_kvm_get(call->vcpu);
+	req->mm = mm;
+	req->ops = ops;
+	req->list = list;
+	req->list_gpa = call->args[0];
+	req->completion_gpa = completion_gpa;
+	req->count = count;
+
+	pv->split_outstanding++;
+	atomic_inc(&call->vm->split_inflight);
+	queue_work(pvx_split_wq, &req->work);
+	return -PVX_EINPROGRESS;
+
+err_req:
+	kfree(req);
+err_list:
+	kfree(list);
+	return ret;
+}
+
+long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops)
+{
+	u64 gpa = call->args[0], flags = call->args[2];
+	struct pvx_batch b = {
+		.kvm = pvx_compat_vcpu_kvm(call->vcpu),
+		.vcpu = call->vcpu,
+	};
+	void *list;
+	long ret;
+
+	if (call->args[1] > U32_MAX || flags & ~PVX_SPLIT)
+		return -PVX_EINVAL;
+	if (!(flags & PVX_SPLIT) && call->args[3])
+		return -PVX_EINVAL;
+	if (flags & PVX_SPLIT && !(call->vm->features & PVX_F_SPLIT))
+		return -PVX_EOPNOTSUPP;
+
+	list = kmalloc(PVX_LIST_MAX_BYTES, GFP_KERNEL_ACCOUNT);
+	if (!list)
+		return -PVX_EAGAIN;
+	b.count = call->args[1];
+	ret = pvx_list_copy_in(pvx_guest_list_read, call, gpa, b.count,
+			       ops->entry_size, call->vm->max_list_entries,
+			       list);
+	if (ret)
+		goto out;
+	if (flags & PVX_SPLIT)
+		return pvx_split_submit(call, ops, list, b.count);
+
+	b.scratch = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	if (!b.scratch) {
+		ret = -PVX_EAGAIN;
+		goto out;
+	}
+	b.list = list;
+	ops->run(&b);
+	ret = b.done;
+	if (b.processed &&
+	    pvx_guest_write(call, gpa, list, b.processed * ops->entry_size))
+		ret = -PVX_EFAULT;
+	kfree(b.scratch);
+out:
+	kfree(list);
+	return ret;
+}
+
+static long pvx_split_collect(struct pvx_call *call)
+{
+	struct pvx_split_req *req, *tmp;
+	struct pvx_vcpu *pv;
+	LIST_HEAD(done);
+	long n = 0;
+
+	if (call->args[0] || call->args[1] || call->args[2] || call->args[3])
+		return -PVX_EINVAL;
+	pv = pvx_vcpu_get(call, false);
+	if (!pv)
+		return 0;
+
+	spin_lock(&pv->split_lock);
+	list_splice_init(&pv->split_done, &done);
+	spin_unlock(&pv->split_lock);
+
+	list_for_each_entry_safe(req, tmp, &done, node) {
+		struct pvx_completion rec = {
+			.state = PVX_COMPLETION_DONE,
+			.result = req->result,
+		};
+
+		if (req->processed &&
+		    pvx_guest_write(call, req->list_gpa, req->list,
+				    req->processed * req->ops->entry_size))
+			rec.result = -PVX_EFAULT;
+		/* Dirty before the guest can learn the data is there. */
+		if (req->ops->mark_dirty)
+			req->ops->mark_dirty(call->vcpu, req->list, req->done);
+		/* Checked at submission; lost only if the guest moved it. */
+		pvx_guest_write(call, req->completion_gpa, &rec, sizeof(rec));
+		pv->split_outstanding--;
+		pvx_split_free(req);
+		n++;
+	}
+	return n;
+}
+
+void pvx_split_vcpu_init(struct pvx_vcpu *pv)
+{
+	spin_lock_init(&pv->split_lock);
+	INIT_LIST_HEAD(&pv->split_done);
+}
+
+/* No worker runs for this vCPU: drop what was never collected. */
+void pvx_split_vcpu_drop(struct pvx_vcpu *pv)
+{
+	struct pvx_split_req *req, *tmp;
+
+	list_for_each_entry_safe(req, tmp, &pv->split_done, node)
+		pvx_split_free(req);
+	INIT_LIST_HEAD(&pv->split_done);
+}
+
+void pvx_split_wait_idle(struct pvx_vm *vm)
+{
+	wait_event(pvx_split_idle, !atomic_read(&vm->split_inflight));
+}
+
+int pvx_split_init(void)
+{
+	pvx_split_wq = alloc_workqueue("pvx_split", WQ_UNBOUND, 0);
+	return pvx_split_wq ? 0 : -ENOMEM;
+}
+
+/* Waits for the tails of finished workers (their last puts). */
+void pvx_split_exit(void)
+{
+	destroy_workqueue(pvx_split_wq);
+}
+
+const struct pvx_service pvx_svc_split_collect = {
+	.name = "split_collect",
+	.nr = PVX_HC_SPLIT_COLLECT,
+	.feature = PVX_F_SPLIT,
+	.handler = pvx_split_collect,
+};

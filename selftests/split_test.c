@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Split-phase batches: the vCPU submits a copy of 170 pages, gets "in
+ * progress" at once and keeps running guest code until its notification
+ * interrupt arrives; it then collects the result.  The contents, the
+ * completion record and the dirty log are checked from the VMM.  Then the
+ * per-vCPU limit of outstanding requests, a split-phase prefault, and
+ * detaching and destroying the VM with work in flight.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "pvx_test.h"
+#include "pvx_irq.h"
+
+#define PAGE		4096ULL
+#define NCOPY		170	/* a page of entries */
+#define SLOT_PAGES	256
+#define SLOT_BYTES	(SLOT_PAGES * PAGE)
+#define GPA_SRC		0x20000000ULL
+#define GPA_DST		0x20400000ULL
+#define GPA_PF		0x20800000ULL
+#define GPA_NONE	0x30000000ULL
+#define SLOT_DST	2
+#define VEC		0xed
+#define SEC		1000000000ULL
+
+enum {
+	STEP_ERRORS = 1,
+	STEP_SPLIT,
+	STEP_COLLECTED,
+	STEP_LIMIT,
+	STEP_PREFAULT,
+	STEP_INFLIGHT,
+};
+
+static struct pvx_copy_entry list[NCOPY] __attribute__((aligned(4096)));
+static struct pvx_gfn_range range __attribute__((aligned(64)));
+static struct pvx_completion comp[PVX_SPLIT_MAX_OUTSTANDING + 1]
+	__attribute__((aligned(64)));
+
+static uint64_t copy_split(uint64_t count, uint64_t flags, uint64_t rec)
+{
+	return guest_hypercall(PVX_HC_COPY_PAGES, (uint64_t)list, count, flags,
+			       rec);
+}
+
+static uint64_t collect(void)
+{
+	return guest_hypercall(PVX_HC_SPLIT_COLLECT, 0, 0, 0, 0);
+}
+
+static void fill_list(void)
+{
+	int i;
+
+	for (i = 0; i < NCOPY; i++) {
+		list[i].src_gfn = GPA_SRC / PAGE + i;
+		list[i].dst_gfn = GPA_DST / PAGE + i;
+		list[i].status = 0x7777;
+		list[i].reserved = 0;
+	}
+}
+
+/* Runs guest code, interrupts on, until @n interrupts or a timeout. */
+static uint64_t spin_until_irqs(uint64_t n)
+{
+	uint64_t iterations = 0, end = guest_kvmclock_ns() + 30 * SEC;
+
+	guest_sti();
+	while (guest_irq_count < n && guest_kvmclock_ns() < end)
+		iterations++;
+	guest_cli();
+	return iterations;
+}
+
+static void guest_main(uint64_t arg)
+{
+	uint64_t r, state, iterations, n, i, busy;
+
+	(void)arg;
+	guest_x2apic_enable();
+	guest_kvmclock_enable();
+	GUEST_ASSERT_EQ(guest_hypercall(PVX_HC_SET_VECTOR, VEC, 0, 0, 0), 0);
+
+	fill_list();
+	/* A completion record without PVX_SPLIT is an argument error. */
+	GUEST_ASSERT_EQ(copy_split(1, 0, (uint64_t)&comp[0]), PVX_ERR(PVX_EINVAL));
+	GUEST_SYNC(STEP_ERRORS, copy_split(1, PVX_SPLIT, 0),
+		   copy_split(1, PVX_SPLIT, (uint64_t)&comp[0] + 4),
+		   copy_split(1, PVX_SPLIT, GPA_NONE));
+
+	/* Submit, then keep running until the completion interrupt. */
+	comp[0].state = 0;
+	r = copy_split(NCOPY, PVX_SPLIT, (uint64_t)&comp[0]);
+	state = comp[0].state;
+	iterations = spin_until_irqs(1);
+	GUEST_SYNC(STEP_SPLIT, r, state, iterations);
+	n = collect();
+	GUEST_SYNC(STEP_COLLECTED, n, comp[0].state, comp[0].result);
+
+	/* Outstanding until collected: the ninth is refused. */
+	for (i = 0, busy = 0; i < PVX_SPLIT_MAX_OUTSTANDING + 1; i++) {
+		r = copy_split(1, PVX_SPLIT, (uint64_t)&comp[i]);
+		if (r == PVX_ERR(PVX_EBUSY))
+			busy = i + 1;
+		else if (r != PVX_ERR(PVX_EINPROGRESS))
+			busy = 100 + i;
+	}
+	n = 0;
+	for (i = 0; i < 1000000 && n < PVX_SPLIT_MAX_OUTSTANDING; i++)
+		n += collect();
+	GUEST_SYNC(STEP_LIMIT, busy, n, comp[PVX_SPLIT_MAX_OUTSTANDING - 1].state);
+
+	/* Split-phase prefault of a fresh range. */
+	range.gfn = GPA_PF / PAGE;
+	range.npages = SLOT_PAGES;
+	range.status = 0x7777;
+	n = guest_irq_count;
+	r = guest_hypercall(PVX_HC_PREFAULT_WRITE, (uint64_t)&range, 1,
+			    PVX_SPLIT, (uint64_t)&comp[0]);
+	spin_until_irqs(n + 1);
+	n = collect();
+	GUEST_ASSERT_EQ(range.status, 0);
+	GUEST_SYNC(STEP_PREFAULT, r, n, comp[0].result);
+
+	/* Work in flight when the host detaches or destroys the VM. */
+	r = copy_split(NCOPY, PVX_SPLIT, (uint64_t)&comp[1]);
+	GUEST_SYNC(STEP_INFLIGHT, r);
+	GUEST_DONE();
+}
+
+static bool step(struct vcpu *vcpu, uint64_t want, struct ucall *uc)
+{
+	uint64_t cmd = vcpu_get_ucall(vcpu, uc);
+
+	return tap_ok(cmd == UCALL_SYNC && uc->args[0] == want,
+		      "guest reached step %llu (cmd %llu, step %llu)",
+		      (unsigned long long)want, (unsigned long long)cmd,
+		      (unsigned long long)uc->args[0]);
+}
+
+static uint8_t *add_slot(struct vm *vm, int slot, uint64_t gpa, uint32_t flags)
+{
+	struct kvm_userspace_memory_region r;
+	uint8_t *mem;
+
+	mem = mmap(NULL, SLOT_BYTES, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_REQUIRE_SYS(mem != MAP_FAILED, "mmap");
+	memset(&r, 0, sizeof(r));
+	r.slot = slot;
+	r.flags = flags;
+	r.guest_phys_addr = gpa;
+	r.memory_size = SLOT_BYTES;
+	r.userspace_addr = (uint64_t)mem;
+	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
+			 "KVM_SET_USER_MEMORY_REGION");
+	return mem;
+}
+
+static int dirty_count(struct vm *vm, int first, int n)
+{
+	uint64_t bitmap[SLOT_PAGES / 64] = { 0 };
+	struct kvm_dirty_log log;
+	int i, c = 0;
+
+	memset(&log, 0, sizeof(log));
+	log.slot = SLOT_DST;
+	log.dirty_bitmap = bitmap;
+	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log),
+			 "KVM_GET_DIRTY_LOG");
+	for (i = first; i < first + n; i++)
+		c += !!(bitmap[i / 64] & (1ULL << (i % 64)));
+	return c;
+}
+
+static struct vm *split_vm(int pvx, uint64_t *id, uint8_t **src, uint8_t **dst)
+{
+	struct vcpu *vcpu;
+	struct vm *vm;
+	int i, r;
+
+	vm = vm_create();
+	vm_enable_irqchip(vm);
+	vcpu = vcpu_add(vm, guest_main, 0);
+	vcpu_setup_idt(vcpu);
+	*src = add_slot(vm, 1, GPA_SRC, 0);
+	*dst = add_slot(vm, SLOT_DST, GPA_DST, KVM_MEM_LOG_DIRTY_PAGES);
+	add_slot(vm, 3, GPA_PF, 0);
+	for (i = 0; i < SLOT_PAGES; i++)
+		memset(*src + i * PAGE, i & 0xff, PAGE);
+	r = pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES | PVX_F_PREFAULT |
+		       PVX_F_SPLIT, 0, id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+	return vm;
+}
+
+/* Runs the guest to STEP_INFLIGHT, checking every step on the way. */
+static bool run_to_inflight(int pvx, struct vm *vm, uint8_t *dst, bool check)
+{
+	struct pvx_copy_entry *l = guest_ptr(vm, (uint64_t)list);
+	struct vcpu *vcpu = vm->vcpus[0];
+	struct ucall uc;
+	int i, bad;
+
+	(void)pvx;
+	if (!step(vcpu, STEP_ERRORS, &uc))
+		return false;
+	if (check) {
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL),
+		       "split without a completion record refused");
+		TAP_EQ(uc.args[2], PVX_ERR(PVX_EINVAL),
+		       "misaligned completion record refused");
+		TAP_EQ(uc.args[3], PVX_ERR(PVX_EFAULT),
+		       "completion record outside guest RAM refused");
+		TAP_EQ(dirty_count(vm, 0, SLOT_PAGES), 0,
+		       "destination slot clean before the copy");
+	}
+	if (!step(vcpu, STEP_SPLIT, &uc))
+		return false;
+	if (check) {
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINPROGRESS),
+		       "split copy answered in progress");
+		TAP_EQ(uc.args[2], PVX_COMPLETION_PENDING,
+		       "record pending after submission");
+		tap_ok(uc.args[3] > 0,
+		       "vCPU ran guest code while the copy was in flight (%llu loop iterations)",
+		       (unsigned long long)uc.args[3]);
+		tap_ok(guest_global(vm, guest_irq_count) >= 1 &&
+		       guest_global(vm, guest_irq_last_vector) == VEC,
+		       "completion interrupt arrived on vector %#x", VEC);
+	}
+	if (!step(vcpu, STEP_COLLECTED, &uc))
+		return false;
+	if (check) {
+		TAP_EQ(uc.args[1], 1, "one request collected");
+		TAP_EQ(uc.args[2], PVX_COMPLETION_DONE, "record done");
+		TAP_EQ(uc.args[3], NCOPY, "record holds the pages copied");
+		for (i = 0, bad = 0; i < NCOPY; i++)
+			bad += l[i].status != 0 ||
+			       dst[i * PAGE] != (i & 0xff) ||
+			       dst[i * PAGE + PAGE - 1] != (i & 0xff);
+		TAP_EQ(bad, 0, "every page copied, every status 0");
+		TAP_EQ(dirty_count(vm, 0, NCOPY), NCOPY,
+		       "dirty log shows every destination after collection");
+		TAP_EQ(dirty_count(vm, NCOPY, SLOT_PAGES - NCOPY), 0,
+		       "and nothing else");
+	}
+	if (!step(vcpu, STEP_LIMIT, &uc))
+		return false;
+	if (check) {
+		TAP_EQ(uc.args[1], PVX_SPLIT_MAX_OUTSTANDING + 1,
+		       "request %d over the outstanding limit refused -EBUSY",
+		       PVX_SPLIT_MAX_OUTSTANDING + 1);
+		TAP_EQ(uc.args[2], PVX_SPLIT_MAX_OUTSTANDING,
+		       "all %d outstanding requests collected",
+		       PVX_SPLIT_MAX_OUTSTANDING);
+		TAP_EQ(uc.args[3], PVX_COMPLETION_DONE, "last record done");
+	}
+	if (!step(vcpu, STEP_PREFAULT, &uc))
+		return false;
+	if (check) {
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINPROGRESS),
+		       "split prefault answered in progress");
+		TAP_EQ(uc.args[2], 1, "split prefault collected");
+		TAP_EQ(uc.args[3], 1, "split prefault completed its range");
+	}
+	if (!step(vcpu, STEP_INFLIGHT, &uc))
+		return false;
+	return TAP_EQ(uc.args[1], PVX_ERR(PVX_EINPROGRESS),
+		      "copy in flight when the host lets go");
+}
+
+int main(void)
+{
+	uint64_t id, features = 0, base;
+	uint8_t *src, *dst;
+	struct vm *vm;
+	int pvx, r, i;
+
+	tap_init("split_test: split-phase PVX_HC_COPY_PAGES, PVX_HC_PREFAULT_WRITE");
+	kvm_fd_or_skip();
+	pvx = pvx_open();
+	if (pvx_get_features(pvx, &features) || !(features & PVX_F_SPLIT))
+		tap_bail("host does not offer PVX_F_SPLIT (features %#llx)",
+			 (unsigned long long)features);
+	base = pvx_live_vms(pvx);
+
+	/* The whole protocol, then the VM destroyed under a copy. */
+	vm = split_vm(pvx, &id, &src, &dst);
+	if (run_to_inflight(pvx, vm, dst, true))
+		vm_free(vm);
+	for (i = 0; i < 1000 && pvx_live_vms(pvx) != base; i++)
+		usleep(10000);
+	TAP_EQ(pvx_live_vms(pvx), base,
+	       "VM destroyed with a copy in flight: state freed");
+
+	/* Detached under a copy: detach waits for the worker. */
+	vm = split_vm(pvx, &id, &src, &dst);
+	if (run_to_inflight(pvx, vm, dst, false)) {
+		r = pvx_detach_id(pvx, id);
+		tap_ok(!r, "detach with a copy in flight: %s",
+		       r ? strerror(-r) : "ok");
+		TAP_EQ(pvx_live_vms(pvx), base, "detached VM's state freed");
+	}
+	vm_free(vm);
+	close(pvx);
+	tap_finish();
+}
