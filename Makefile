@@ -3,6 +3,7 @@
 # make            modules (against KDIR), pvxctl, selftests
 # make run        boot the testbed and show pvx serving a guest
 # make check      the whole suite, in L1 on the stock and the debug kernel
+# make bench      exit counts with and without pvx, measured in L1
 # make install    install pvx_host, pvx_guest and pvxctl on this machine
 #
 # KDIR defaults to the running kernel's build tree, else the testbed's
@@ -58,6 +59,9 @@ run:
 check:
 	tools/testbed/check.sh
 
+bench:
+	tools/bench/bench.sh
+
 install: modules tools
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/host-kmod modules_install
 	$(MAKE) -C $(GUEST_KDIR) M=$(CURDIR)/guest-drivers modules_install
@@ -70,4 +74,4 @@ clean:
 	-$(MAKE) -C selftests clean
 	rm -rf build
 
-.PHONY: all check-kdir modules tools selftests stage run check install clean
+.PHONY: all check-kdir modules tools selftests stage run check bench install clean
