@@ -333,6 +333,7 @@ static bool pvx_stage2_map_is_safe(struct kvm_vcpu *vcpu)
 	if (READ_ONCE(kvm->arch.shadow_root_allocated))
 		return false;
 #ifdef CONFIG_KVM_EXTERNAL_WRITE_TRACKING
+	/* Pairs with KVM's smp_store_release() when a tracker registers. */
 	if (smp_load_acquire(&kvm->arch.external_write_tracking_enabled))
 		return false;
 #endif

@@ -188,8 +188,7 @@ static void pvx_vm_release(struct pvx_vm *vm, const char *why)
 	pvx_vm_free(vm);
 }
 
-/* The caller holds the VM's fd. */
-int pvx_vm_detach_kvm(struct kvm *kvm)
+static struct pvx_vm *pvx_vm_unhash(struct kvm *kvm)
 {
 	struct pvx_vm *vm;
 
@@ -198,6 +197,14 @@ int pvx_vm_detach_kvm(struct kvm *kvm)
 	if (vm)
 		hash_del_rcu(&vm->node);
 	spin_unlock(&pvx_vm_lock);
+	return vm;
+}
+
+/* The caller holds the VM's fd. */
+int pvx_vm_detach_kvm(struct kvm *kvm)
+{
+	struct pvx_vm *vm = pvx_vm_unhash(kvm);
+
 	if (!vm)
 		return -ENOENT;
 
@@ -229,13 +236,8 @@ int pvx_vm_detach_id(u64 id)
 /* KVM is destroying @kvm: atomic context, no vCPU of it runs. */
 void pvx_vm_destroyed(struct kvm *kvm)
 {
-	struct pvx_vm *vm;
+	struct pvx_vm *vm = pvx_vm_unhash(kvm);
 
-	spin_lock(&pvx_vm_lock);
-	vm = pvx_vm_find(kvm);
-	if (vm)
-		hash_del_rcu(&vm->node);
-	spin_unlock(&pvx_vm_lock);
 	if (!vm)
 		return;
 

@@ -75,35 +75,6 @@ static void guest_main(uint64_t arg)
 	GUEST_DONE();
 }
 
-static bool step(struct vcpu *vcpu, uint64_t want, struct ucall *uc)
-{
-	uint64_t cmd = vcpu_get_ucall(vcpu, uc);
-
-	return tap_ok(cmd == UCALL_SYNC && uc->args[0] == want,
-		      "guest reached step %llu (cmd %llu, step %llu)",
-		      (unsigned long long)want, (unsigned long long)cmd,
-		      (unsigned long long)uc->args[0]);
-}
-
-static uint8_t *add_slot(struct vm *vm, int slot, uint64_t gpa, uint32_t flags)
-{
-	struct kvm_userspace_memory_region r;
-	uint8_t *mem;
-
-	mem = mmap(NULL, SLOT_BYTES, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	TEST_REQUIRE_SYS(mem != MAP_FAILED, "mmap");
-	memset(&r, 0, sizeof(r));
-	r.slot = slot;
-	r.flags = flags;
-	r.guest_phys_addr = gpa;
-	r.memory_size = SLOT_BYTES;
-	r.userspace_addr = (uint64_t)mem;
-	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
-			 "KVM_SET_USER_MEMORY_REGION");
-	return mem;
-}
-
 static uint64_t dirty_log(struct vm *vm)
 {
 	struct kvm_dirty_log log;
@@ -119,7 +90,7 @@ static uint64_t dirty_log(struct vm *vm)
 
 int main(void)
 {
-	uint64_t e0, h0, id, features = 0, dirty, want_dirty = 0;
+	uint64_t e0, h0, id, dirty, want_dirty = 0;
 	uint8_t *src, *dst;
 	struct vcpu *vcpu;
 	struct ucall uc;
@@ -128,28 +99,25 @@ int main(void)
 
 	tap_init("copy_test: PVX_HC_COPY_PAGES");
 	kvm_fd_or_skip();
-	pvx = pvx_open();
-	if (pvx_get_features(pvx, &features) || !(features & PVX_F_COPY_PAGES))
-		tap_bail("host does not offer PVX_F_COPY_PAGES (features %#llx)",
-			 (unsigned long long)features);
+	pvx = pvx_open_features(PVX_F_COPY_PAGES);
 
 	vm = vm_create();
 	vcpu = vcpu_add(vm, guest_main, 0);
-	src = add_slot(vm, 1, GPA_SRC, 0);
-	dst = add_slot(vm, SLOT_DST, GPA_DST, KVM_MEM_LOG_DIRTY_PAGES);
-	add_slot(vm, 3, GPA_RO, KVM_MEM_READONLY);
+	src = vm_add_anon_slot(vm, 1, GPA_SRC, SLOT_BYTES, 0, false);
+	dst = vm_add_anon_slot(vm, SLOT_DST, GPA_DST, SLOT_BYTES, KVM_MEM_LOG_DIRTY_PAGES, false);
+	vm_add_anon_slot(vm, 3, GPA_RO, SLOT_BYTES, KVM_MEM_READONLY, false);
 	for (i = 0; i < NPAGES; i++)
 		memset(src + i * PAGE, 0x10 + i, PAGE);
 	r = pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES, 0, &id);
 	if (r)
 		tap_bail("attach: %s", strerror(-r));
 
-	if (!step(vcpu, STEP_COPY_START, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_COPY_START, &uc))
 		tap_finish();
 	TAP_EQ(dirty_log(vm), 0, "destination slot clean before the copy");
 	e0 = vcpu_stat(vcpu, "exits");
 	h0 = vcpu_stat(vcpu, "hypercalls");
-	if (step(vcpu, STEP_COPY_END, &uc))
+	if (vcpu_expect_step(vcpu, STEP_COPY_END, &uc))
 		TAP_EQ(uc.args[1], NCOPY, "all %d pages copied", NCOPY);
 	tap_diag("%d pages copied: %llu exits, %llu hypercalls (including the closing message's exit)",
 		 NCOPY, (unsigned long long)(vcpu_stat(vcpu, "exits") - e0),
@@ -187,7 +155,7 @@ int main(void)
 			{ "destination gfn beyond any address", -PVX_EFAULT },
 		};
 
-		if (!step(vcpu, STEP_REFUSED, &uc))
+		if (!vcpu_expect_step(vcpu, STEP_REFUSED, &uc))
 			break;
 		TAP_EQ(uc.args[2], 0, "%s: nothing copied", want[i].what);
 		TAP_EQ((int32_t)(uc.args[3] >> 32), want[i].status,

@@ -126,16 +126,6 @@ static void guest_main(uint64_t arg)
 	GUEST_DONE();
 }
 
-static bool step(struct vcpu *vcpu, uint64_t want, struct ucall *uc)
-{
-	uint64_t cmd = vcpu_get_ucall(vcpu, uc);
-
-	return tap_ok(cmd == UCALL_SYNC && uc->args[0] == want,
-		      "guest reached step %llu (cmd %llu, step %llu)",
-		      (unsigned long long)want, (unsigned long long)cmd,
-		      (unsigned long long)uc->args[0]);
-}
-
 static uint64_t get_msr(struct vcpu *vcpu, uint32_t index)
 {
 	struct {
@@ -244,26 +234,26 @@ static void test_batch(int pvx)
 		tap_bail("attach: %s", strerror(-r));
 	b = guest_batch(vm);
 
-	if (step(vcpu, STEP_ERRORS, &uc)) {
+	if (vcpu_expect_step(vcpu, STEP_ERRORS, &uc)) {
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "empty list refused");
 		TAP_EQ(uc.args[2], PVX_ERR(PVX_EINVAL), "misaligned list refused");
 		TAP_EQ(uc.args[3], PVX_ERR(PVX_E2BIG), "list over a page refused");
 	}
 
-	if (!step(vcpu, STEP_LOOP_START, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_LOOP_START, &uc))
 		goto out;
 	e0 = vcpu_stat(vcpu, "exits");
 	h0 = vcpu_stat(vcpu, "hypercalls");
-	if (!step(vcpu, STEP_LOOP_END, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_LOOP_END, &uc))
 		goto out;
 	loop_exits = vcpu_stat(vcpu, "exits") - e0;
 	loop_hc = vcpu_stat(vcpu, "hypercalls") - h0;
 
-	if (!step(vcpu, STEP_BATCH_START, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_BATCH_START, &uc))
 		goto out;
 	e0 = vcpu_stat(vcpu, "exits");
 	h0 = vcpu_stat(vcpu, "hypercalls");
-	if (!step(vcpu, STEP_BATCH_END, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_BATCH_END, &uc))
 		goto out;
 	batch_exits = vcpu_stat(vcpu, "exits") - e0;
 	batch_hc = vcpu_stat(vcpu, "hypercalls") - h0;
@@ -294,20 +284,20 @@ static void test_batch(int pvx)
 	       "batch: %llu exits against %llu for the loop",
 	       (unsigned long long)batch_exits, (unsigned long long)loop_exits);
 
-	if (step(vcpu, STEP_STOP_ALLOWLIST, &uc))
+	if (vcpu_expect_step(vcpu, STEP_STOP_ALLOWLIST, &uc))
 		check_stopped(vcpu, "MSR off the allowlist", uc.args[1], 5,
 			      -PVX_EPERM, 16, 2);
-	if (step(vcpu, STEP_STOP_KVM, &uc))
+	if (vcpu_expect_step(vcpu, STEP_STOP_KVM, &uc))
 		check_stopped(vcpu, "write KVM refuses", uc.args[1], 3,
 			      -PVX_EINVAL, 16, 4);
 
 	set_pat_filter(vm);
-	if (step(vcpu, STEP_STOP_FILTER, &uc))
+	if (vcpu_expect_step(vcpu, STEP_STOP_FILTER, &uc))
 		check_stopped(vcpu, "MSR denied by the VMM's filter", uc.args[1],
 			      1, -PVX_EPERM, 4, 6);
 
 	test_allowlist_ioctl(pvx, id);
-	if (step(vcpu, STEP_NARROWED, &uc))
+	if (vcpu_expect_step(vcpu, STEP_NARROWED, &uc))
 		check_stopped(vcpu, "narrowed allowlist", uc.args[1], 1,
 			      -PVX_EPERM, 2, 1);
 	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "guest done");
@@ -335,7 +325,7 @@ static void test_feature_gate(int pvx)
 	r = pvx_attach(pvx, vm->fd, 0, 0, &id);
 	if (r)
 		tap_bail("attach: %s", strerror(-r));
-	if (step(vm->vcpus[0], 1, &uc))
+	if (vcpu_expect_step(vm->vcpus[0], 1, &uc))
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EOPNOTSUPP),
 		       "VM attached without PVX_F_MSR_BATCH: -EOPNOTSUPP");
 	vm_free(vm);
@@ -343,15 +333,11 @@ static void test_feature_gate(int pvx)
 
 int main(void)
 {
-	uint64_t features = 0;
 	int pvx;
 
 	tap_init("msr_test: PVX_HC_MSR_BATCH");
 	kvm_fd_or_skip();
-	pvx = pvx_open();
-	if (pvx_get_features(pvx, &features) || !(features & PVX_F_MSR_BATCH))
-		tap_bail("host does not offer PVX_F_MSR_BATCH (features %#llx)",
-			 (unsigned long long)features);
+	pvx = pvx_open_features(PVX_F_MSR_BATCH);
 	test_feature_gate(pvx);
 	test_batch(pvx);
 	close(pvx);

@@ -116,37 +116,6 @@ static void guest_main(uint64_t arg)
 	GUEST_DONE();
 }
 
-static bool step(struct vcpu *vcpu, uint64_t want, struct ucall *uc)
-{
-	uint64_t cmd = vcpu_get_ucall(vcpu, uc);
-
-	return tap_ok(cmd == UCALL_SYNC && uc->args[0] == want,
-		      "guest reached step %llu (cmd %llu, step %llu)",
-		      (unsigned long long)want, (unsigned long long)cmd,
-		      (unsigned long long)uc->args[0]);
-}
-
-static uint8_t *add_slot(struct vm *vm, int slot, uint64_t gpa, uint32_t flags)
-{
-	struct kvm_userspace_memory_region r;
-	uint8_t *mem;
-
-	mem = mmap(NULL, SLOT_BYTES, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	TEST_REQUIRE_SYS(mem != MAP_FAILED, "mmap");
-	/* 4 KiB pages, so that each page costs its own faults. */
-	madvise(mem, SLOT_BYTES, MADV_NOHUGEPAGE);
-	memset(&r, 0, sizeof(r));
-	r.slot = slot;
-	r.flags = flags;
-	r.guest_phys_addr = gpa;
-	r.memory_size = SLOT_BYTES;
-	r.userspace_addr = (uint64_t)mem;
-	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
-			 "KVM_SET_USER_MEMORY_REGION");
-	return mem;
-}
-
 static int count_marked(const uint8_t *mem)
 {
 	int i, n = 0;
@@ -183,7 +152,7 @@ static pid_t fork_holder(const uint8_t *mem, int *go_fd)
 
 int main(void)
 {
-	uint64_t e0, plain_exits, hint_exits, fork_exits, id, features = 0;
+	uint64_t e0, plain_exits, hint_exits, fork_exits, id;
 	uint8_t *plain, *hint, *forked;
 	int pvx, r, go, status;
 	struct vcpu *vcpu;
@@ -194,33 +163,30 @@ int main(void)
 
 	tap_init("prefault_test: PVX_HC_PREFAULT_WRITE");
 	kvm_fd_or_skip();
-	pvx = pvx_open();
-	if (pvx_get_features(pvx, &features) || !(features & PVX_F_PREFAULT))
-		tap_bail("host does not offer PVX_F_PREFAULT (features %#llx)",
-			 (unsigned long long)features);
+	pvx = pvx_open_features(PVX_F_PREFAULT);
 
 	vm = vm_create();
 	vcpu = vcpu_add(vm, guest_main, 0);
-	plain = add_slot(vm, 1, GPA_PLAIN, 0);
-	hint = add_slot(vm, 2, GPA_HINT, 0);
-	forked = add_slot(vm, 3, GPA_FORK, 0);
-	add_slot(vm, 4, GPA_RO, KVM_MEM_READONLY);
+	plain = vm_add_anon_slot(vm, 1, GPA_PLAIN, SLOT_BYTES, 0, true);
+	hint = vm_add_anon_slot(vm, 2, GPA_HINT, SLOT_BYTES, 0, true);
+	forked = vm_add_anon_slot(vm, 3, GPA_FORK, SLOT_BYTES, 0, true);
+	vm_add_anon_slot(vm, 4, GPA_RO, SLOT_BYTES, KVM_MEM_READONLY, true);
 	r = pvx_attach(pvx, vm->fd, PVX_F_PREFAULT, 0, &id);
 	if (r)
 		tap_bail("attach: %s", strerror(-r));
 
-	if (!step(vcpu, STEP_PLAIN_START, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_PLAIN_START, &uc))
 		tap_finish();
 	e0 = vcpu_stat(vcpu, "exits");
-	if (step(vcpu, STEP_PLAIN_END, &uc))
+	if (vcpu_expect_step(vcpu, STEP_PLAIN_END, &uc))
 		TAP_EQ(uc.args[1], 0, "fresh pages read as zero");
 	plain_exits = vcpu_stat(vcpu, "exits") - e0;
 	TAP_EQ(count_marked(plain), N, "guest writes landed (no hint)");
 
-	if (!step(vcpu, STEP_HINT_START, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_HINT_START, &uc))
 		tap_finish();
 	e0 = vcpu_stat(vcpu, "exits");
-	if (step(vcpu, STEP_HINT_END, &uc)) {
+	if (vcpu_expect_step(vcpu, STEP_HINT_END, &uc)) {
 		TAP_EQ(uc.args[1], 1, "prefault completed its one range");
 		TAP_EQ(uc.args[2], 0, "range status 0");
 		TAP_EQ(uc.args[3], 0, "prefaulted pages read as zero");
@@ -242,10 +208,10 @@ int main(void)
 	/* Pages shared copy-on-write with a forked child of the VMM. */
 	memset(forked, FILL, SLOT_BYTES);
 	child = fork_holder(forked, &go);
-	if (!step(vcpu, STEP_FORK_START, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_FORK_START, &uc))
 		tap_finish();
 	e0 = vcpu_stat(vcpu, "exits");
-	if (step(vcpu, STEP_FORK_END, &uc)) {
+	if (vcpu_expect_step(vcpu, STEP_FORK_END, &uc)) {
 		TAP_EQ(uc.args[1], 1, "fork-shared range prefaulted");
 		TAP_EQ(uc.args[3], (uint64_t)FILL * N, "guest read the pre-fork data");
 	}
@@ -274,13 +240,13 @@ int main(void)
 			{ "range over PVX_RANGE_MAX_PAGES", -PVX_E2BIG },
 		};
 
-		if (!step(vcpu, STEP_REFUSED, &uc))
+		if (!vcpu_expect_step(vcpu, STEP_REFUSED, &uc))
 			break;
 		TAP_EQ(uc.args[2], 0, "%s: no range completed", want[i].what);
 		TAP_EQ(uc.args[3], (uint64_t)want[i].status, "%s: refused",
 		       want[i].what);
 	}
-	if (step(vcpu, STEP_REFUSED, &uc)) {
+	if (vcpu_expect_step(vcpu, STEP_REFUSED, &uc)) {
 		TAP_EQ(uc.args[2], 0, "bad first range stops the list");
 		TAP_EQ(uc.args[3], 0x7777, "range after it untouched");
 	}

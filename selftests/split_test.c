@@ -149,35 +149,6 @@ static void guest_main(uint64_t arg)
 	GUEST_DONE();
 }
 
-static bool step(struct vcpu *vcpu, uint64_t want, struct ucall *uc)
-{
-	uint64_t cmd = vcpu_get_ucall(vcpu, uc);
-
-	return tap_ok(cmd == UCALL_SYNC && uc->args[0] == want,
-		      "guest reached step %llu (cmd %llu, step %llu)",
-		      (unsigned long long)want, (unsigned long long)cmd,
-		      (unsigned long long)uc->args[0]);
-}
-
-static uint8_t *add_slot(struct vm *vm, int slot, uint64_t gpa, uint32_t flags)
-{
-	struct kvm_userspace_memory_region r;
-	uint8_t *mem;
-
-	mem = mmap(NULL, SLOT_BYTES, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	TEST_REQUIRE_SYS(mem != MAP_FAILED, "mmap");
-	memset(&r, 0, sizeof(r));
-	r.slot = slot;
-	r.flags = flags;
-	r.guest_phys_addr = gpa;
-	r.memory_size = SLOT_BYTES;
-	r.userspace_addr = (uint64_t)mem;
-	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
-			 "KVM_SET_USER_MEMORY_REGION");
-	return mem;
-}
-
 static int dirty_count(struct vm *vm, int first, int n)
 {
 	uint64_t bitmap[SLOT_PAGES / 64] = { 0 };
@@ -204,9 +175,9 @@ static struct vm *split_vm(int pvx, uint64_t *id, uint8_t **src, uint8_t **dst)
 	vm_enable_irqchip(vm);
 	vcpu = vcpu_add(vm, guest_main, 0);
 	vcpu_setup_idt(vcpu);
-	*src = add_slot(vm, 1, GPA_SRC, 0);
-	*dst = add_slot(vm, SLOT_DST, GPA_DST, KVM_MEM_LOG_DIRTY_PAGES);
-	add_slot(vm, 3, GPA_PF, 0);
+	*src = vm_add_anon_slot(vm, 1, GPA_SRC, SLOT_BYTES, 0, false);
+	*dst = vm_add_anon_slot(vm, SLOT_DST, GPA_DST, SLOT_BYTES, KVM_MEM_LOG_DIRTY_PAGES, false);
+	vm_add_anon_slot(vm, 3, GPA_PF, SLOT_BYTES, 0, false);
 	for (i = 0; i < SLOT_PAGES; i++)
 		memset(*src + i * PAGE, i & 0xff, PAGE);
 	r = pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES | PVX_F_PREFAULT |
@@ -225,7 +196,7 @@ static bool run_to_inflight(int pvx, struct vm *vm, uint8_t *dst, bool check)
 	int i, bad;
 
 	(void)pvx;
-	if (!step(vcpu, STEP_ERRORS, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_ERRORS, &uc))
 		return false;
 	if (check) {
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL),
@@ -237,7 +208,7 @@ static bool run_to_inflight(int pvx, struct vm *vm, uint8_t *dst, bool check)
 		TAP_EQ(dirty_count(vm, 0, SLOT_PAGES), 0,
 		       "destination slot clean before the copy");
 	}
-	if (!step(vcpu, STEP_SPLIT, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_SPLIT, &uc))
 		return false;
 	if (check) {
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINPROGRESS),
@@ -251,7 +222,7 @@ static bool run_to_inflight(int pvx, struct vm *vm, uint8_t *dst, bool check)
 		       guest_global(vm, guest_irq_last_vector) == VEC,
 		       "completion interrupt arrived on vector %#x", VEC);
 	}
-	if (!step(vcpu, STEP_COLLECTED, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_COLLECTED, &uc))
 		return false;
 	if (check) {
 		TAP_EQ(uc.args[1], 1, "one request collected");
@@ -267,7 +238,7 @@ static bool run_to_inflight(int pvx, struct vm *vm, uint8_t *dst, bool check)
 		TAP_EQ(dirty_count(vm, NCOPY, SLOT_PAGES - NCOPY), 0,
 		       "and nothing else");
 	}
-	if (!step(vcpu, STEP_LIMIT, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_LIMIT, &uc))
 		return false;
 	if (check) {
 		TAP_EQ(uc.args[1], PVX_SPLIT_MAX_OUTSTANDING + 1,
@@ -278,7 +249,7 @@ static bool run_to_inflight(int pvx, struct vm *vm, uint8_t *dst, bool check)
 		       PVX_SPLIT_MAX_OUTSTANDING);
 		TAP_EQ(uc.args[3], PVX_COMPLETION_DONE, "last record done");
 	}
-	if (!step(vcpu, STEP_PREFAULT, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_PREFAULT, &uc))
 		return false;
 	if (check) {
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINPROGRESS),
@@ -286,7 +257,7 @@ static bool run_to_inflight(int pvx, struct vm *vm, uint8_t *dst, bool check)
 		TAP_EQ(uc.args[2], 1, "split prefault collected");
 		TAP_EQ(uc.args[3], 1, "split prefault completed its range");
 	}
-	if (!step(vcpu, STEP_INFLIGHT, &uc))
+	if (!vcpu_expect_step(vcpu, STEP_INFLIGHT, &uc))
 		return false;
 	return TAP_EQ(uc.args[1], PVX_ERR(PVX_EINPROGRESS),
 		      "copy in flight when the host lets go");
@@ -294,17 +265,14 @@ static bool run_to_inflight(int pvx, struct vm *vm, uint8_t *dst, bool check)
 
 int main(void)
 {
-	uint64_t id, features = 0, base;
+	uint64_t id, base;
 	uint8_t *src, *dst;
 	struct vm *vm;
 	int pvx, r, i;
 
 	tap_init("split_test: split-phase PVX_HC_COPY_PAGES, PVX_HC_PREFAULT_WRITE");
 	kvm_fd_or_skip();
-	pvx = pvx_open();
-	if (pvx_get_features(pvx, &features) || !(features & PVX_F_SPLIT))
-		tap_bail("host does not offer PVX_F_SPLIT (features %#llx)",
-			 (unsigned long long)features);
+	pvx = pvx_open_features(PVX_F_SPLIT);
 	base = pvx_live_vms(pvx);
 
 	/* The whole protocol, then the VM destroyed under a copy. */

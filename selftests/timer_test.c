@@ -101,16 +101,6 @@ static void guest_main(uint64_t arg)
 	GUEST_DONE();
 }
 
-static bool step(struct vcpu *vcpu, uint64_t want, struct ucall *uc)
-{
-	uint64_t cmd = vcpu_get_ucall(vcpu, uc);
-
-	return tap_ok(cmd == UCALL_SYNC && uc->args[0] == want,
-		      "guest reached step %llu (cmd %llu, step %llu)",
-		      (unsigned long long)want, (unsigned long long)cmd,
-		      (unsigned long long)uc->args[0]);
-}
-
 static struct vm *timer_vm(int pvx, uint64_t features, uint64_t *id)
 {
 	struct vcpu *vcpu;
@@ -138,42 +128,42 @@ static void test_timer(int pvx)
 	vm = timer_vm(pvx, PVX_F_TIMER, &id);
 	vcpu = vm->vcpus[0];
 
-	if (step(vcpu, STEP_NO_VECTOR, &uc))
+	if (vcpu_expect_step(vcpu, STEP_NO_VECTOR, &uc))
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_ENOENT),
 		       "timer before a vector is registered: -ENOENT");
-	if (step(vcpu, STEP_BAD_VECTOR, &uc)) {
+	if (vcpu_expect_step(vcpu, STEP_BAD_VECTOR, &uc)) {
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "vector 16 refused");
 		TAP_EQ(uc.args[2], PVX_ERR(PVX_EINVAL), "vector 256 refused");
 		TAP_EQ(uc.args[3], PVX_ERR(PVX_EINVAL), "set_vector flags refused");
 	}
-	if (step(vcpu, STEP_SET_VECTOR, &uc))
+	if (vcpu_expect_step(vcpu, STEP_SET_VECTOR, &uc))
 		TAP_EQ(uc.args[1], 0, "vector %#x registered", VEC);
-	if (step(vcpu, STEP_BAD_FLAGS, &uc)) {
+	if (vcpu_expect_step(vcpu, STEP_BAD_FLAGS, &uc)) {
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "unknown timer flag refused");
 		TAP_EQ(uc.args[2], PVX_ERR(PVX_EINVAL),
 		       "cancel with a non-zero delta refused");
 	}
-	if (step(vcpu, STEP_FIRED, &uc)) {
+	if (vcpu_expect_step(vcpu, STEP_FIRED, &uc)) {
 		TAP_EQ(uc.args[1], 0, "timer armed");
 		tap_ok(uc.args[2] >= DELTA,
 		       "interrupt not before the deadline: %llu ns after arming, deadline %llu ns",
 		       (unsigned long long)uc.args[2], DELTA);
 		TAP_EQ(uc.args[3], VEC, "interrupt on the registered vector");
 	}
-	if (step(vcpu, STEP_CANCEL, &uc)) {
+	if (vcpu_expect_step(vcpu, STEP_CANCEL, &uc)) {
 		TAP_EQ(uc.args[1], 1, "cancel of a pending timer returns 1");
 		TAP_EQ(uc.args[2], 0, "cancel with nothing pending returns 0");
 		TAP_EQ(uc.args[3], 0, "no interrupt after cancel");
 	}
-	if (step(vcpu, STEP_REARM, &uc)) {
+	if (vcpu_expect_step(vcpu, STEP_REARM, &uc)) {
 		TAP_EQ(uc.args[1], 1, "re-arming replaced the deadline: one interrupt");
 		tap_ok(uc.args[2] >= DELTA, "re-armed interrupt not early (%llu ns)",
 		       (unsigned long long)uc.args[2]);
 	}
-	if (step(vcpu, STEP_LOOP_START, &uc)) {
+	if (vcpu_expect_step(vcpu, STEP_LOOP_START, &uc)) {
 		exits0 = vcpu_stat(vcpu, "exits");
 		hc0 = vcpu_stat(vcpu, "hypercalls");
-		if (step(vcpu, STEP_LOOP_END, &uc)) {
+		if (vcpu_expect_step(vcpu, STEP_LOOP_END, &uc)) {
 			exits = vcpu_stat(vcpu, "exits") - exits0;
 			hc = vcpu_stat(vcpu, "hypercalls") - hc0;
 			TAP_EQ(uc.args[1], 0, "%d arms succeeded", NR_ARMS);
@@ -190,7 +180,7 @@ static void test_timer(int pvx)
 	if (tap_ok(pvx_find_vm(pvx, id, &st) == 1, "VM listed in stats"))
 		TAP_EQ(st.timers_fired, fired_seen,
 		       "pvx counts the interrupts the guest took");
-	if (step(vcpu, STEP_ARMED, &uc))
+	if (vcpu_expect_step(vcpu, STEP_ARMED, &uc))
 		TAP_EQ(uc.args[1], 0, "timer left armed");
 	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "guest done");
 	/* Destroyed with a timer armed: pvx must cancel it first. */
@@ -225,7 +215,7 @@ static void test_feature_gate(int pvx)
 	uint64_t id;
 
 	vm = timer_vm(pvx, 0, &id);
-	if (step(vm->vcpus[0], STEP_NO_VECTOR, &uc))
+	if (vcpu_expect_step(vm->vcpus[0], STEP_NO_VECTOR, &uc))
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EOPNOTSUPP),
 		       "VM attached without PVX_F_TIMER: -EOPNOTSUPP");
 	vm_free(vm);
@@ -233,15 +223,11 @@ static void test_feature_gate(int pvx)
 
 int main(void)
 {
-	uint64_t features = 0;
 	int pvx;
 
 	tap_init("timer_test: PVX_HC_SET_VECTOR, PVX_HC_TIMER_SET");
 	kvm_fd_or_skip();
-	pvx = pvx_open();
-	if (pvx_get_features(pvx, &features) || !(features & PVX_F_TIMER))
-		tap_bail("host does not offer PVX_F_TIMER (features %#llx)",
-			 (unsigned long long)features);
+	pvx = pvx_open_features(PVX_F_TIMER);
 
 	test_feature_gate(pvx);
 	test_timer(pvx);

@@ -129,16 +129,6 @@ static void *vcpu_runner(struct vcpu *vcpu)
 	}
 }
 
-static bool step(struct vcpu *vcpu, uint64_t want, struct ucall *uc)
-{
-	uint64_t cmd = vcpu_get_ucall(vcpu, uc);
-
-	return tap_ok(cmd == UCALL_SYNC && uc->args[0] == want,
-		      "guest reached step %llu (cmd %llu, step %llu)",
-		      (unsigned long long)want, (unsigned long long)cmd,
-		      (unsigned long long)uc->args[0]);
-}
-
 static struct vm *attached_vm(int pvx, int nr_vcpus, uint64_t features,
 			      uint64_t *vm_id)
 {
@@ -164,16 +154,16 @@ static void test_refusals(int pvx)
 	vm = attached_vm(pvx, 2, PVX_F_YIELD_TO, &id);
 	vcpu_set_entry(vm->vcpus[0], guest_refusals, 2);
 
-	if (step(vm->vcpus[0], STEP_SELF, &uc))
+	if (vcpu_expect_step(vm->vcpus[0], STEP_SELF, &uc))
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "yield to self refused");
-	if (step(vm->vcpus[0], STEP_NO_SUCH, &uc))
+	if (vcpu_expect_step(vm->vcpus[0], STEP_NO_SUCH, &uc))
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_ENOENT), "yield to vCPU 999 refused");
-	if (step(vm->vcpus[0], STEP_OTHER_VM, &uc))
+	if (vcpu_expect_step(vm->vcpus[0], STEP_OTHER_VM, &uc))
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_ENOENT),
 		       "yield to another VM's vCPU id refused");
-	if (step(vm->vcpus[0], STEP_FLAGS, &uc))
+	if (vcpu_expect_step(vm->vcpus[0], STEP_FLAGS, &uc))
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "unknown flags refused");
-	if (step(vm->vcpus[0], STEP_NEVER_RAN, &uc))
+	if (vcpu_expect_step(vm->vcpus[0], STEP_NEVER_RAN, &uc))
 		TAP_EQ(uc.args[1], PVX_YIELD_NOT_PREEMPTED,
 		       "target that never ran: not preempted, no yield");
 	vm_free(vm);
@@ -182,7 +172,7 @@ static void test_refusals(int pvx)
 	/* Without the feature bit the call is refused as a whole. */
 	vm = attached_vm(pvx, 2, 0, &id);
 	vcpu_set_entry(vm->vcpus[0], guest_refusals, 2);
-	if (step(vm->vcpus[0], STEP_SELF, &uc))
+	if (vcpu_expect_step(vm->vcpus[0], STEP_SELF, &uc))
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EOPNOTSUPP),
 		       "VM attached without PVX_F_YIELD_TO: -EOPNOTSUPP");
 	vm_free(vm);
@@ -313,15 +303,11 @@ static void test_rate_limit(int pvx)
 
 int main(void)
 {
-	uint64_t features = 0;
 	int pvx;
 
 	tap_init("yield_test: PVX_HC_YIELD_TO");
 	kvm_fd_or_skip();
-	pvx = pvx_open();
-	if (pvx_get_features(pvx, &features) || !(features & PVX_F_YIELD_TO))
-		tap_bail("host does not offer PVX_F_YIELD_TO (features %#llx)",
-			 (unsigned long long)features);
+	pvx = pvx_open_features(PVX_F_YIELD_TO);
 
 	test_refusals(pvx);
 	test_spin_ratio(pvx);

@@ -29,6 +29,18 @@ int pvx_open(void)
 	tap_finish();
 }
 
+int pvx_open_features(uint64_t features)
+{
+	uint64_t offered = 0;
+	int fd = pvx_open();
+
+	if (pvx_get_features(fd, &offered) || (offered & features) != features)
+		tap_bail("host does not offer features %#llx (offers %#llx)",
+			 (unsigned long long)features,
+			 (unsigned long long)offered);
+	return fd;
+}
+
 int pvx_ioctl_raw(int pvx_fd, unsigned long req, void *arg)
 {
 	return ioctl(pvx_fd, req, arg) ? -errno : 0;

@@ -527,3 +527,35 @@ uint64_t vcpu_stat(struct vcpu *vcpu, const char *name)
 	}
 	tap_bail("KVM vCPU stat \"%s\" not found", name);
 }
+
+bool vcpu_expect_step(struct vcpu *vcpu, uint64_t step, struct ucall *uc)
+{
+	uint64_t cmd = vcpu_get_ucall(vcpu, uc);
+
+	return tap_ok(cmd == UCALL_SYNC && uc->args[0] == step,
+		      "guest reached step %llu (cmd %llu, step %llu)",
+		      (unsigned long long)step, (unsigned long long)cmd,
+		      (unsigned long long)uc->args[0]);
+}
+
+uint8_t *vm_add_anon_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
+			  uint32_t flags, bool small_pages)
+{
+	struct kvm_userspace_memory_region r;
+	uint8_t *mem;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_REQUIRE_SYS(mem != MAP_FAILED, "mmap");
+	if (small_pages)
+		madvise(mem, size, MADV_NOHUGEPAGE);
+	memset(&r, 0, sizeof(r));
+	r.slot = slot;
+	r.flags = flags;
+	r.guest_phys_addr = gpa;
+	r.memory_size = size;
+	r.userspace_addr = (uint64_t)mem;
+	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
+			 "KVM_SET_USER_MEMORY_REGION");
+	return mem;
+}

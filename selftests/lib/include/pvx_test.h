@@ -257,6 +257,19 @@ int vcpu_run(struct vcpu *vcpu);
 uint64_t vcpu_get_ucall(struct vcpu *vcpu, struct ucall *uc);
 const char *exit_reason_str(uint32_t reason);
 
+/*
+ * Runs to the guest's next message: one TAP check that it is the
+ * GUEST_SYNC of @step (its values then in uc->args[1..]).
+ */
+bool vcpu_expect_step(struct vcpu *vcpu, uint64_t step, struct ucall *uc);
+
+/*
+ * A memslot of fresh anonymous memory (4 KiB pages when @small_pages, so
+ * each page faults on its own); returns its address in the VMM.
+ */
+uint8_t *vm_add_anon_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
+			  uint32_t flags, bool small_pages);
+
 /* Runs fn(vcpu) in its own thread; vcpu_join() returns its result. */
 void vcpu_thread_start(struct vcpu *vcpu, void *(*fn)(struct vcpu *vcpu),
 		       void *arg);
@@ -284,6 +297,8 @@ uint64_t vcpu_stat(struct vcpu *vcpu, const char *name);
 
 /* Opens /dev/pvx; a missing node is a test failure, diagnosed here. */
 int pvx_open(void);
+/* pvx_open(), and bails out unless the host offers all of @features. */
+int pvx_open_features(uint64_t features);
 /* These return 0 or -errno. */
 int pvx_get_features(int pvx_fd, uint64_t *features);
 int pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
