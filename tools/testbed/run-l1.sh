@@ -14,13 +14,15 @@
 #               kernel that L2 runs; default: --stage)
 #   --out       output dir (default $PVX_CACHE/out/<lane>): console.log
 #               (kernel console, ttyS0), tap.log (test output, ttyS1)
-#   --timeout   hard limit for the whole boot (default 1800 s)
+#   --timeout   hard limit for the whole boot (default 600 s stock,
+#               1200 s debug; env PVX_L1_TIMEOUT); per test PVX_TEST_TIMEOUT
+#               (300 s)
 set -euo pipefail
 # shellcheck source=tools/testbed/common.sh
 . "$(dirname "$0")/common.sh"
 
-LANE= STAGE=${PVX_STAGE:-} TESTS= L2=0 L2STAGE= OUT= TIMEOUT=${PVX_L1_TIMEOUT:-1800}
-TEST_TIMEOUT=${PVX_TEST_TIMEOUT:-600}
+LANE='' STAGE=${PVX_STAGE:-} TESTS='' L2=0 L2STAGE='' OUT='' TIMEOUT=${PVX_L1_TIMEOUT:-}
+TEST_TIMEOUT=${PVX_TEST_TIMEOUT:-300}
 MEM=${PVX_L1_MEM:-3072}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -38,6 +40,10 @@ case $LANE in stock|debug) ;; *) tb_die "--lane stock|debug required" ;; esac
 [ -n "$STAGE" ] && [ -d "$STAGE" ] || tb_die "no stage dir (--stage or PVX_STAGE)"
 STAGE=$(cd "$STAGE" && pwd)
 L2STAGE=${L2STAGE:-$STAGE}
+# A frozen L1 cannot enforce its own limits: keep the hard limit tight.
+if [ -z "$TIMEOUT" ]; then
+	if [ "$LANE" = debug ]; then TIMEOUT=1200; else TIMEOUT=600; fi
+fi
 OUT=${OUT:-$PVX_CACHE/out/$LANE}
 ENVF=$PVX_CACHE/$LANE.env
 [ -f "$ENVF" ] || tb_die "$ENVF missing (run deps.sh / debug-kernel.sh)"

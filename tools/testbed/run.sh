@@ -9,9 +9,13 @@ KDIR=$(. "$PVX_CACHE/stock.env"; echo "$KDIR")
 out=$PVX_CACHE/out/run
 stage=$PVX_CACHE/stage/stock
 mkdir -p "$out"
-make -C "$REPO_DIR" stage KDIR="$KDIR" STAGE="$stage" > "$out/stage.log" 2>&1 || {
-	tail -40 "$out/stage.log"; tb_die "make stage failed"; }
-"$TESTBED_DIR/run-l1.sh" --lane stock --stage "$stage" --l2 --tests l1/demo.sh --out "$out" --timeout 900
+if [ -n "${PVX_STAGE_STOCK:-}" ]; then
+	stage=$PVX_STAGE_STOCK
+else
+	make -C "$REPO_DIR" stage KDIR="$KDIR" STAGE="$stage" > "$out/stage.log" 2>&1 || {
+		tail -40 "$out/stage.log"; tb_die "make stage failed"; }
+fi
+"$TESTBED_DIR/run-l1.sh" --lane stock --stage "$stage" --l2 --tests l1/demo.sh --out "$out" --timeout 600
 echo "================ L1 test output ($out/tap.log) ================"
 # L2's own kernel log is long: keep only what pvx and the L2 init printed
 grep -v '^# l2: \[' "$out/tap.log" | tr -d '\r'

@@ -51,7 +51,10 @@ catpid=$!
 # wait for QEMU's KVM VM fd
 vm=1 i=0
 while [ $i -lt $VM_TIMEOUT ] && kill -0 $qpid 2>/dev/null; do
-	if ls -l /proc/$qpid/fd 2>/dev/null | grep -q 'anon_inode:kvm-vm'; then vm=0; break; fi
+	for fd in /proc/$qpid/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:kvm-vm" ] && vm=0
+	done
+	[ $vm = 0 ] && break
 	sleep 1; i=$((i + 1))
 done
 res $vm "L2 QEMU (pid $qpid) created a KVM VM"
