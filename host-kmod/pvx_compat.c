@@ -432,6 +432,19 @@ void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn)
 	kvm_vcpu_mark_page_dirty(vcpu, gfn);
 }
 
+/*
+ * A guest write to MMIO or a port, delivered only to KVM's in-kernel bus
+ * devices (ioeventfds, the in-kernel IOAPIC or PIT...), exactly as KVM
+ * delivers the guest's own write before it would exit to the VMM.
+ * False: no in-kernel device listens there.
+ */
+bool pvx_compat_io_bus_write(struct kvm_vcpu *vcpu, bool pio, u64 addr,
+			     int len, const void *val)
+{
+	return !kvm_io_bus_write(vcpu, pio ? KVM_PIO_BUS : KVM_MMIO_BUS, addr,
+				 len, val);
+}
+
 struct kvm *pvx_compat_kvm_get(struct kvm_vcpu *vcpu)
 {
 	kvm_get_kvm(vcpu->kvm);

@@ -191,6 +191,8 @@ long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,
 long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
 			  u64 src_gfn, u64 dst_gfn, void *bounce);
 void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn);
+bool pvx_compat_io_bus_write(struct kvm_vcpu *vcpu, bool pio, u64 addr,
+			     int len, const void *val);
 struct kvm *pvx_compat_kvm_get(struct kvm_vcpu *vcpu);
 void pvx_compat_kvm_put(struct kvm *kvm);
 struct mm_struct *pvx_compat_kvm_mm(struct kvm *kvm);
@@ -210,6 +212,7 @@ extern const struct pvx_service pvx_svc_msr_batch;
 extern const struct pvx_service pvx_svc_prefault_write;
 extern const struct pvx_service pvx_svc_copy_pages;
 extern const struct pvx_service pvx_svc_split_collect;
+extern const struct pvx_service pvx_svc_doorbell;
 
 int pvx_dev_init(void);
 void pvx_dev_exit(void);

@@ -26,6 +26,7 @@ static const struct pvx_service *const pvx_services[] = {
 	&pvx_svc_prefault_write,
 	&pvx_svc_copy_pages,
 	&pvx_svc_split_collect,
+	&pvx_svc_doorbell,
 };
 
 u64 pvx_supported_features(void)

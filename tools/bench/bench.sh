@@ -17,7 +17,7 @@ mkdir -p "$out"
 make -C "$REPO" stage KDIR="$KDIR" STAGE="$stage" > "$out/stage.log" 2>&1 || {
 	tail -40 "$out/stage.log"; tb_die "make stage failed"; }
 
-tests="probe_test msr_test prefault_test copy_test timer_test yield_test split_test"
+tests="probe_test msr_test prefault_test copy_test timer_test yield_test split_test doorbell_test"
 "$TESTBED_DIR/run-l1.sh" --lane stock --stage "$stage" --out "$out" \
 	--tests "$(printf 'selftests/%s ' $tests)"
 
@@ -49,6 +49,9 @@ if m:
 m = find(r"# (\d+) pages copied: (\d+) exits")
 if m:
     row("%d page copies, COPY_PAGES" % m[0], None, m[1])
+m = find(r"# (\d+) MMIO \+ 1 port notifications: (\d+) exits as plain writes, (\d+) with")
+if m:
+    row("%d virtio-style notifications: plain writes / DOORBELL" % (m[0] + 1), m[1], m[2])
 m = find(r"# (\d+) arms: (\d+) exits, (\d+) hypercalls")
 if m:
     row("%d timer arms, TIMER_SET" % m[0], None, m[1])

@@ -39,6 +39,7 @@ static const char *const hc_names[PVX_HC_COUNT] = {
 	[PVX_HC_PREFAULT_WRITE - PVX_HC_BASE] = "prefault",
 	[PVX_HC_COPY_PAGES - PVX_HC_BASE] = "copy_pages",
 	[PVX_HC_SPLIT_COLLECT - PVX_HC_BASE] = "split_collect",
+	[PVX_HC_DOORBELL - PVX_HC_BASE] = "doorbell",
 };
 
 static const char *const yield_names[PVX_YIELD_NR_RESULTS] = {

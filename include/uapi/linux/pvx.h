@@ -38,6 +38,7 @@
 #define PVX_HC_PREFAULT_WRITE	(PVX_HC_BASE + 5)
 #define PVX_HC_COPY_PAGES	(PVX_HC_BASE + 6)
 #define PVX_HC_SPLIT_COLLECT	(PVX_HC_BASE + 7)
+#define PVX_HC_DOORBELL		(PVX_HC_BASE + 8)
 
 /* PVX_HC_PROBE's result in RAX: the bytes "pvx!" in little-endian order. */
 #define PVX_SIGNATURE		0x21787670U
@@ -71,9 +72,11 @@
 #define PVX_F_PREFAULT		_BITULL(3)
 #define PVX_F_COPY_PAGES	_BITULL(4)
 #define PVX_F_SPLIT		_BITULL(5)
+#define PVX_F_DOORBELL		_BITULL(6)
 #define PVX_FEATURES_ALL	(PVX_F_YIELD_TO | PVX_F_TIMER | \
 				 PVX_F_MSR_BATCH | PVX_F_PREFAULT | \
-				 PVX_F_COPY_PAGES | PVX_F_SPLIT)
+				 PVX_F_COPY_PAGES | PVX_F_SPLIT | \
+				 PVX_F_DOORBELL)
 
 /*
  * Lists.  A batch hypercall takes the guest-physical address of an array
@@ -259,6 +262,30 @@ struct pvx_completion {
 	__u32 state;		/* PVX_COMPLETION_* */
 	__u32 reserved;
 	__s64 result;
+};
+
+/*
+ * PVX_HC_DOORBELL(list_gpa, count, 0, 0): each entry is delivered to KVM's
+ * in-kernel I/O bus as if the guest had written @value to @addr, so the
+ * VMM's ioeventfds (virtio notify registers, vhost kicks) fire without an
+ * exit and an instruction decode per write.  An entry with no in-kernel
+ * listener gets PVX_DOORBELL_NO_LISTENER: the guest then does the plain
+ * write for it.  Returns the number of entries processed; stops only at an
+ * invalid entry.
+ */
+#define PVX_DOORBELL_MMIO	0
+#define PVX_DOORBELL_PIO	1
+
+#define PVX_DOORBELL_DELIVERED	0
+#define PVX_DOORBELL_NO_LISTENER 1
+
+struct pvx_doorbell {
+	__u64 addr;		/* guest-physical address, or port */
+	__u64 value;		/* little-endian, @len bytes of it */
+	__u8 space;		/* PVX_DOORBELL_MMIO or _PIO */
+	__u8 len;		/* 1, 2, 4 or 8 (8: MMIO only) */
+	__u16 reserved0;	/* zero */
+	__s32 status;		/* out: PVX_DOORBELL_* or -PVX_EINVAL */
 };
 
 /*
