@@ -25,6 +25,7 @@ for lane in $LANES; do
 	stage=$PVX_CACHE/stage/$lane
 	rm -rf "$out"; mkdir -p "$out"
 	if [ "$lane" = debug ]; then
+		tb_log "debug: building/reusing the debug kernel (log: $out/debug-kernel.log; cold: 20-40 min)"
 		if ! "$TESTBED_DIR/debug-kernel.sh" > "$out/debug-kernel.log" 2>&1; then
 			tail -30 "$out/debug-kernel.log"
 			echo "FAIL debug/build: debug kernel build failed (log: $out/debug-kernel.log)"

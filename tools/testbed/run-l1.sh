@@ -121,6 +121,10 @@ fi
 : > "$ROOT/pvx/tests.list"
 for t in $TESTS; do echo "$t" >> "$ROOT/pvx/tests.list"; done
 cp "$ROOT/pvx/tests.list" "$OUT/tests.list"
+# what /init runs after the tests (for parse.py's "never started" check)
+if [ "$KUNIT" = 1 ]; then
+	for k in "$STAGE"/kunit/*.ko; do echo "kunit/$(basename "$k")" >> "$OUT/tests.list"; done
+fi
 tb_log "$LANE: tests: $(tr '\n' ' ' < "$ROOT/pvx/tests.list")"
 
 # L2: initramfs built here, read by L1's QEMU through the 9p export of /
