@@ -15,7 +15,7 @@
 #   --out       output dir (default $PVX_CACHE/out/<lane>): console.log
 #               (kernel console, ttyS0), tap.log (test output, ttyS1)
 #   --timeout   hard limit for the whole boot (default 600 s stock,
-#               1200 s debug; env PVX_L1_TIMEOUT); per test PVX_TEST_TIMEOUT
+#               900 s debug; env PVX_L1_TIMEOUT); per test PVX_TEST_TIMEOUT
 #               (300 s)
 set -euo pipefail
 # shellcheck source=tools/testbed/common.sh
@@ -42,7 +42,7 @@ STAGE=$(cd "$STAGE" && pwd)
 L2STAGE=${L2STAGE:-$STAGE}
 # A frozen L1 cannot enforce its own limits: keep the hard limit tight.
 if [ -z "$TIMEOUT" ]; then
-	if [ "$LANE" = debug ]; then TIMEOUT=1200; else TIMEOUT=600; fi
+	if [ "$LANE" = debug ]; then TIMEOUT=900; else TIMEOUT=600; fi
 fi
 OUT=${OUT:-$PVX_CACHE/out/$LANE}
 ENVF=$PVX_CACHE/$LANE.env
@@ -120,11 +120,12 @@ if [ -z "${TESTS_SET:-}" ]; then
 fi
 : > "$ROOT/pvx/tests.list"
 for t in $TESTS; do echo "$t" >> "$ROOT/pvx/tests.list"; done
-cp "$ROOT/pvx/tests.list" "$OUT/tests.list"
-# what /init runs after the tests (for parse.py's "never started" check)
+# what /init runs (KUnit modules first), for parse.py's "never started" check
+: > "$OUT/tests.list"
 if [ "$KUNIT" = 1 ]; then
 	for k in "$STAGE"/kunit/*.ko; do echo "kunit/$(basename "$k")" >> "$OUT/tests.list"; done
 fi
+cat "$ROOT/pvx/tests.list" >> "$OUT/tests.list"
 tb_log "$LANE: tests: $(tr '\n' ' ' < "$ROOT/pvx/tests.list")"
 
 # L2: initramfs built here, read by L1's QEMU through the 9p export of /
