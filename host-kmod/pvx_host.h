@@ -11,6 +11,8 @@
 #include <linux/atomic.h>
 #include <linux/hashtable.h>
 #include <linux/hrtimer.h>
+#include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/xarray.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -81,6 +83,17 @@ struct pvx_yield_state {
 
 void pvx_yield_vm_init(struct pvx_yield_state *ys);
 
+struct pvx_balloon {
+	struct mutex lock;
+	struct rb_root_cached ranges;	/* interval tree, in gfns */
+	u64 pages;
+	u64 inflated;
+	u64 deflated;
+};
+
+void pvx_balloon_vm_init(struct pvx_balloon *b);
+void pvx_balloon_vm_free(struct pvx_balloon *b);
+
 struct pvx_msr_allow {
 	u32 nr_ranges;
 	struct pvx_msr_range ranges[PVX_MSR_RANGES_MAX];
@@ -104,6 +117,7 @@ struct pvx_vcpu {
  */
 struct pvx_batch {
 	struct kvm *kvm;
+	struct pvx_vm *vm;
 	struct kvm_vcpu *vcpu;
 	void *list;
 	u32 count;
@@ -143,6 +157,7 @@ struct pvx_vm {
 	struct pvx_msr_allow __rcu *msr_allow;
 	atomic64_t timers_fired;
 	atomic_t split_inflight;	/* workers running for this VM */
+	struct pvx_balloon balloon;
 };
 
 int pvx_vm_read_lock(void);
@@ -191,6 +206,7 @@ long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,
 long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
 			  u64 src_gfn, u64 dst_gfn, void *bounce);
 void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn);
+long pvx_compat_discard(struct kvm *kvm, u64 gfn, u64 npages);
 bool pvx_compat_io_bus_write(struct kvm_vcpu *vcpu, bool pio, u64 addr,
 			     int len, const void *val);
 struct kvm *pvx_compat_kvm_get(struct kvm_vcpu *vcpu);
@@ -213,6 +229,9 @@ extern const struct pvx_service pvx_svc_prefault_write;
 extern const struct pvx_service pvx_svc_copy_pages;
 extern const struct pvx_service pvx_svc_split_collect;
 extern const struct pvx_service pvx_svc_doorbell;
+extern const struct pvx_service pvx_svc_balloon_inflate;
+extern const struct pvx_service pvx_svc_balloon_deflate;
+extern const struct pvx_service pvx_svc_balloon_stats;
 
 int pvx_dev_init(void);
 void pvx_dev_exit(void);

@@ -27,6 +27,9 @@ static const struct pvx_service *const pvx_services[] = {
 	&pvx_svc_copy_pages,
 	&pvx_svc_split_collect,
 	&pvx_svc_doorbell,
+	&pvx_svc_balloon_inflate,
+	&pvx_svc_balloon_deflate,
+	&pvx_svc_balloon_stats,
 };
 
 u64 pvx_supported_features(void)

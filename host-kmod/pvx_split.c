@@ -64,6 +64,7 @@ static void pvx_split_work(struct work_struct *work)
 	struct mm_struct *mm = req->mm;
 	struct pvx_batch b = {
 		.kvm = kvm,
+		.vm = vm,
 		.list = req->list,
 		.count = req->count,
 	};
@@ -167,6 +168,7 @@ long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops)
 	u64 gpa = call->args[0], flags = call->args[2];
 	struct pvx_batch b = {
 		.kvm = pvx_compat_vcpu_kvm(call->vcpu),
+		.vm = call->vm,
 		.vcpu = call->vcpu,
 	};
 	void *list;

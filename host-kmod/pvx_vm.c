@@ -131,6 +131,7 @@ static void pvx_vm_stop(struct pvx_vm *vm)
 
 static void pvx_vm_free(struct pvx_vm *vm)
 {
+	pvx_balloon_vm_free(&vm->balloon);
 	kfree(rcu_dereference_protected(vm->msr_allow, true));
 	kfree(vm);
 	atomic64_dec(&pvx_vm_live_count);
@@ -160,6 +161,7 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 				sizeof(vm->kvm_stats_id));
 	pvx_yield_vm_init(&vm->yield);
 	xa_init(&vm->vcpus);
+	pvx_balloon_vm_init(&vm->balloon);
 	atomic64_inc(&pvx_vm_live_count);
 
 	spin_lock(&pvx_vm_lock);

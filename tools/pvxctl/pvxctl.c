@@ -40,6 +40,9 @@ static const char *const hc_names[PVX_HC_COUNT] = {
 	[PVX_HC_COPY_PAGES - PVX_HC_BASE] = "copy_pages",
 	[PVX_HC_SPLIT_COLLECT - PVX_HC_BASE] = "split_collect",
 	[PVX_HC_DOORBELL - PVX_HC_BASE] = "doorbell",
+	[PVX_HC_BALLOON_INFLATE - PVX_HC_BASE] = "inflate",
+	[PVX_HC_BALLOON_DEFLATE - PVX_HC_BASE] = "deflate",
+	[PVX_HC_BALLOON_STATS - PVX_HC_BASE] = "balloon_stats",
 };
 
 static const char *const yield_names[PVX_YIELD_NR_RESULTS] = {

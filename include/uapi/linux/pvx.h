@@ -39,6 +39,9 @@
 #define PVX_HC_COPY_PAGES	(PVX_HC_BASE + 6)
 #define PVX_HC_SPLIT_COLLECT	(PVX_HC_BASE + 7)
 #define PVX_HC_DOORBELL		(PVX_HC_BASE + 8)
+#define PVX_HC_BALLOON_INFLATE	(PVX_HC_BASE + 9)
+#define PVX_HC_BALLOON_DEFLATE	(PVX_HC_BASE + 10)
+#define PVX_HC_BALLOON_STATS	(PVX_HC_BASE + 11)
 
 /* PVX_HC_PROBE's result in RAX: the bytes "pvx!" in little-endian order. */
 #define PVX_SIGNATURE		0x21787670U
@@ -73,10 +76,11 @@
 #define PVX_F_COPY_PAGES	_BITULL(4)
 #define PVX_F_SPLIT		_BITULL(5)
 #define PVX_F_DOORBELL		_BITULL(6)
+#define PVX_F_BALLOON		_BITULL(7)
 #define PVX_FEATURES_ALL	(PVX_F_YIELD_TO | PVX_F_TIMER | \
 				 PVX_F_MSR_BATCH | PVX_F_PREFAULT | \
 				 PVX_F_COPY_PAGES | PVX_F_SPLIT | \
-				 PVX_F_DOORBELL)
+				 PVX_F_DOORBELL | PVX_F_BALLOON)
 
 /*
  * Lists.  A batch hypercall takes the guest-physical address of an array
@@ -286,6 +290,21 @@ struct pvx_doorbell {
 	__u8 len;		/* 1, 2, 4 or 8 (8: MMIO only) */
 	__u16 reserved0;	/* zero */
 	__s32 status;		/* out: PVX_DOORBELL_* or -PVX_EINVAL */
+};
+
+/*
+ * Balloon.  PVX_HC_BALLOON_INFLATE(list_gpa, count, 0, 0) gives the host
+ * the memory of each struct pvx_gfn_range (the host discards it and
+ * records the range); PVX_HC_BALLOON_DEFLATE(list_gpa, count, 0, 0) takes
+ * ranges back, reading as zero.  Both follow the stop-at-first-refusal
+ * list contract.  PVX_HC_BALLOON_STATS(info_gpa, info_size, 0, 0) writes
+ * min(info_size, sizeof) bytes of struct pvx_balloon_info.
+ */
+struct pvx_balloon_info {
+	__u64 ballooned_pages;	/* recorded now */
+	__u64 limit_pages;	/* at most; 0: no limit but guest RAM */
+	__u64 inflated_pages;	/* since attach */
+	__u64 deflated_pages;	/* since attach */
 };
 
 /*

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PVX_HC_BALLOON_*: the guest inflates 64 MiB of anonymous RAM and 16 MiB
+ * of memfd-backed RAM; the VMM's anonymous RSS and the memfd's blocks must
+ * drop by at least 99% of it.  Then what the host refuses, what a guest
+ * touching a ballooned page sees, the limit, a memslot deleted while
+ * ballooned, partial deflate, and deflated pages reading zero and working.
+ * A second VM inflates and deflates while another vCPU keeps using the
+ * same memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "pvx_test.h"
+
+#define PAGE		4096ULL
+#define MB		(1ULL << 20)
+#define ANON_GPA	0x20000000ULL
+#define ANON_SIZE	(64 * MB)
+#define MEMFD_GPA	0x24000000ULL
+#define MEMFD_SIZE	(16 * MB)
+#define DEL_GPA		0x25000000ULL
+#define DEL_SIZE	(2 * MB)
+#define GPA_NONE	0x30000000ULL
+#define RANGE_PAGES	PVX_RANGE_MAX_PAGES
+#define RANGE_BYTES	(RANGE_PAGES * PAGE)
+#define LIMIT_PARAM	"/sys/module/pvx_host/parameters/balloon_limit_mb"
+#define ROUNDS		4
+
+enum {
+	STEP_INFLATE_ANON = 1,
+	STEP_STATS,
+	STEP_REFUSED,
+	STEP_TOUCH,
+	STEP_INFLATE_MEMFD,
+	STEP_SET_LIMIT,
+	STEP_LIMITED,
+	STEP_DEL_INFLATED,
+	STEP_DEL_DEFLATED,
+	STEP_PARTIAL,
+	STEP_DEFLATED,
+	STEP_EMPTY,
+	STEP_ROUNDS,
+};
+
+static struct pvx_gfn_range ranges[PVX_LIST_MAX_BYTES / sizeof(struct pvx_gfn_range)]
+	__attribute__((aligned(4096)));
+static struct pvx_balloon_info info __attribute__((aligned(64)));
+static volatile uint64_t stop_user, user_rounds;
+
+static uint64_t balloon(uint64_t nr, uint64_t count)
+{
+	return guest_hypercall(nr, (uint64_t)ranges, count, 0, 0);
+}
+
+/* Ranges of RANGE_PAGES covering [gpa, gpa + size). */
+static uint64_t fill(uint64_t gpa, uint64_t size)
+{
+	uint64_t i, n = size / RANGE_BYTES;
+
+	for (i = 0; i < n; i++) {
+		ranges[i].gfn = gpa / PAGE + i * RANGE_PAGES;
+		ranges[i].npages = RANGE_PAGES;
+		ranges[i].status = 0x7777;
+	}
+	return n;
+}
+
+static uint64_t one(uint64_t gfn, uint32_t npages)
+{
+	ranges[0].gfn = gfn;
+	ranges[0].npages = npages;
+	ranges[0].status = 0x7777;
+	return 1;
+}
+
+static uint64_t ballooned(void)
+{
+	GUEST_ASSERT_EQ(guest_hypercall(PVX_HC_BALLOON_STATS, (uint64_t)&info,
+					sizeof(info), 0, 0), 0);
+	return info.ballooned_pages;
+}
+
+static uint64_t bad_statuses(uint64_t n)
+{
+	uint64_t i, bad = 0;
+
+	for (i = 0; i < n; i++)
+		bad += ranges[i].status != 0;
+	return bad;
+}
+
+static void guest_main(uint64_t arg)
+{
+	volatile uint8_t *anon = (volatile uint8_t *)ANON_GPA;
+	uint64_t n, r, i, v, zero_bad = 0, pattern_bad = 0;
+
+	(void)arg;
+	n = fill(ANON_GPA, ANON_SIZE);
+	r = balloon(PVX_HC_BALLOON_INFLATE, n);
+	GUEST_SYNC(STEP_INFLATE_ANON, r, bad_statuses(n));
+	v = ballooned();
+	GUEST_SYNC(STEP_STATS, v, info.inflated_pages);
+
+	one(ANON_GPA / PAGE, 1);
+	r = balloon(PVX_HC_BALLOON_INFLATE, 1);
+	GUEST_SYNC(STEP_REFUSED, 0, r, (uint64_t)(int64_t)ranges[0].status);
+	one(GPA_NONE / PAGE, 1);
+	r = balloon(PVX_HC_BALLOON_INFLATE, 1);
+	GUEST_SYNC(STEP_REFUSED, 1, r, (uint64_t)(int64_t)ranges[0].status);
+	one((DEL_GPA + DEL_SIZE) / PAGE - 1, 2);
+	r = balloon(PVX_HC_BALLOON_INFLATE, 1);
+	GUEST_SYNC(STEP_REFUSED, 2, r, (uint64_t)(int64_t)ranges[0].status);
+	one(DEL_GPA / PAGE, 0);
+	r = balloon(PVX_HC_BALLOON_INFLATE, 1);
+	GUEST_SYNC(STEP_REFUSED, 3, r, (uint64_t)(int64_t)ranges[0].status);
+	one(DEL_GPA / PAGE, 1);
+	r = balloon(PVX_HC_BALLOON_DEFLATE, 1);
+	GUEST_SYNC(STEP_REFUSED, 4, r, (uint64_t)(int64_t)ranges[0].status);
+
+	/* Touching a ballooned page: zeros, and a write works. */
+	v = anon[0];
+	anon[8] = 0x55;
+	GUEST_SYNC(STEP_TOUCH, v, anon[8]);
+
+	n = fill(MEMFD_GPA, MEMFD_SIZE);
+	r = balloon(PVX_HC_BALLOON_INFLATE, n);
+	GUEST_SYNC(STEP_INFLATE_MEMFD, r, bad_statuses(n));
+
+	GUEST_SYNC(STEP_SET_LIMIT);
+	n = fill(DEL_GPA, DEL_SIZE);
+	r = balloon(PVX_HC_BALLOON_INFLATE, n);
+	GUEST_SYNC(STEP_LIMITED, r, (uint64_t)(int64_t)ranges[0].status);
+	r = balloon(PVX_HC_BALLOON_INFLATE, fill(DEL_GPA, DEL_SIZE));
+	GUEST_SYNC(STEP_DEL_INFLATED, r);
+	r = balloon(PVX_HC_BALLOON_DEFLATE, fill(DEL_GPA, DEL_SIZE));
+	v = ballooned();
+	GUEST_SYNC(STEP_DEL_DEFLATED, r, ranges[0].status, v);
+
+	/* A hole in the middle of the first range, then deflate around it. */
+	r = balloon(PVX_HC_BALLOON_DEFLATE, one(ANON_GPA / PAGE + 100, 10));
+	v = balloon(PVX_HC_BALLOON_DEFLATE, one(ANON_GPA / PAGE + 105, 1));
+	GUEST_SYNC(STEP_PARTIAL, r, v, (uint64_t)(int64_t)ranges[0].status);
+
+	n = fill(ANON_GPA, ANON_SIZE);
+	ranges[n].gfn = ANON_GPA / PAGE + 110;
+	ranges[n].npages = RANGE_PAGES - 110;
+	ranges[0].npages = 100;
+	r = balloon(PVX_HC_BALLOON_DEFLATE, n + 1);
+	for (i = 0; i < ANON_SIZE; i += PAGE) {
+		zero_bad += anon[i] != 0 || anon[i + 8] != 0;
+		anon[i + 16] = (uint8_t)(i / PAGE);
+	}
+	for (i = 0; i < ANON_SIZE; i += PAGE)
+		pattern_bad += anon[i + 16] != (uint8_t)(i / PAGE);
+	GUEST_SYNC(STEP_DEFLATED, r, zero_bad, pattern_bad);
+
+	r = balloon(PVX_HC_BALLOON_DEFLATE, fill(MEMFD_GPA, MEMFD_SIZE));
+	v = ballooned();
+	GUEST_SYNC(STEP_EMPTY, r, v, info.deflated_pages);
+	GUEST_DONE();
+}
+
+/* Keeps using the memory the other vCPU balloons. */
+static void guest_user(uint64_t arg)
+{
+	volatile uint8_t *anon = (volatile uint8_t *)ANON_GPA;
+	uint64_t i;
+
+	(void)arg;
+	while (!stop_user) {
+		for (i = 0; i < ANON_SIZE && !stop_user; i += PAGE)
+			anon[i] = anon[i + 1] + 1;
+		user_rounds++;
+	}
+	GUEST_DONE();
+}
+
+static void guest_ballooner(uint64_t arg)
+{
+	uint64_t round, r, bad = 0;
+
+	(void)arg;
+	while (!user_rounds)
+		asm volatile("pause");
+	for (round = 0; round < ROUNDS; round++) {
+		r = balloon(PVX_HC_BALLOON_INFLATE, fill(ANON_GPA, ANON_SIZE));
+		bad += r != ANON_SIZE / RANGE_BYTES;
+		r = balloon(PVX_HC_BALLOON_DEFLATE, fill(ANON_GPA, ANON_SIZE));
+		bad += r != ANON_SIZE / RANGE_BYTES;
+	}
+	stop_user = 1;
+	r = ballooned();
+	GUEST_SYNC(STEP_ROUNDS, bad, r);
+	GUEST_DONE();
+}
+
+static uint64_t rss_anon_kb(void)
+{
+	char line[256];
+	uint64_t kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	TEST_REQUIRE_SYS(f, "open /proc/self/status");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %llu kB", (unsigned long long *)&kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static uint64_t file_kb(int fd)
+{
+	struct stat st;
+
+	TEST_REQUIRE_SYS(!fstat(fd, &st), "fstat");
+	return st.st_blocks / 2;
+}
+
+static uint8_t *memfd_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
+			   int *fd)
+{
+	struct kvm_userspace_memory_region r;
+	uint8_t *mem;
+
+	*fd = memfd_create("pvx-balloon", 0);
+	TEST_REQUIRE_SYS(*fd >= 0, "memfd_create");
+	TEST_REQUIRE_SYS(!ftruncate(*fd, size), "ftruncate");
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	TEST_REQUIRE_SYS(mem != MAP_FAILED, "mmap memfd");
+	memset(&r, 0, sizeof(r));
+	r.slot = slot;
+	r.guest_phys_addr = gpa;
+	r.memory_size = size;
+	r.userspace_addr = (uint64_t)mem;
+	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
+			 "KVM_SET_USER_MEMORY_REGION");
+	return mem;
+}
+
+static void delete_slot(struct vm *vm, int slot, uint64_t gpa)
+{
+	struct kvm_userspace_memory_region r;
+
+	memset(&r, 0, sizeof(r));
+	r.slot = slot;
+	r.guest_phys_addr = gpa;
+	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
+			 "delete memslot");
+}
+
+static int write_param(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -EIO;
+}
+
+static void test_balloon(int pvx)
+{
+	uint64_t id, rss0, rss1, blk0, blk1, pages, want;
+	uint8_t *anon, *shared;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	int memfd, i, r;
+
+	vm = vm_create();
+	vcpu = vcpu_add(vm, guest_main, 0);
+	anon = vm_add_anon_slot(vm, 1, ANON_GPA, ANON_SIZE, 0, false);
+	shared = memfd_slot(vm, 2, MEMFD_GPA, MEMFD_SIZE, &memfd);
+	vm_add_anon_slot(vm, 3, DEL_GPA, DEL_SIZE, 0, false);
+	memset(anon, 0xaa, ANON_SIZE);
+	memset(shared, 0xbb, MEMFD_SIZE);
+	r = pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0, &id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+
+	rss0 = rss_anon_kb();
+	if (vcpu_expect_step(vcpu, STEP_INFLATE_ANON, &uc)) {
+		TAP_EQ(uc.args[1], ANON_SIZE / RANGE_BYTES,
+		       "64 MiB inflated in one call of %llu ranges",
+		       ANON_SIZE / RANGE_BYTES);
+		TAP_EQ(uc.args[2], 0, "every range status 0");
+	}
+	rss1 = rss_anon_kb();
+	tap_diag("VMM anonymous RSS: %llu kB before, %llu kB after inflating %llu kB",
+		 (unsigned long long)rss0, (unsigned long long)rss1,
+		 ANON_SIZE / 1024);
+	tap_ok(rss0 - rss1 >= ANON_SIZE / 1024 * 99 / 100,
+	       "anonymous RSS dropped by >= 99%% of the inflated size (%llu kB)",
+	       (unsigned long long)(rss0 - rss1));
+	pages = ANON_SIZE / PAGE;
+	if (vcpu_expect_step(vcpu, STEP_STATS, &uc)) {
+		TAP_EQ(uc.args[1], pages, "stats: ballooned pages");
+		TAP_EQ(uc.args[2], pages, "stats: inflated pages");
+	}
+
+	for (i = 0; i < 5; i++) {
+		static const struct {
+			const char *what;
+			int64_t status;
+		} want_r[5] = {
+			{ "inflate of a ballooned page", -PVX_EBUSY },
+			{ "inflate outside guest RAM", -PVX_EFAULT },
+			{ "inflate past the end of a memslot", -PVX_EFAULT },
+			{ "inflate of an empty range", -PVX_EINVAL },
+			{ "deflate of a page not ballooned", -PVX_ENOENT },
+		};
+
+		if (!vcpu_expect_step(vcpu, STEP_REFUSED, &uc))
+			break;
+		TAP_EQ(uc.args[2], 0, "%s: nothing done", want_r[i].what);
+		TAP_EQ(uc.args[3], (uint64_t)want_r[i].status, "%s: refused",
+		       want_r[i].what);
+	}
+	if (vcpu_expect_step(vcpu, STEP_TOUCH, &uc)) {
+		TAP_EQ(uc.args[1], 0, "ballooned page reads zero");
+		TAP_EQ(uc.args[2], 0x55, "ballooned page takes a write, no crash");
+	}
+
+	blk0 = file_kb(memfd);
+	if (vcpu_expect_step(vcpu, STEP_INFLATE_MEMFD, &uc))
+		TAP_EQ(uc.args[1], MEMFD_SIZE / RANGE_BYTES, "16 MiB memfd inflated");
+	blk1 = file_kb(memfd);
+	tap_diag("memfd blocks: %llu kB before, %llu kB after",
+		 (unsigned long long)blk0, (unsigned long long)blk1);
+	tap_ok(blk0 - blk1 >= MEMFD_SIZE / 1024 * 99 / 100,
+	       "memfd gave back >= 99%% of the inflated size (%llu kB)",
+	       (unsigned long long)(blk0 - blk1));
+
+	if (vcpu_expect_step(vcpu, STEP_SET_LIMIT, &uc)) {
+		/* 64 + 16 MiB ballooned: one more range is over 80 MiB. */
+		r = write_param(LIMIT_PARAM, "80");
+		tap_ok(!r, "set balloon_limit_mb=80: %s", r ? strerror(-r) : "ok");
+	}
+	if (vcpu_expect_step(vcpu, STEP_LIMITED, &uc)) {
+		TAP_EQ(uc.args[1], 0, "over the limit: nothing inflated");
+		TAP_EQ(uc.args[2], PVX_ERR(PVX_ENOSPC), "over the limit: -ENOSPC");
+	}
+	write_param(LIMIT_PARAM, "0");
+	if (vcpu_expect_step(vcpu, STEP_DEL_INFLATED, &uc))
+		TAP_EQ(uc.args[1], 1, "limit lifted: range inflated");
+	delete_slot(vm, 3, DEL_GPA);
+	if (vcpu_expect_step(vcpu, STEP_DEL_DEFLATED, &uc)) {
+		TAP_EQ(uc.args[1], 1, "memslot deleted while ballooned: deflate succeeds");
+		TAP_EQ(uc.args[2], 0, "and its status is 0");
+		TAP_EQ(uc.args[3], pages + MEMFD_SIZE / PAGE,
+		       "record dropped: ballooned pages back to 80 MiB");
+	}
+	if (vcpu_expect_step(vcpu, STEP_PARTIAL, &uc)) {
+		TAP_EQ(uc.args[1], 1, "10 pages deflated from the middle of a range");
+		TAP_EQ(uc.args[2], 0, "deflating one of them again: nothing done");
+		TAP_EQ(uc.args[3], PVX_ERR(PVX_ENOENT), "and -ENOENT");
+	}
+	if (vcpu_expect_step(vcpu, STEP_DEFLATED, &uc)) {
+		want = ANON_SIZE / RANGE_BYTES + 1;
+		TAP_EQ(uc.args[1], want, "the rest of the 64 MiB deflated around the hole");
+		TAP_EQ(uc.args[2], 0, "deflated pages read zero (even the one written while out)");
+		TAP_EQ(uc.args[3], 0, "deflated pages hold what the guest writes");
+	}
+	if (vcpu_expect_step(vcpu, STEP_EMPTY, &uc)) {
+		TAP_EQ(uc.args[1], MEMFD_SIZE / RANGE_BYTES, "memfd ranges deflated");
+		TAP_EQ(uc.args[2], 0, "nothing ballooned at the end");
+		TAP_EQ(uc.args[3], pages + MEMFD_SIZE / PAGE + DEL_SIZE / PAGE,
+		       "stats: deflated pages");
+	}
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "guest done");
+	vm_free(vm);
+	close(memfd);
+}
+
+static void *run_to_done(struct vcpu *vcpu)
+{
+	struct ucall *uc = vcpu->thread_arg;
+	uint64_t cmd;
+
+	while ((cmd = vcpu_get_ucall(vcpu, uc)) == UCALL_SYNC)
+		;
+	return (void *)(uintptr_t)cmd;
+}
+
+static void test_concurrent(int pvx)
+{
+	struct ucall uc_user, uc_ballooner;
+	struct vm *vm;
+	uint64_t id;
+	int r;
+
+	vm = vm_create();
+	vcpu_add(vm, guest_ballooner, 0);
+	vcpu_add(vm, guest_user, 0);
+	vm_add_anon_slot(vm, 1, ANON_GPA, ANON_SIZE, 0, false);
+	r = pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0, &id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+	memset(&uc_ballooner, 0, sizeof(uc_ballooner));
+	vcpu_thread_start(vm->vcpus[1], run_to_done, &uc_user);
+	vcpu_thread_start(vm->vcpus[0], run_to_done, &uc_ballooner);
+	tap_ok((uintptr_t)vcpu_thread_join(vm->vcpus[0]) == UCALL_DONE,
+	       "ballooning vCPU finished %d inflate/deflate rounds", ROUNDS);
+	tap_ok((uintptr_t)vcpu_thread_join(vm->vcpus[1]) == UCALL_DONE,
+	       "vCPU using the memory meanwhile finished (%llu passes)",
+	       (unsigned long long)guest_global(vm, user_rounds));
+	TAP_EQ(uc_ballooner.args[1], 0, "every round completed every range");
+	TAP_EQ(uc_ballooner.args[2], 0, "nothing ballooned after the rounds");
+	vm_free(vm);
+}
+
+int main(void)
+{
+	int pvx;
+
+	tap_init("balloon_test: PVX_HC_BALLOON_INFLATE, _DEFLATE, _STATS");
+	kvm_fd_or_skip();
+	pvx = pvx_open_features(PVX_F_BALLOON);
+	test_balloon(pvx);
+	test_concurrent(pvx);
+	close(pvx);
+	tap_finish();
+}
