@@ -38,7 +38,7 @@ res $vis "qemu, /dev/kvm, L2 kernel and initramfs visible under $H"
 
 rm -f $H/run/l2mon.in $H/run/l2mon.out $H/run/l2.log
 mkfifo $H/run/l2mon.in $H/run/l2mon.out
-TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm -cpu host -M pc -smp 2 -m 512 \
+TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm -cpu host -M pc -smp "${PVX_L2_SMP:-2}" -m 512 \
 	-display none -no-reboot -S \
 	-serial file:/run/l2.log -monitor pipe:/run/l2mon \
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" \
