@@ -4,20 +4,49 @@
  * refuses to load (with one line saying why) when the host has no pvx, so
  * that nothing built on it can hang waiting for a host that is not there.
  *
+ * Notifications.  The host interrupts a vCPU (timer expiry, split-phase
+ * completion) with a vector that vCPU registered.  A module cannot install
+ * IDT entries, so each CPU gets an interrupt from the x86 vector domain,
+ * pinned to it, whose vector is then registered with the host from that
+ * CPU.  Other guest modules hook in with pvx_register_notifier().
+ *
  * /sys/kernel/pvx/ shows what the host offers this VM.
  */
 #define pr_fmt(fmt) "pvx: " fmt
 
+#include <linux/cpuhotplug.h>
+#include <linux/delay.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/irqdomain.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
+#include <linux/notifier.h>
+#include <linux/reboot.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
+#include <asm/hw_irq.h>
+#include <asm/irqdomain.h>
 #include <asm/kvm_para.h>
 #include <uapi/linux/pvx.h>
 #include "pvx_guest.h"
 
+static bool notifications = true;
+module_param(notifications, bool, 0444);
+MODULE_PARM_DESC(notifications,
+		 "Take host notifications (timer, completions) on every CPU");
+
+struct pvx_cpu {
+	int virq;
+	u8 vector;
+	unsigned long count;
+};
+
 static struct pvx_probe_info pvx_info;
 static struct kobject *pvx_kobj;
+static DEFINE_PER_CPU(struct pvx_cpu, pvx_cpu);
+static ATOMIC_NOTIFIER_HEAD(pvx_notify_chain);
+static int pvx_cpuhp_state;
 
 long pvx_hypercall(unsigned int nr, unsigned long a0, unsigned long a1,
 		   unsigned long a2, unsigned long a3)
@@ -31,6 +60,162 @@ u64 pvx_features(void)
 	return pvx_info.features;
 }
 EXPORT_SYMBOL_GPL(pvx_features);
+
+int pvx_register_notifier(struct notifier_block *nb)
+{
+	return atomic_notifier_chain_register(&pvx_notify_chain, nb);
+}
+EXPORT_SYMBOL_GPL(pvx_register_notifier);
+
+int pvx_unregister_notifier(struct notifier_block *nb)
+{
+	return atomic_notifier_chain_unregister(&pvx_notify_chain, nb);
+}
+EXPORT_SYMBOL_GPL(pvx_unregister_notifier);
+
+/* This CPU's one-shot timer: the notification comes delta_ns from now. */
+long pvx_timer_arm(u64 delta_ns)
+{
+	return pvx_hypercall(PVX_HC_TIMER_SET, delta_ns, 0, 0, 0);
+}
+EXPORT_SYMBOL_GPL(pvx_timer_arm);
+
+long pvx_timer_cancel(void)
+{
+	return pvx_hypercall(PVX_HC_TIMER_SET, 0, PVX_TIMER_CANCEL, 0, 0);
+}
+EXPORT_SYMBOL_GPL(pvx_timer_cancel);
+
+static irqreturn_t pvx_notify_irq(int irq, void *dev)
+{
+	this_cpu_inc(pvx_cpu.count);
+	atomic_notifier_call_chain(&pvx_notify_chain, 0, NULL);
+	return IRQ_HANDLED;
+}
+
+/* Runs on @cpu as it comes online (and at load for the online ones). */
+static int pvx_cpu_online(unsigned int cpu)
+{
+	struct pvx_cpu *pc = per_cpu_ptr(&pvx_cpu, cpu);
+	struct irq_alloc_info info = { .mask = cpumask_of(cpu) };
+	long hret;
+	int virq, ret;
+
+	virq = __irq_domain_alloc_irqs(x86_vector_domain, -1, 1,
+				       cpu_to_node(cpu), &info, false, NULL);
+	if (virq < 0)
+		return virq;
+	irq_set_handler(virq, handle_edge_irq);
+	ret = request_irq(virq, pvx_notify_irq, IRQF_NOBALANCING, "pvx", NULL);
+	if (ret)
+		goto err_request;
+	ret = irq_set_affinity(virq, cpumask_of(cpu));
+	if (ret)
+		goto err_affinity;
+
+	pc->virq = virq;
+	pc->vector = irqd_cfg(irq_get_irq_data(virq))->vector;
+	hret = pvx_hypercall(PVX_HC_SET_VECTOR, pc->vector, 0, 0, 0);
+	if (hret) {
+		pr_warn_once("host refused notification vector %#x: %ld\n",
+			     pc->vector, hret);
+		ret = -EIO;
+		goto err_affinity;
+	}
+	return 0;
+
+err_affinity:
+	free_irq(virq, NULL);
+err_request:
+	irq_dispose_mapping(virq);
+	pc->virq = 0;
+	return ret;
+}
+
+static int pvx_cpu_offline(unsigned int cpu)
+{
+	struct pvx_cpu *pc = per_cpu_ptr(&pvx_cpu, cpu);
+
+	if (!pc->virq)
+		return 0;
+	/* Host first: nothing may arrive on a vector about to be freed. */
+	pvx_hypercall(PVX_HC_SET_VECTOR, 0, 0, 0, 0);
+	free_irq(pc->virq, NULL);
+	irq_dispose_mapping(pc->virq);
+	pc->virq = 0;
+	pc->vector = 0;
+	return 0;
+}
+
+static void pvx_cpu_quiesce(void *unused)
+{
+	pvx_hypercall(PVX_HC_SET_VECTOR, 0, 0, 0, 0);
+}
+
+/* A kexec'd or rebooted kernel must not get interrupts it never asked for. */
+static int pvx_reboot(struct notifier_block *nb, unsigned long action,
+		      void *unused)
+{
+	on_each_cpu(pvx_cpu_quiesce, NULL, 1);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block pvx_reboot_nb = {
+	.notifier_call = pvx_reboot,
+};
+
+/* One arm, one interrupt: proves the path before anyone relies on it. */
+static void pvx_notify_selftest(void)
+{
+	unsigned long before;
+	ktime_t start;
+	long ret;
+	int cpu, i;
+
+	if (!(pvx_info.features & PVX_F_TIMER))
+		return;
+	cpu = get_cpu();
+	before = per_cpu(pvx_cpu, cpu).count;
+	start = ktime_get();
+	ret = pvx_timer_arm(NSEC_PER_MSEC);
+	put_cpu();
+	for (i = 0; i < 1000 && per_cpu(pvx_cpu, cpu).count == before; i++)
+		msleep(1);
+	if (ret || per_cpu(pvx_cpu, cpu).count == before)
+		pr_warn("timer notification on CPU %d did not arrive (arm: %ld)\n",
+			cpu, ret);
+	else
+		pr_info("timer notification on CPU %d, vector %#x, after %lld us\n",
+			cpu, per_cpu(pvx_cpu, cpu).vector,
+			ktime_us_delta(ktime_get(), start));
+}
+
+static int pvx_notify_init(void)
+{
+	int ret;
+
+	if (!notifications) {
+		pr_info("notifications off by module parameter\n");
+		return 0;
+	}
+	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "pvx:online",
+				pvx_cpu_online, pvx_cpu_offline);
+	if (ret < 0)
+		return ret;
+	pvx_cpuhp_state = ret;
+	register_reboot_notifier(&pvx_reboot_nb);
+	pvx_notify_selftest();
+	return 0;
+}
+
+static void pvx_notify_exit(void)
+{
+	if (!pvx_cpuhp_state)
+		return;
+	unregister_reboot_notifier(&pvx_reboot_nb);
+	cpuhp_remove_state(pvx_cpuhp_state);
+	pvx_cpuhp_state = 0;
+}
 
 static int pvx_probe_host(void)
 {
@@ -86,7 +271,19 @@ static ssize_t max_list_entries_show(struct kobject *kobj,
 	return sysfs_emit(buf, "%u\n", pvx_info.max_list_entries);
 }
 
+static ssize_t notifications_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	unsigned long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(pvx_cpu, cpu).count;
+	return sysfs_emit(buf, "%lu\n", sum);
+}
+
 static struct kobj_attribute pvx_attr_abi_version = __ATTR_RO(abi_version);
+static struct kobj_attribute pvx_attr_notifications = __ATTR_RO(notifications);
 static struct kobj_attribute pvx_attr_features = __ATTR_RO(features);
 static struct kobj_attribute pvx_attr_max_list = __ATTR_RO(max_list_entries);
 
@@ -94,6 +291,7 @@ static struct attribute *pvx_attrs[] = {
 	&pvx_attr_abi_version.attr,
 	&pvx_attr_features.attr,
 	&pvx_attr_max_list.attr,
+	&pvx_attr_notifications.attr,
 	NULL,
 };
 
@@ -108,21 +306,29 @@ static int __init pvx_guest_init(void)
 	ret = pvx_probe_host();
 	if (ret)
 		return ret;
-
-	pvx_kobj = kobject_create_and_add("pvx", kernel_kobj);
-	if (!pvx_kobj)
-		return -ENOMEM;
-	ret = sysfs_create_group(pvx_kobj, &pvx_attr_group);
-	if (ret)
-		goto err_sysfs;
-
 	pr_info("host pvx ABI %u, features %#llx, max list %u\n",
 		pvx_info.abi_version, pvx_info.features,
 		pvx_info.max_list_entries);
+
+	ret = pvx_notify_init();
+	if (ret)
+		goto err_notify;
+
+	pvx_kobj = kobject_create_and_add("pvx", kernel_kobj);
+	if (!pvx_kobj) {
+		ret = -ENOMEM;
+		goto err_kobj;
+	}
+	ret = sysfs_create_group(pvx_kobj, &pvx_attr_group);
+	if (ret)
+		goto err_sysfs;
 	return 0;
 
 err_sysfs:
 	kobject_put(pvx_kobj);
+err_kobj:
+	pvx_notify_exit();
+err_notify:
 	return ret;
 }
 
@@ -130,6 +336,7 @@ static void __exit pvx_guest_exit(void)
 {
 	sysfs_remove_group(pvx_kobj, &pvx_attr_group);
 	kobject_put(pvx_kobj);
+	pvx_notify_exit();
 }
 
 module_init(pvx_guest_init);
