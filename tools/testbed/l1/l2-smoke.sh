@@ -6,6 +6,8 @@
 
 # What pvx_guest prints in L2 when the host answered PVX_HC_PROBE:
 L2_PROBE_RE='pvx: host pvx ABI [0-9]+'
+# ... and when its per-CPU notification vector took a host timer interrupt:
+L2_TIMER_RE='pvx: timer notification on CPU [0-9]+, vector 0x[0-9a-f]+'
 # ... and when it did not (VM not attached, or no pvx on the host):
 L2_NOHOST_RE='pvx: no pvx host'
 L2_DONE=PVX-L2-DONE
@@ -104,6 +106,7 @@ if ! grep -q 'PVX-L2: insmod' $H/run/l2.log 2>/dev/null; then
 	skip "l2 probe" "no l2/*.ko staged or L2 did not get that far"
 elif [ $attached = 1 ]; then
 	grep -Eq "$L2_PROBE_RE" $H/run/l2.log; res $? "l2 probe: guest saw the pvx host (/$L2_PROBE_RE/)"
+	grep -Eq "$L2_TIMER_RE" $H/run/l2.log; res $? "l2 timer: host timer interrupt reached the guest's vector (/$L2_TIMER_RE/)"
 else
 	grep -Eq "$L2_NOHOST_RE" $H/run/l2.log; res $? "l2 probe: unattached guest saw no pvx host (/$L2_NOHOST_RE/)"
 fi
