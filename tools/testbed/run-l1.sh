@@ -55,6 +55,8 @@ if [ "$L2" = 1 ]; then
 	STOCK_VMLINUZ=$(. "$PVX_CACHE/stock.env"; echo "$VMLINUZ")
 fi
 
+SYSMAP=$MODDIR/boot/System.map-$KVER
+[ -f "$SYSMAP" ] || SYSMAP=$(dirname "$VMLINUZ")/../../../System.map
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 rm -rf "$OUT/root" "$OUT/l2"
@@ -144,16 +146,33 @@ tb_log "$LANE: initramfs $(du -h "$OUT/initramfs.cpio.gz" | cut -f1), booting $V
 
 start=$(date +%s)
 rc=0
-timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$MEM" \
-	-display none -monitor none -no-reboot \
+MON=$(mktemp -u /tmp/pvx-l1mon.XXXXXX)
+qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$MEM" \
+	-display none -monitor "unix:$MON,server=on,wait=off" -no-reboot \
 	-kernel "$VMLINUZ" -initrd "$OUT/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off ${PVX_L1_APPEND:-}" \
+	-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off nokaslr ${PVX_L1_APPEND:-}" \
 	-serial "file:$OUT/console.log" -serial "file:$OUT/tap.log" \
-	"${VIRTFS[@]}" < /dev/null > "$OUT/qemu.log" 2>&1 || rc=$?
+	"${VIRTFS[@]}" < /dev/null > "$OUT/qemu.log" 2>&1 &
+qpid=$!
+timed_out=0
+while kill -0 "$qpid" 2>/dev/null; do
+	if [ $(( $(date +%s) - start )) -ge "$TIMEOUT" ]; then
+		timed_out=1
+		# Where is the L1 CPU?  A frozen L1 cannot tell us itself.
+		"$TESTBED_DIR/l1-regs.py" "$MON" "$SYSMAP" > "$OUT/hang-registers.txt" 2>&1 || true
+		kill "$qpid" 2>/dev/null; sleep 5; kill -9 "$qpid" 2>/dev/null
+		break
+	fi
+	sleep 2
+done
+wait "$qpid" || rc=$?
+rm -f "$MON"
+[ "$timed_out" = 1 ] && rc=124
 secs=$(( $(date +%s) - start ))
 echo "$secs" > "$OUT/boot-seconds"
-if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-	tb_log "$LANE: L1 TIMED OUT after ${secs}s"
+if [ "$rc" = 124 ]; then
+	tb_log "$LANE: L1 TIMED OUT after ${secs}s; L1 CPU state: $OUT/hang-registers.txt"
+	grep -E '^(RIP|sample)' "$OUT/hang-registers.txt" >&2 || true
 	echo "# PVX-L1-TIMEOUT after ${secs}s" >> "$OUT/tap.log"
 elif [ "$rc" != 0 ]; then
 	tb_log "$LANE: qemu exited with $rc: $(tail -3 "$OUT/qemu.log")"
