@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_clock: a clock event device whose next event is one hypercall.
+ *
+ * Programming the LAPIC timer from a guest costs an exit for each register
+ * write and the host's emulation of it.  Here set_next_event() is a single
+ * PVX_HC_TIMER_SET; the host's hrtimer sends pvx_guest's notification
+ * vector on expiry.  Time itself still comes from kvmclock.
+ *
+ * The device is per CPU, registered as each CPU comes online and rated
+ * above the LAPIC timer so the kernel switches to it.  Switching back at
+ * runtime is the clockevents sysfs file: echo pvx >
+ * /sys/devices/system/clockevents/clockevent<N>/unbind_device.  The module
+ * cannot be unloaded: a clock event device cannot be taken from under the
+ * tick safely.  Before a reboot or kexec every CPU goes back to another
+ * device, ahead of pvx_guest turning the notifications off.
+ */
+#define pr_fmt(fmt) "pvx_clock: " fmt
+
+#include <linux/clockchips.h>
+#include <linux/cpuhotplug.h>
+#include <linux/module.h>
+#include <linux/notifier.h>
+#include <linux/reboot.h>
+#include <uapi/linux/pvx.h>
+#include "pvx_guest.h"
+
+static int rating = 350;
+module_param(rating, int, 0444);
+MODULE_PARM_DESC(rating, "Clock event rating (LAPIC timer: 100-150)");
+
+static DEFINE_PER_CPU(struct clock_event_device, pvx_ced);
+
+static int pvx_ced_next_event(unsigned long delta_ns,
+			      struct clock_event_device *ced)
+{
+	return pvx_timer_arm(delta_ns) ? -ETIME : 0;
+}
+
+static int pvx_ced_shutdown(struct clock_event_device *ced)
+{
+	pvx_timer_cancel();
+	return 0;
+}
+
+/*
+ * Every notification runs the event handler: the hrtimer code takes an
+ * early call in its stride, whereas a filter on guest time could drop a
+ * real expiry and stop the tick.
+ */
+static int pvx_clock_notify(struct notifier_block *nb, unsigned long action,
+			    void *unused)
+{
+	struct clock_event_device *ced = this_cpu_ptr(&pvx_ced);
+
+	if (clockevent_state_oneshot(ced) && ced->event_handler)
+		ced->event_handler(ced);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block pvx_clock_nb = {
+	.notifier_call = pvx_clock_notify,
+};
+
+static int pvx_clock_cpu_online(unsigned int cpu)
+{
+	struct clock_event_device *ced = per_cpu_ptr(&pvx_ced, cpu);
+
+	memset(ced, 0, sizeof(*ced));
+	ced->name = "pvx";
+	ced->features = CLOCK_EVT_FEAT_ONESHOT;
+	ced->rating = rating;
+	ced->cpumask = cpumask_of(cpu);
+	ced->set_next_event = pvx_ced_next_event;
+	ced->set_state_shutdown = pvx_ced_shutdown;
+	ced->set_state_oneshot_stopped = pvx_ced_shutdown;
+	ced->tick_resume = pvx_ced_shutdown;
+	ced->owner = THIS_MODULE;
+	/* 1 GHz: a tick is a nanosecond.  At least 1 us, at most ~18 min. */
+	clockevents_config_and_register(ced, NSEC_PER_SEC, NSEC_PER_USEC,
+					1ULL << 40);
+	return 0;
+}
+
+static int pvx_clock_reboot(struct notifier_block *nb, unsigned long action,
+			    void *unused)
+{
+	int cpu;
+
+	for_each_online_cpu(cpu)
+		clockevents_unbind_device(per_cpu_ptr(&pvx_ced, cpu), cpu);
+	return NOTIFY_DONE;
+}
+
+/* Ahead of pvx_guest's notifier, which turns notifications off. */
+static struct notifier_block pvx_clock_reboot_nb = {
+	.notifier_call = pvx_clock_reboot,
+	.priority = 1,
+};
+
+static int __init pvx_clock_init(void)
+{
+	int ret;
+
+	if (!(pvx_features() & PVX_F_TIMER)) {
+		pr_info("host offers no pvx timer to this VM: not loaded\n");
+		return -ENODEV;
+	}
+	ret = pvx_register_notifier(&pvx_clock_nb);
+	if (ret)
+		return ret;
+	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "pvx_clock:online",
+				pvx_clock_cpu_online, NULL);
+	if (ret < 0) {
+		pvx_unregister_notifier(&pvx_clock_nb);
+		return ret;
+	}
+	register_reboot_notifier(&pvx_clock_reboot_nb);
+	pr_info("clock event device \"pvx\" registered, rating %d\n", rating);
+	return 0;
+}
+
+module_init(pvx_clock_init);
+
+MODULE_DESCRIPTION("pvx: clock event device by hypercall deadline");
+MODULE_LICENSE("GPL");
