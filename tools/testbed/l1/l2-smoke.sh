@@ -117,6 +117,17 @@ elif [ $attached = 1 ]; then
 	[ "$clocks" -gt 0 ] && [ "$clocks" = "$pvxclocks" ]
 	res $? "l2 clock: every CPU's tick runs on pvx_clock ($pvxclocks of $clocks)"
 	grep -Eq "$L2_TICK_RE" $H/run/l2.log; res $? "l2 clock: ticks while sleeping (/$L2_TICK_RE/)"
+	spin=$(grep -E 'PVX-L2: locktorture yield=0:' $H/run/l2.log | tr -d '\r')
+	yld=$(grep -E 'PVX-L2: locktorture yield=1:' $H/run/l2.log | tr -d '\r')
+	echo "# $spin"
+	echo "# $yld"
+	echo "$spin" | grep -q 'lost updates 0,'; res $? "l2 spinlock, spinning only: no lost updates"
+	echo "$yld" | grep -q 'lost updates 0,'; res $? "l2 spinlock, with directed yield: no lost updates"
+	echo "$yld" | grep -Eq 'yields [1-9]'; res $? "l2 spinlock: waiters yielded to preempted holders"
+	a0=$(echo "$spin" | sed -n 's/.*(\([0-9]*\)\/s).*/\1/p')
+	a1=$(echo "$yld" | sed -n 's/.*(\([0-9]*\)\/s).*/\1/p')
+	[ -n "$a0" ] && [ -n "$a1" ] && [ "$a0" -gt 0 ] &&
+		echo "# acquisitions/s: $a0 spinning, $a1 with directed yield (x$((a1 * 100 / a0 / 100)).$((a1 * 100 / a0 % 100)))"
 else
 	grep -Eq "$L2_NOHOST_RE" $H/run/l2.log; res $? "l2 probe: unattached guest saw no pvx host (/$L2_NOHOST_RE/)"
 fi
