@@ -510,9 +510,21 @@ struct kvm *pvx_compat_kvm_get(struct kvm_vcpu *vcpu)
 	return vcpu->kvm;
 }
 
+/* Fails once KVM has started destroying the VM.  Any context. */
+bool pvx_compat_kvm_get_safe(struct kvm *kvm)
+{
+	return kvm_get_kvm_safe(kvm);
+}
+
 void pvx_compat_kvm_put(struct kvm *kvm)
 {
 	kvm_put_kvm(kvm);
+}
+
+/* For a reference known not to be the last: any context. */
+void pvx_compat_kvm_put_no_destroy(struct kvm *kvm)
+{
+	kvm_put_kvm_no_destroy(kvm);
 }
 
 struct mm_struct *pvx_compat_kvm_mm(struct kvm *kvm)

@@ -105,6 +105,7 @@ struct pvx_vcpu {
 	struct kvm_vcpu *vcpu;
 	u8 vector;		/* 0: notifications off */
 	struct hrtimer timer;
+	struct work_struct timer_inject;
 	spinlock_t split_lock;
 	struct list_head split_done;	/* finished, not collected */
 	u32 split_outstanding;		/* submitted, not collected */
@@ -165,7 +166,7 @@ void pvx_vm_read_unlock(int idx);
 struct pvx_vm *pvx_vm_lookup(struct kvm *kvm);
 struct pvx_vcpu *pvx_vcpu_get(struct pvx_call *call, bool create);
 void pvx_timer_vcpu_init(struct pvx_vcpu *pv);
-void pvx_timer_vcpu_stop(struct pvx_vcpu *pv);
+void pvx_timer_vcpu_stop(struct pvx_vcpu *pv, bool destroying);
 struct pvx_msr_allow *pvx_msr_allow_default(void);
 bool pvx_msr_allowed(const struct pvx_msr_allow *allow, u32 index);
 const struct pvx_msr_allow *pvx_vm_msr_allow(struct pvx_vm *vm);
@@ -210,7 +211,9 @@ long pvx_compat_discard(struct kvm *kvm, u64 gfn, u64 npages);
 bool pvx_compat_io_bus_write(struct kvm_vcpu *vcpu, bool pio, u64 addr,
 			     int len, const void *val);
 struct kvm *pvx_compat_kvm_get(struct kvm_vcpu *vcpu);
+bool pvx_compat_kvm_get_safe(struct kvm *kvm);
 void pvx_compat_kvm_put(struct kvm *kvm);
+void pvx_compat_kvm_put_no_destroy(struct kvm *kvm);
 struct mm_struct *pvx_compat_kvm_mm(struct kvm *kvm);
 int pvx_compat_kvm_srcu_lock(struct kvm *kvm);
 void pvx_compat_kvm_srcu_unlock(struct kvm *kvm, int idx);

@@ -11,35 +11,71 @@
  * The deadline is relative: delta_ns after the host handles the call, on
  * CLOCK_MONOTONIC.  The guest computed the delta before it exited, so the
  * interrupt can only come late, never early.
+ *
+ * The expiry does not touch the LAPIC itself: like KVM's own LAPIC timer
+ * (which only marks its interrupt pending from hrtimer context) and like
+ * irqfd, the injection runs in process context, from a work item that
+ * holds a reference on the VM.  So a VM can never be destroyed under a
+ * pending injection, and detach cancels it.
  */
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
+#include <linux/workqueue.h>
 #include "pvx_host.h"
 
 #define PVX_FIRST_VECTOR	32	/* 0-31 are exceptions */
 
-static enum hrtimer_restart pvx_timer_fire(struct hrtimer *timer)
+static void pvx_timer_inject(struct work_struct *work)
 {
-	struct pvx_vcpu *pv = container_of(timer, struct pvx_vcpu, timer);
+	struct pvx_vcpu *pv = container_of(work, struct pvx_vcpu,
+					   timer_inject);
+	struct kvm *kvm = pvx_compat_vcpu_kvm(pv->vcpu);
 	u8 vector = READ_ONCE(pv->vector);
 
 	if (vector) {
 		pvx_compat_inject_vector(pv->vcpu, vector);
 		atomic64_inc(&pv->vm->timers_fired);
 	}
+	/* May destroy the VM, and pv with it: nothing after this. */
+	pvx_compat_kvm_put(kvm);
+}
+
+static enum hrtimer_restart pvx_timer_fire(struct hrtimer *timer)
+{
+	struct pvx_vcpu *pv = container_of(timer, struct pvx_vcpu, timer);
+	struct kvm *kvm = pvx_compat_vcpu_kvm(pv->vcpu);
+
+	/* A VM KVM is destroying gets nothing more. */
+	if (!READ_ONCE(pv->vector) || !pvx_compat_kvm_get_safe(kvm))
+		return HRTIMER_NORESTART;
+	/* Already queued: that one holds a reference too. */
+	if (!queue_work(system_highpri_wq, &pv->timer_inject))
+		pvx_compat_kvm_put_no_destroy(kvm);
 	return HRTIMER_NORESTART;
 }
 
 void pvx_timer_vcpu_init(struct pvx_vcpu *pv)
 {
-	/* Hard: expire in hardirq context even on PREEMPT_RT, as KVM's LAPIC timer. */
 	hrtimer_init(&pv->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	pv->timer.function = pvx_timer_fire;
+	INIT_WORK(&pv->timer_inject, pvx_timer_inject);
 }
 
-void pvx_timer_vcpu_stop(struct pvx_vcpu *pv)
+/*
+ * @destroying: KVM is destroying the VM (atomic context).  No injection
+ * can be queued then, since each holds a reference.  Otherwise the VM is
+ * held by the caller, and a queued injection is cancelled and its
+ * reference dropped (never the last one).
+ */
+void pvx_timer_vcpu_stop(struct pvx_vcpu *pv, bool destroying)
 {
 	hrtimer_cancel(&pv->timer);
+	if (destroying) {
+		WARN_ON_ONCE(work_pending(&pv->timer_inject));
+		return;
+	}
+	if (cancel_work_sync(&pv->timer_inject))
+		pvx_compat_kvm_put_no_destroy(pvx_compat_vcpu_kvm(pv->vcpu));
 }
 
 static long pvx_set_vector(struct pvx_call *call)
@@ -59,6 +95,7 @@ static long pvx_set_vector(struct pvx_call *call)
 		return vector ? -PVX_ENOSPC : 0;
 
 	WRITE_ONCE(pv->vector, vector);
+	/* A pending injection finds the vector 0 and does nothing. */
 	if (!vector)
 		hrtimer_cancel(&pv->timer);
 	return 0;

@@ -114,7 +114,7 @@ struct pvx_vcpu *pvx_vcpu_get(struct pvx_call *call, bool create)
  * No hypercall or split-phase worker of this VM runs any more, and its
  * vCPUs still exist.  Does not sleep: it runs in the destruction path too.
  */
-static void pvx_vm_stop(struct pvx_vm *vm)
+static void pvx_vm_stop(struct pvx_vm *vm, bool destroying)
 {
 	struct pvx_vcpu *pv;
 	unsigned long idx;
@@ -122,7 +122,7 @@ static void pvx_vm_stop(struct pvx_vm *vm)
 	/* Workers hold a reference on the VM: none can run at destruction. */
 	WARN_ON_ONCE(atomic_read(&vm->split_inflight));
 	xa_for_each(&vm->vcpus, idx, pv) {
-		pvx_timer_vcpu_stop(pv);
+		pvx_timer_vcpu_stop(pv, destroying);
 		pvx_split_vcpu_drop(pv);
 		kfree(pv);
 	}
@@ -185,7 +185,7 @@ static void pvx_vm_release(struct pvx_vm *vm, const char *why)
 {
 	synchronize_srcu(&pvx_vm_srcu);
 	pvx_split_wait_idle(vm);
-	pvx_vm_stop(vm);
+	pvx_vm_stop(vm, false);
 	pr_info("vm %llu (%s) %s\n", vm->id, vm->kvm_stats_id, why);
 	pvx_vm_free(vm);
 }
@@ -243,7 +243,7 @@ void pvx_vm_destroyed(struct kvm *kvm)
 	if (!vm)
 		return;
 
-	pvx_vm_stop(vm);
+	pvx_vm_stop(vm, true);
 	pr_info("vm %llu (%s) destroyed by KVM\n", vm->id, vm->kvm_stats_id);
 	call_srcu(&pvx_vm_srcu, &vm->rcu, pvx_vm_free_rcu);
 }
