@@ -45,7 +45,9 @@ rm -f $H/run/l2mon.in $H/run/l2mon.out $H/run/l2.log
 mkfifo $H/run/l2mon.in $H/run/l2mon.out
 # Not -cpu host: under TCG the XSAVE sizes it passes through disagree with
 # the features, and L2's kernel WARNs at boot ("XSAVE consistency").
-TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm -cpu "${PVX_L2_CPU:-qemu64}" -M pc -smp "${PVX_L2_SMP:-2}" -m 512 \
+# -mem-prealloc: all guest RAM is resident in QEMU from the start, so that
+# what the balloon gives back must show in QEMU's RSS.
+TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm -mem-prealloc -cpu "${PVX_L2_CPU:-qemu64}" -M pc -smp "${PVX_L2_SMP:-2}" -m 512 \
 	-display none -no-reboot -S \
 	-serial file:/run/l2.log -monitor pipe:/run/l2mon \
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" \
@@ -83,12 +85,23 @@ else
 	skip "pvxctl attach" "no /pvx/pvxctl staged, or PVX_L2_ATTACH=0"
 fi
 
+# L2 QEMU's anonymous memory (guest RAM), in kB.
+rss_anon() { sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$qpid/status 2>/dev/null; }
+# The balloon step in L2 pauses at each marker so that it can be sampled.
+rss_before= rss_inflated=
+
 echo cont > $H/run/l2mon.in
 start=$(date +%s) done=1
 last=$start
 while [ $(( $(date +%s) - start )) -lt $L2_TIMEOUT ] && kill -0 $qpid 2>/dev/null; do
 	if grep -q "$L2_DONE" $H/run/l2.log 2>/dev/null; then done=0; break; fi
-	sleep 2
+	if [ -z "$rss_before" ] && grep -q 'PVX-L2-BALLOON: before' $H/run/l2.log; then
+		rss_before=$(rss_anon)
+	fi
+	if [ -z "$rss_inflated" ] && grep -q 'PVX-L2-BALLOON: inflated' $H/run/l2.log; then
+		rss_inflated=$(rss_anon)
+	fi
+	sleep 1
 	now=$(date +%s)
 	if [ $((now - last)) -ge 30 ]; then
 		last=$now
@@ -124,6 +137,17 @@ elif [ $attached = 1 ]; then
 	echo "$spin" | grep -q 'lost updates 0,'; res $? "l2 spinlock, spinning only: no lost updates"
 	echo "$yld" | grep -q 'lost updates 0,'; res $? "l2 spinlock, with directed yield: no lost updates"
 	echo "$yld" | grep -Eq 'yields [1-9]'; res $? "l2 spinlock: waiters yielded to preempted holders"
+	if grep -q 'PVX-L2-BALLOON: inflated' $H/run/l2.log; then
+		inflated_kb=$(( $(sed -n 's/.*PVX-L2-BALLOON: inflated \([0-9]*\) pages.*/\1/p' $H/run/l2.log | head -n1) * 4 ))
+		echo "# L2 QEMU RssAnon: ${rss_before:-?} kB before, ${rss_inflated:-?} kB after the guest inflated $inflated_kb kB"
+		[ -n "$rss_before" ] && [ -n "$rss_inflated" ] && [ "$inflated_kb" -gt 0 ] &&
+			[ $((rss_before - rss_inflated)) -ge $((inflated_kb * 99 / 100)) ]
+		res $? "l2 balloon: L1's QEMU gave back >= 99% of what L2 inflated"
+		grep -q 'PVX-L2-BALLOON: deflated, 0 pages left, memory use ok' $H/run/l2.log
+		res $? "l2 balloon: deflated pages work again"
+	else
+		res 1 "l2 balloon: L2 reached the balloon step"
+	fi
 	a0=$(echo "$spin" | sed -n 's/.*(\([0-9]*\)\/s).*/\1/p')
 	a1=$(echo "$yld" | sed -n 's/.*(\([0-9]*\)\/s).*/\1/p')
 	[ -n "$a0" ] && [ -n "$a1" ] && [ "$a0" -gt 0 ] &&

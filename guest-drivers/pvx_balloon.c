@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_balloon: give guest memory back to the host by page ranges.
+ *
+ * The target (in pages) is set in /sys/kernel/pvx_balloon/target_pages; a
+ * worker takes pages from the page allocator, 2 MiB blocks when it can,
+ * and hands them to the host with PVX_HC_BALLOON_INFLATE, up to 256
+ * ranges a call; deflating hands them back and prefaults them writable
+ * (PVX_HC_PREFAULT_WRITE) before they return to the allocator, so their
+ * next use costs no exit.  Under memory pressure the OOM notifier deflates
+ * first.  No hypercall is made with a lock held (see design.rst).
+ */
+#define pr_fmt(fmt) "pvx_balloon: " fmt
+
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/kobject.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/oom.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
+#include <linux/workqueue.h>
+#include <uapi/linux/pvx.h>
+#include "pvx_guest.h"
+
+#define PVX_BLOCK_ORDER		9	/* 2 MiB: one range of 512 pages */
+#define PVX_OOM_PAGES		256	/* deflated per OOM notification */
+#define PVX_RANGES_PER_CALL	(PVX_LIST_MAX_BYTES / sizeof(struct pvx_gfn_range))
+
+struct pvx_balloon {
+	struct mutex lock;		/* held across no hypercall */
+	struct list_head blocks;	/* pages given away; order in private */
+	unsigned long pages;		/* given away now */
+	unsigned long target;
+	unsigned long inflated, deflated, oom_deflated;
+	struct pvx_gfn_range *ranges;	/* one page: the hypercall list */
+	struct page *batch[PVX_RANGES_PER_CALL];	/* ranges[i]'s block */
+	unsigned int orders[PVX_RANGES_PER_CALL];
+	struct work_struct work;
+	struct kobject *kobj;
+};
+
+static struct pvx_balloon pvx_balloon;
+
+static long pvx_balloon_call(unsigned int nr, struct pvx_gfn_range *r,
+			     unsigned int n)
+{
+	return pvx_hypercall(nr, virt_to_phys(r), n, 0, 0);
+}
+
+static struct page *pvx_balloon_grab(unsigned int *order)
+{
+	struct page *page;
+
+	*order = PVX_BLOCK_ORDER;
+	page = alloc_pages(GFP_HIGHUSER | __GFP_NORETRY | __GFP_NOWARN |
+			   __GFP_NOMEMALLOC, *order);
+	if (page)
+		return page;
+	*order = 0;
+	return alloc_page(GFP_HIGHUSER | __GFP_NORETRY | __GFP_NOWARN |
+			  __GFP_NOMEMALLOC);
+}
+
+/* One call's worth: up to 256 blocks, within @want pages. */
+static unsigned long pvx_balloon_inflate_some(struct pvx_balloon *b,
+					      unsigned long want)
+{
+	struct page **pages = b->batch;
+	unsigned int *orders = b->orders;
+	unsigned long got = 0;
+	unsigned int n = 0, i;
+	long ret;
+
+	while (n < PVX_RANGES_PER_CALL && got < want) {
+		pages[n] = pvx_balloon_grab(&orders[n]);
+		if (!pages[n])
+			break;
+		if (got + (1UL << orders[n]) > want && orders[n]) {
+			/* Too big for what is left: back, and small ones. */
+			__free_pages(pages[n], orders[n]);
+			pages[n] = alloc_page(GFP_HIGHUSER | __GFP_NORETRY |
+					      __GFP_NOWARN | __GFP_NOMEMALLOC);
+			orders[n] = 0;
+			if (!pages[n])
+				break;
+		}
+		b->ranges[n].gfn = page_to_pfn(pages[n]);
+		b->ranges[n].npages = 1U << orders[n];
+		b->ranges[n].status = 0;
+		got += 1UL << orders[n];
+		n++;
+	}
+	if (!n)
+		return 0;
+
+	ret = pvx_balloon_call(PVX_HC_BALLOON_INFLATE, b->ranges, n);
+	if (ret < 0)
+		ret = 0;
+	/* The host took the first @ret ranges; the rest stay ours. */
+	got = 0;
+	for (i = 0; i < n; i++) {
+		if (i < ret) {
+			set_page_private(pages[i], orders[i]);
+			list_add(&pages[i]->lru, &b->blocks);
+			got += 1UL << orders[i];
+		} else {
+			__free_pages(pages[i], orders[i]);
+		}
+	}
+	if (ret < n)
+		pr_warn_ratelimited("host took %ld of %u ranges (status %d)\n",
+				    ret, n, b->ranges[ret < n ? ret : 0].status);
+	b->pages += got;
+	b->inflated += got;
+	return got;
+}
+
+/* Hands back up to @want pages; returns how many came back. */
+static unsigned long pvx_balloon_deflate_some(struct pvx_balloon *b,
+					      unsigned long want)
+{
+	struct page **pages = b->batch;
+	unsigned long got = 0;
+	unsigned int n = 0, i;
+	long ret;
+
+	while (n < PVX_RANGES_PER_CALL && got < want &&
+	       !list_empty(&b->blocks)) {
+		pages[n] = list_first_entry(&b->blocks, struct page, lru);
+		list_del(&pages[n]->lru);
+		b->ranges[n].gfn = page_to_pfn(pages[n]);
+		b->ranges[n].npages = 1U << page_private(pages[n]);
+		b->ranges[n].status = 0;
+		got += b->ranges[n].npages;
+		n++;
+	}
+	if (!n)
+		return 0;
+
+	ret = pvx_balloon_call(PVX_HC_BALLOON_DEFLATE, b->ranges, n);
+	if (ret < 0)
+		ret = 0;
+	/* Writable before the allocator hands them out again. */
+	if (ret && pvx_features() & PVX_F_PREFAULT)
+		pvx_balloon_call(PVX_HC_PREFAULT_WRITE, b->ranges, ret);
+
+	got = 0;
+	for (i = 0; i < n; i++) {
+		unsigned int order = page_private(pages[i]);
+
+		if (i < ret) {
+			set_page_private(pages[i], 0);
+			__free_pages(pages[i], order);
+			got += 1UL << order;
+		} else {
+			/* The host kept it: it stays in the balloon. */
+			list_add(&pages[i]->lru, &b->blocks);
+		}
+	}
+	b->pages -= got;
+	b->deflated += got;
+	return got;
+}
+
+static void pvx_balloon_work(struct work_struct *work)
+{
+	struct pvx_balloon *b = container_of(work, struct pvx_balloon, work);
+	unsigned long moved;
+
+	mutex_lock(&b->lock);
+	do {
+		if (b->pages < b->target)
+			moved = pvx_balloon_inflate_some(b, b->target - b->pages);
+		else if (b->pages > b->target)
+			moved = pvx_balloon_deflate_some(b, b->pages - b->target);
+		else
+			moved = 0;
+		cond_resched();
+	} while (moved);
+	mutex_unlock(&b->lock);
+}
+
+static int pvx_balloon_oom(struct notifier_block *nb, unsigned long unused,
+			   void *freed)
+{
+	struct pvx_balloon *b = &pvx_balloon;
+	unsigned long got;
+
+	/* Never wait here: if the worker holds the lock, it is deflating. */
+	if (!mutex_trylock(&b->lock))
+		return NOTIFY_OK;
+	got = pvx_balloon_deflate_some(b, PVX_OOM_PAGES);
+	b->oom_deflated += got;
+	if (b->target > b->pages)
+		b->target = b->pages;
+	mutex_unlock(&b->lock);
+	*(unsigned long *)freed += got;
+	return NOTIFY_OK;
+}
+
+static struct notifier_block pvx_balloon_oom_nb = {
+	.notifier_call = pvx_balloon_oom,
+};
+
+#define PVX_BALLOON_SHOW(field)						\
+static ssize_t field##_show(struct kobject *kobj,			\
+			    struct kobj_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(pvx_balloon.field));	\
+}
+
+PVX_BALLOON_SHOW(pages)
+PVX_BALLOON_SHOW(inflated)
+PVX_BALLOON_SHOW(deflated)
+PVX_BALLOON_SHOW(oom_deflated)
+
+static ssize_t target_pages_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(pvx_balloon.target));
+}
+
+/* Blocks until the balloon has reached the target (or cannot). */
+static ssize_t target_pages_store(struct kobject *kobj,
+				  struct kobj_attribute *attr, const char *buf,
+				  size_t count)
+{
+	unsigned long target;
+	int ret;
+
+	ret = kstrtoul(buf, 0, &target);
+	if (ret)
+		return ret;
+	if (target > totalram_pages() + pvx_balloon.pages)
+		return -EINVAL;
+	WRITE_ONCE(pvx_balloon.target, target);
+	queue_work(system_unbound_wq, &pvx_balloon.work);
+	flush_work(&pvx_balloon.work);
+	return count;
+}
+
+static struct kobj_attribute pvx_attr_target = __ATTR_RW(target_pages);
+static struct kobj_attribute pvx_attr_pages = __ATTR_RO(pages);
+static struct kobj_attribute pvx_attr_inflated = __ATTR_RO(inflated);
+static struct kobj_attribute pvx_attr_deflated = __ATTR_RO(deflated);
+static struct kobj_attribute pvx_attr_oom = __ATTR_RO(oom_deflated);
+
+static struct attribute *pvx_balloon_attrs[] = {
+	&pvx_attr_target.attr,
+	&pvx_attr_pages.attr,
+	&pvx_attr_inflated.attr,
+	&pvx_attr_deflated.attr,
+	&pvx_attr_oom.attr,
+	NULL,
+};
+
+static const struct attribute_group pvx_balloon_group = {
+	.attrs = pvx_balloon_attrs,
+};
+
+static int __init pvx_balloon_init(void)
+{
+	struct pvx_balloon *b = &pvx_balloon;
+	int ret;
+
+	if (!(pvx_features() & PVX_F_BALLOON)) {
+		pr_info("host offers no pvx balloon to this VM: not loaded\n");
+		return -ENODEV;
+	}
+	mutex_init(&b->lock);
+	INIT_LIST_HEAD(&b->blocks);
+	INIT_WORK(&b->work, pvx_balloon_work);
+	b->ranges = (void *)get_zeroed_page(GFP_KERNEL);
+	if (!b->ranges)
+		return -ENOMEM;
+
+	ret = register_oom_notifier(&pvx_balloon_oom_nb);
+	if (ret)
+		goto err_oom;
+	b->kobj = kobject_create_and_add("pvx_balloon", kernel_kobj);
+	if (!b->kobj) {
+		ret = -ENOMEM;
+		goto err_kobj;
+	}
+	ret = sysfs_create_group(b->kobj, &pvx_balloon_group);
+	if (ret)
+		goto err_sysfs;
+	pr_info("ready: /sys/kernel/pvx_balloon/target_pages\n");
+	return 0;
+
+err_sysfs:
+	kobject_put(b->kobj);
+err_kobj:
+	unregister_oom_notifier(&pvx_balloon_oom_nb);
+err_oom:
+	free_page((unsigned long)b->ranges);
+	return ret;
+}
+
+static void __exit pvx_balloon_exit(void)
+{
+	struct pvx_balloon *b = &pvx_balloon;
+
+	sysfs_remove_group(b->kobj, &pvx_balloon_group);
+	kobject_put(b->kobj);
+	unregister_oom_notifier(&pvx_balloon_oom_nb);
+	cancel_work_sync(&b->work);
+	/* Everything back before the module's memory goes. */
+	mutex_lock(&b->lock);
+	while (pvx_balloon_deflate_some(b, ULONG_MAX))
+		;
+	mutex_unlock(&b->lock);
+	if (b->pages)
+		pr_warn("%lu pages the host did not give back are lost\n",
+			b->pages);
+	free_page((unsigned long)b->ranges);
+}
+
+module_init(pvx_balloon_init);
+module_exit(pvx_balloon_exit);
+
+MODULE_DESCRIPTION("pvx: memory balloon by page ranges");
+MODULE_LICENSE("GPL");
