@@ -180,7 +180,7 @@ static void pvx_notify_selftest(void)
 	ret = pvx_timer_arm(NSEC_PER_MSEC);
 	put_cpu();
 	for (i = 0; i < 1000 && per_cpu(pvx_cpu, cpu).count == before; i++)
-		msleep(1);
+		usleep_range(1000, 2000);
 	if (ret || per_cpu(pvx_cpu, cpu).count == before)
 		pr_warn("timer notification on CPU %d did not arrive (arm: %ld)\n",
 			cpu, ret);

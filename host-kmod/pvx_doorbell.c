@@ -11,10 +11,9 @@
  * VMMs.  A write that no in-kernel device takes is reported, not passed to
  * the VMM: the guest falls back to the plain write for that queue.
  */
-#include <linux/slab.h>
 #include "pvx_host.h"
 
-static s32 pvx_doorbell_one(struct pvx_call *call, const struct pvx_doorbell *d)
+static s32 pvx_doorbell_one(struct kvm_vcpu *vcpu, const struct pvx_doorbell *d)
 {
 	bool pio;
 
@@ -37,44 +36,36 @@ static s32 pvx_doorbell_one(struct pvx_call *call, const struct pvx_doorbell *d)
 		return -PVX_EINVAL;
 
 	/* x86 is little-endian: the first @len bytes are the value. */
-	if (pvx_compat_io_bus_write(call->vcpu, pio, d->addr, d->len,
+	if (pvx_compat_io_bus_write(vcpu, pio, d->addr, d->len,
 				    &d->value))
 		return PVX_DOORBELL_DELIVERED;
 	return PVX_DOORBELL_NO_LISTENER;
 }
 
+/* Entries without a listener do not stop the batch; invalid ones do. */
+static void pvx_doorbell_run(struct pvx_batch *b)
+{
+	struct pvx_doorbell *list = b->list;
+
+	for (b->done = 0; b->done < b->count; b->done++) {
+		list[b->done].status = pvx_doorbell_one(b->vcpu, &list[b->done]);
+		if (list[b->done].status < 0) {
+			b->processed = b->done + 1;
+			return;
+		}
+	}
+	b->processed = b->done;
+}
+
+static const struct pvx_split_ops pvx_doorbell_ops = {
+	.entry_size = sizeof(struct pvx_doorbell),
+	.vcpu_only = true,
+	.run = pvx_doorbell_run,
+};
+
 static long pvx_doorbell(struct pvx_call *call)
 {
-	u64 gpa = call->args[0];
-	u32 count = call->args[1], done;
-	struct pvx_doorbell *list;
-	long ret;
-
-	if (call->args[1] > U32_MAX || call->args[2] || call->args[3])
-		return -PVX_EINVAL;
-	list = kmalloc(PVX_LIST_MAX_BYTES, GFP_KERNEL_ACCOUNT);
-	if (!list)
-		return -PVX_EAGAIN;
-	ret = pvx_list_copy_in(pvx_guest_list_read, call, gpa, count,
-			       sizeof(list[0]), call->vm->max_list_entries,
-			       list);
-	if (ret)
-		goto out;
-
-	for (done = 0; done < count; done++) {
-		list[done].status = pvx_doorbell_one(call, &list[done]);
-		if (list[done].status < 0)
-			break;
-	}
-
-	ret = done;
-	if (done < count)
-		done++;
-	if (pvx_guest_write(call, gpa, list, done * sizeof(list[0])))
-		ret = -PVX_EFAULT;
-out:
-	kfree(list);
-	return ret;
+	return pvx_batch_call(call, &pvx_doorbell_ops);
 }
 
 const struct pvx_service pvx_svc_doorbell = {

@@ -129,6 +129,7 @@ struct pvx_batch {
 
 struct pvx_split_ops {
 	size_t entry_size;
+	bool vcpu_only;		/* needs the calling vCPU: never split-phase */
 	void (*run)(struct pvx_batch *b);
 	/* At collection, in vCPU context: what the worker wrote. */
 	void (*mark_dirty)(struct kvm_vcpu *vcpu, const void *list, u32 done);

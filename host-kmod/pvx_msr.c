@@ -8,48 +8,38 @@
  * filter included, so nothing is allowed that a WRMSR would not be.  On top
  * of that the VM may only touch the MSRs on its allowlist.
  */
-#include <linux/slab.h>
 #include "pvx_host.h"
 
-static long pvx_msr_batch(struct pvx_call *call)
+static void pvx_msr_run(struct pvx_batch *b)
 {
-	const struct pvx_msr_allow *allow = pvx_vm_msr_allow(call->vm);
-	u64 gpa = call->args[0];
-	u32 count = call->args[1], done;
-	struct pvx_msr_entry *list;
-	size_t processed;
-	long ret;
+	const struct pvx_msr_allow *allow = pvx_vm_msr_allow(b->vm);
+	struct pvx_msr_entry *list = b->list;
 
-	if (call->args[1] > U32_MAX || call->args[2] || call->args[3])
-		return -PVX_EINVAL;
-
-	list = kmalloc(PVX_LIST_MAX_BYTES, GFP_KERNEL_ACCOUNT);
-	if (!list)
-		return -PVX_EAGAIN;
-
-	ret = pvx_list_copy_in(pvx_guest_list_read, call, gpa, count,
-			       sizeof(*list), call->vm->max_list_entries, list);
-	if (ret)
-		goto out;
-
-	for (done = 0; done < count; done++) {
-		struct pvx_msr_entry *e = &list[done];
+	for (b->done = 0; b->done < b->count; b->done++) {
+		struct pvx_msr_entry *e = &list[b->done];
 
 		if (!pvx_msr_allowed(allow, e->index))
 			e->status = -PVX_EPERM;
 		else
-			e->status = pvx_compat_set_msr(call->vcpu, e->index,
+			e->status = pvx_compat_set_msr(b->vcpu, e->index,
 						       e->value);
-		if (e->status)
-			break;
+		if (e->status) {
+			b->processed = b->done + 1;
+			return;
+		}
 	}
+	b->processed = b->done;
+}
 
-	/* The written entries and the one that stopped the batch. */
-	processed = min(done + 1, count) * sizeof(*list);
-	ret = pvx_guest_write(call, gpa, list, processed) ? -PVX_EFAULT : done;
-out:
-	kfree(list);
-	return ret;
+static const struct pvx_split_ops pvx_msr_ops = {
+	.entry_size = sizeof(struct pvx_msr_entry),
+	.vcpu_only = true,
+	.run = pvx_msr_run,
+};
+
+static long pvx_msr_batch(struct pvx_call *call)
+{
+	return pvx_batch_call(call, &pvx_msr_ops);
 }
 
 const struct pvx_service pvx_svc_msr_batch = {

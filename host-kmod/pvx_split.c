@@ -178,6 +178,8 @@ long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops)
 		return -PVX_EINVAL;
 	if (!(flags & PVX_SPLIT) && call->args[3])
 		return -PVX_EINVAL;
+	if (flags & PVX_SPLIT && ops->vcpu_only)
+		return -PVX_EINVAL;
 	if (flags & PVX_SPLIT && !(call->vm->features & PVX_F_SPLIT))
 		return -PVX_EOPNOTSUPP;
 
