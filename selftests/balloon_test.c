@@ -215,6 +215,23 @@ static uint64_t rss_anon_kb(void)
 	return kb;
 }
 
+/* Anonymous memory mapped by transparent huge pages, in kB (0: none). */
+static uint64_t thp_kb(void)
+{
+	char line[256];
+	uint64_t kb = 0;
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %llu kB",
+			   (unsigned long long *)&kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 static uint64_t file_kb(int fd)
 {
 	struct stat st;
@@ -269,7 +286,7 @@ static int write_param(const char *path, const char *val)
 
 static void test_balloon(int pvx)
 {
-	uint64_t id, rss0, rss1, blk0, blk1, pages, want;
+	uint64_t id, rss0, rss1, blk0, blk1, pages, want, thp0, thp1;
 	uint8_t *anon, *shared;
 	struct vcpu *vcpu;
 	struct ucall uc;
@@ -288,6 +305,7 @@ static void test_balloon(int pvx)
 		tap_bail("attach: %s", strerror(-r));
 
 	rss0 = rss_anon_kb();
+	thp0 = thp_kb();
 	if (vcpu_expect_step(vcpu, STEP_INFLATE_ANON, &uc)) {
 		TAP_EQ(uc.args[1], ANON_SIZE / RANGE_BYTES,
 		       "64 MiB inflated in one call of %llu ranges",
@@ -295,9 +313,17 @@ static void test_balloon(int pvx)
 		TAP_EQ(uc.args[2], 0, "every range status 0");
 	}
 	rss1 = rss_anon_kb();
+	thp1 = thp_kb();
 	tap_diag("VMM anonymous RSS: %llu kB before, %llu kB after inflating %llu kB",
 		 (unsigned long long)rss0, (unsigned long long)rss1,
 		 ANON_SIZE / 1024);
+	tap_diag("of which in transparent huge pages: %llu kB before, %llu kB after",
+		 (unsigned long long)thp0, (unsigned long long)thp1);
+	/* Where the kernel has THP, the slot was backed by huge pages. */
+	if (thp0)
+		tap_ok(thp0 - thp1 >= ANON_SIZE / 1024 * 99 / 100,
+		       "THP-backed guest RAM given back (%llu kB of huge pages)",
+		       (unsigned long long)(thp0 - thp1));
 	tap_ok(rss0 - rss1 >= ANON_SIZE / 1024 * 99 / 100,
 	       "anonymous RSS dropped by >= 99%% of the inflated size (%llu kB)",
 	       (unsigned long long)(rss0 - rss1));
