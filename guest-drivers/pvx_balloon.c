@@ -146,7 +146,7 @@ static unsigned long pvx_balloon_deflate_some(struct pvx_balloon *b,
 		ret = 0;
 	/* Writable before the allocator hands them out again. */
 	if (ret && pvx_features() & PVX_F_PREFAULT)
-		pvx_balloon_call(PVX_HC_PREFAULT_WRITE, b->ranges, ret);
+		pvx_prefault_write(b->ranges, ret);
 
 	got = 0;
 	for (i = 0; i < n; i++) {

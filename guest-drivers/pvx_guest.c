@@ -28,6 +28,8 @@
 #include <asm/hw_irq.h>
 #include <asm/irqdomain.h>
 #include <asm/kvm_para.h>
+#include <asm/smp.h>
+#include <linux/io.h>
 #include <uapi/linux/pvx.h>
 #include "pvx_guest.h"
 
@@ -85,6 +87,42 @@ long pvx_timer_cancel(void)
 	return pvx_hypercall(PVX_HC_TIMER_SET, 0, PVX_TIMER_CANCEL, 0, 0);
 }
 EXPORT_SYMBOL_GPL(pvx_timer_cancel);
+
+static long pvx_batch(unsigned int nr, void *list, unsigned int n)
+{
+	return pvx_hypercall(nr, virt_to_phys(list), n, 0, 0);
+}
+
+long pvx_msr_batch(struct pvx_msr_entry *list, unsigned int n)
+{
+	return pvx_batch(PVX_HC_MSR_BATCH, list, n);
+}
+EXPORT_SYMBOL_GPL(pvx_msr_batch);
+
+long pvx_prefault_write(struct pvx_gfn_range *list, unsigned int n)
+{
+	return pvx_batch(PVX_HC_PREFAULT_WRITE, list, n);
+}
+EXPORT_SYMBOL_GPL(pvx_prefault_write);
+
+long pvx_copy_pages(struct pvx_copy_entry *list, unsigned int n)
+{
+	return pvx_batch(PVX_HC_COPY_PAGES, list, n);
+}
+EXPORT_SYMBOL_GPL(pvx_copy_pages);
+
+long pvx_doorbell(struct pvx_doorbell *list, unsigned int n)
+{
+	return pvx_batch(PVX_HC_DOORBELL, list, n);
+}
+EXPORT_SYMBOL_GPL(pvx_doorbell);
+
+long pvx_yield_to_cpu(unsigned int cpu)
+{
+	return pvx_hypercall(PVX_HC_YIELD_TO, per_cpu(x86_cpu_to_apicid, cpu),
+			     0, 0, 0);
+}
+EXPORT_SYMBOL_GPL(pvx_yield_to_cpu);
 
 static irqreturn_t pvx_notify_irq(int irq, void *dev)
 {

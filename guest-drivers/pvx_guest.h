@@ -19,4 +19,22 @@ int pvx_unregister_notifier(struct notifier_block *nb);
 long pvx_timer_arm(u64 delta_ns);
 long pvx_timer_cancel(void);
 
+struct pvx_msr_entry;
+struct pvx_gfn_range;
+struct pvx_copy_entry;
+struct pvx_doorbell;
+
+/*
+ * Batch calls.  @list must be physically contiguous, 8-byte aligned and
+ * within one page (kmalloc'ed memory of at most a page is); they return
+ * what the hypercall returns: entries completed, or -PVX_E*.
+ */
+long pvx_msr_batch(struct pvx_msr_entry *list, unsigned int n);
+long pvx_prefault_write(struct pvx_gfn_range *list, unsigned int n);
+long pvx_copy_pages(struct pvx_copy_entry *list, unsigned int n);
+long pvx_doorbell(struct pvx_doorbell *list, unsigned int n);
+
+/* Give this vCPU's time to @cpu's vCPU if the host preempted it. */
+long pvx_yield_to_cpu(unsigned int cpu);
+
 #endif /* PVX_GUEST_H */

@@ -18,7 +18,6 @@
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <asm/processor.h>
-#include <asm/smp.h>
 #include <uapi/linux/pvx.h>
 #include "pvx_guest.h"
 #include "pvx_spinlock.h"
@@ -39,8 +38,7 @@ static void pvx_yield_to_holder(int holder)
 {
 	long ret;
 
-	ret = pvx_hypercall(PVX_HC_YIELD_TO,
-			    per_cpu(x86_cpu_to_apicid, holder), 0, 0, 0);
+	ret = pvx_yield_to_cpu(holder);
 	if (ret == PVX_YIELD_DONE)
 		this_cpu_inc(pvx_spin_stat.yields);
 	else

@@ -132,6 +132,8 @@ elif [ $attached = 1 ]; then
 	grep -Eq "$L2_TIMER_RE" $H/run/l2.log; res $? "l2 timer: host timer interrupt reached the guest's vector (/$L2_TIMER_RE/)"
 	grep -Eq "$L2_KICK_RE" $H/run/l2.log
 	res $? "l2 doorbell: a hypercall kicked the unmodified QEMU's virtio queue and the device answered"
+	grep -Eq 'pvx_api_test: [5-9] checks, 0 failed' $H/run/l2.log
+	res $? "l2 C API: pvx_guest's copy, prefault, MSR batch, yield and doorbell calls (/pvx_api_test: N checks, 0 failed/)"
 	clocks=$(grep -Ec "$L2_CLOCK_RE" $H/run/l2.log)
 	pvxclocks=$(grep -Ec "${L2_CLOCK_RE}pvx" $H/run/l2.log)
 	[ "$clocks" -gt 0 ] && [ "$clocks" = "$pvxclocks" ]
