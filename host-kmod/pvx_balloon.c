@@ -33,6 +33,7 @@ void pvx_balloon_vm_init(struct pvx_balloon *b)
 {
 	mutex_init(&b->lock);
 	b->ranges = RB_ROOT_CACHED;
+	b->target = PVX_BALLOON_NO_TARGET;
 }
 
 /* The VM is gone: no caller can hold the lock. */
@@ -82,7 +83,7 @@ static s32 pvx_inflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 	n->start = r->gfn;
 	n->last = last;
 	interval_tree_insert(n, &b->ranges);
-	b->pages += r->npages;
+	WRITE_ONCE(b->pages, b->pages + r->npages);
 	b->inflated += r->npages;
 	return 0;
 }
@@ -145,7 +146,7 @@ static s32 pvx_deflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 	}
 	kfree(left);
 	kfree(right);
-	b->pages -= r->npages;
+	WRITE_ONCE(b->pages, b->pages - r->npages);
 	b->deflated += r->npages;
 
 	/*
@@ -222,9 +223,32 @@ static long pvx_balloon_stats(struct pvx_call *call)
 	info.ballooned_pages = b->pages;
 	info.inflated_pages = b->inflated;
 	info.deflated_pages = b->deflated;
+	info.target_pages = b->target;
 	mutex_unlock(&b->lock);
 	if (len && pvx_guest_write(call, call->args[0], &info, len))
 		return -PVX_EFAULT;
+	return 0;
+}
+
+/*
+ * PVX_IOC_SET_BALLOON_TARGET.  The host only asks: the guest's driver
+ * does the ballooning, through the hypercalls above, and the limit still
+ * holds whatever the guest does.  PVX_BALLOON_NO_TARGET withdraws the
+ * request.
+ */
+int pvx_balloon_set_target(struct pvx_vm *vm, u64 target, bool *notified)
+{
+	struct pvx_balloon *b = &vm->balloon;
+	u64 limit = pvx_balloon_limit_pages();
+
+	if (!(vm->features & PVX_F_BALLOON))
+		return -EOPNOTSUPP;
+	if (target != PVX_BALLOON_NO_TARGET && limit && target > limit)
+		return -ENOSPC;
+	mutex_lock(&b->lock);
+	WRITE_ONCE(b->target, target);
+	mutex_unlock(&b->lock);
+	*notified = pvx_event_raise(vm);
 	return 0;
 }
 

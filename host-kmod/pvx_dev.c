@@ -122,6 +122,29 @@ static long pvx_ioctl_set_msr_allowlist(struct pvx_msr_allowlist __user *uarg)
 	return pvx_vm_set_msr_allow(req.vm_id, allow);
 }
 
+static long pvx_ioctl_set_balloon_target(struct pvx_balloon_target __user *uarg)
+{
+	struct pvx_balloon_target req;
+	struct pvx_vm *vm;
+	bool notified;
+	int idx, ret;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.notified ||
+	    memchr_inv(req.reserved, 0, sizeof(req.reserved)))
+		return -EINVAL;
+
+	vm = pvx_vm_get_id(req.vm_id, &idx);
+	if (!vm)
+		return -ENOENT;
+	ret = pvx_balloon_set_target(vm, req.target_pages, &notified);
+	pvx_vm_put_id(vm, idx);
+	if (ret)
+		return ret;
+	return put_user(notified, &uarg->notified);
+}
+
 static long pvx_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -137,6 +160,8 @@ static long pvx_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return pvx_ioctl_stats(uarg);
 	case PVX_IOC_SET_MSR_ALLOWLIST:
 		return pvx_ioctl_set_msr_allowlist(uarg);
+	case PVX_IOC_SET_BALLOON_TARGET:
+		return pvx_ioctl_set_balloon_target(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -89,10 +89,23 @@ struct pvx_balloon {
 	u64 pages;
 	u64 inflated;
 	u64 deflated;
+	u64 target;			/* the host's, or PVX_BALLOON_NO_TARGET */
 };
 
 void pvx_balloon_vm_init(struct pvx_balloon *b);
 void pvx_balloon_vm_free(struct pvx_balloon *b);
+int pvx_balloon_set_target(struct pvx_vm *vm, u64 target, bool *notified);
+
+/* Host events (pvx_event.c): one vector of one vCPU per VM. */
+struct pvx_event {
+	struct mutex lock;
+	struct kvm_vcpu *vcpu;
+	u8 vector;		/* 0: the guest takes no events */
+};
+
+void pvx_event_vm_init(struct pvx_event *ev);
+long pvx_event_set_vector(struct pvx_call *call, u8 vector);
+bool pvx_event_raise(struct pvx_vm *vm);
 
 struct pvx_msr_allow {
 	u32 nr_ranges;
@@ -160,6 +173,7 @@ struct pvx_vm {
 	atomic64_t timers_fired;
 	atomic_t split_inflight;	/* workers running for this VM */
 	struct pvx_balloon balloon;
+	struct pvx_event event;
 };
 
 int pvx_vm_read_lock(void);
@@ -172,6 +186,8 @@ struct pvx_msr_allow *pvx_msr_allow_default(void);
 bool pvx_msr_allowed(const struct pvx_msr_allow *allow, u32 index);
 const struct pvx_msr_allow *pvx_vm_msr_allow(struct pvx_vm *vm);
 int pvx_vm_set_msr_allow(u64 vm_id, struct pvx_msr_allow *allow);
+struct pvx_vm *pvx_vm_get_id(u64 id, int *idx);
+void pvx_vm_put_id(struct pvx_vm *vm, int idx);
 int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id);
 int pvx_vm_detach_kvm(struct kvm *kvm);
 int pvx_vm_detach_id(u64 id);

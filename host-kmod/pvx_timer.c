@@ -80,15 +80,17 @@ void pvx_timer_vcpu_stop(struct pvx_vcpu *pv, bool destroying)
 
 static long pvx_set_vector(struct pvx_call *call)
 {
-	unsigned long vector = call->args[0];
+	unsigned long vector = call->args[0], flags = call->args[1];
 	struct pvx_vcpu *pv;
 
-	if (call->args[1] || call->args[2] || call->args[3])
+	if (flags & ~PVX_VECTOR_HOST_EVENTS || call->args[2] || call->args[3])
 		return -PVX_EINVAL;
 	if (vector && (vector < PVX_FIRST_VECTOR || vector > 255))
 		return -PVX_EINVAL;
 	if (!pvx_compat_has_lapic(call->vcpu))
 		return -PVX_EOPNOTSUPP;
+	if (flags & PVX_VECTOR_HOST_EVENTS)
+		return pvx_event_set_vector(call, vector);
 
 	pv = pvx_vcpu_get(call, vector != 0);
 	if (!pv)

@@ -162,6 +162,7 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 	pvx_yield_vm_init(&vm->yield);
 	xa_init(&vm->vcpus);
 	pvx_balloon_vm_init(&vm->balloon);
+	pvx_event_vm_init(&vm->event);
 	atomic64_inc(&pvx_vm_live_count);
 
 	spin_lock(&pvx_vm_lock);
@@ -289,6 +290,33 @@ void pvx_vm_barrier(void)
 	srcu_barrier(&pvx_vm_srcu);
 }
 
+/*
+ * The attached VM @id, for an ioctl: its KVM VM referenced and its pvx
+ * state kept (a detach waits for SRCU readers) until pvx_vm_put_id().
+ */
+struct pvx_vm *pvx_vm_get_id(u64 id, int *idx)
+{
+	struct pvx_vm *vm;
+
+	*idx = srcu_read_lock(&pvx_vm_srcu);
+	spin_lock(&pvx_vm_lock);
+	vm = pvx_vm_find_id(id);
+	if (vm && !kvm_get_kvm_safe(vm->kvm))
+		vm = NULL;
+	spin_unlock(&pvx_vm_lock);
+	if (!vm)
+		srcu_read_unlock(&pvx_vm_srcu, *idx);
+	return vm;
+}
+
+void pvx_vm_put_id(struct pvx_vm *vm, int idx)
+{
+	struct kvm *kvm = vm->kvm;
+
+	srcu_read_unlock(&pvx_vm_srcu, idx);
+	kvm_put_kvm(kvm);
+}
+
 /* In a hypercall of @vm, under the SRCU read lock. */
 const struct pvx_msr_allow *pvx_vm_msr_allow(struct pvx_vm *vm)
 {
@@ -332,6 +360,9 @@ static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 	for (i = 0; i < PVX_YIELD_NR_RESULTS; i++)
 		st->yield[i] = atomic64_read(&vm->yield.results[i]);
 	st->timers_fired = atomic64_read(&vm->timers_fired);
+	/* Without the balloon's mutex: a snapshot under a spinlock. */
+	st->balloon_pages = READ_ONCE(vm->balloon.pages);
+	st->balloon_target = READ_ONCE(vm->balloon.target);
 }
 
 int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms)

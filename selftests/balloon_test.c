@@ -6,7 +6,9 @@
  * touching a ballooned page sees, the limit, a memslot deleted while
  * ballooned, partial deflate, and deflated pages reading zero and working.
  * A second VM inflates and deflates while another vCPU keeps using the
- * same memory.
+ * same memory.  A third takes host events: the VMM sets a balloon target
+ * (PVX_IOC_SET_BALLOON_TARGET), the guest gets the interrupt on its event
+ * vector and reads the target with PVX_HC_BALLOON_STATS.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "pvx_test.h"
+#include "pvx_irq.h"
 
 #define PAGE		4096ULL
 #define MB		(1ULL << 20)
@@ -47,7 +50,16 @@ enum {
 	STEP_DEFLATED,
 	STEP_EMPTY,
 	STEP_ROUNDS,
+	STEP_EV_BAD,
+	STEP_EV_SET,
+	STEP_EV_GOT,
+	STEP_EV_OFF,
+	STEP_EV_QUIET,
 };
+
+#define EV_VEC		0xe3
+#define EV_TARGET	12345
+#define EV_TARGET2	777
 
 static struct pvx_gfn_range ranges[PVX_LIST_MAX_BYTES / sizeof(struct pvx_gfn_range)]
 	__attribute__((aligned(4096)));
@@ -407,6 +419,136 @@ static void test_balloon(int pvx)
 	close(memfd);
 }
 
+static uint64_t guest_target(void)
+{
+	info.target_pages = 0;
+	if (guest_hypercall(PVX_HC_BALLOON_STATS, (uint64_t)&info,
+			    sizeof(info), 0, 0))
+		return 0;
+	return info.target_pages;
+}
+
+static uint64_t events_vector(uint64_t vector, uint64_t flags)
+{
+	return guest_hypercall(PVX_HC_SET_VECTOR, vector, flags, 0, 0);
+}
+
+static void guest_events(uint64_t arg)
+{
+	uint64_t n, t0;
+
+	(void)arg;
+	guest_x2apic_enable();
+	guest_kvmclock_enable();
+	GUEST_SYNC(STEP_EV_BAD, events_vector(EV_VEC, 2), guest_target());
+	GUEST_SYNC(STEP_EV_SET, events_vector(EV_VEC, PVX_VECTOR_HOST_EVENTS));
+	/* The VMM set a target meanwhile: its event is pending. */
+	while (!guest_irq_count)
+		guest_safe_halt();
+	guest_cli();
+	GUEST_SYNC(STEP_EV_GOT, guest_irq_count, guest_irq_last_vector,
+		   guest_target());
+	GUEST_SYNC(STEP_EV_OFF, events_vector(0, PVX_VECTOR_HOST_EVENTS));
+	/* Events off: a new target comes without an interrupt. */
+	n = guest_irq_count;
+	t0 = guest_kvmclock_ns();
+	guest_sti();
+	while (guest_kvmclock_ns() - t0 < 20000000ULL)
+		asm volatile("pause");
+	guest_cli();
+	GUEST_SYNC(STEP_EV_QUIET, guest_irq_count - n, guest_target());
+	GUEST_DONE();
+}
+
+static int set_target(int pvx, struct pvx_balloon_target *req)
+{
+	return ioctl(pvx, PVX_IOC_SET_BALLOON_TARGET, req) ? -errno : 0;
+}
+
+static void test_host_target(int pvx)
+{
+	struct pvx_balloon_target req;
+	struct pvx_vm_stats st;
+	uint64_t id, id_nob;
+	struct vcpu *vcpu;
+	struct vm *vm, *vm_nob;
+	struct ucall uc;
+	int r;
+
+	vm = vm_create();
+	vm_enable_irqchip(vm);
+	vcpu = vcpu_add(vm, guest_events, 0);
+	vcpu_setup_idt(vcpu);
+	r = pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0, &id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+
+	if (vcpu_expect_step(vcpu, STEP_EV_BAD, &uc)) {
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "set_vector: unknown flag refused");
+		TAP_EQ(uc.args[2], PVX_BALLOON_NO_TARGET, "no target before the host sets one");
+	}
+	if (vcpu_expect_step(vcpu, STEP_EV_SET, &uc))
+		TAP_EQ(uc.args[1], 0, "event vector %#x registered", EV_VEC);
+
+	req = (struct pvx_balloon_target){ .vm_id = id, .target_pages = 1,
+					   .flags = 1 };
+	TAP_EQ(set_target(pvx, &req), -EINVAL, "set target: flags refused");
+	req = (struct pvx_balloon_target){ .vm_id = id, .target_pages = 1,
+					   .reserved[1] = 1 };
+	TAP_EQ(set_target(pvx, &req), -EINVAL, "set target: reserved refused");
+	req = (struct pvx_balloon_target){ .vm_id = id + 1000 };
+	TAP_EQ(set_target(pvx, &req), -ENOENT, "set target: unknown vm refused");
+	r = write_param(LIMIT_PARAM, "8");
+	tap_ok(!r, "set balloon_limit_mb=8: %s", r ? strerror(-r) : "ok");
+	req = (struct pvx_balloon_target){ .vm_id = id,
+					   .target_pages = 8 * MB / PAGE + 1 };
+	TAP_EQ(set_target(pvx, &req), -ENOSPC, "set target: above the limit refused");
+	write_param(LIMIT_PARAM, "0");
+
+	vm_nob = vm_create();
+	r = pvx_attach(pvx, vm_nob->fd, PVX_F_TIMER, 0, &id_nob);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+	req = (struct pvx_balloon_target){ .vm_id = id_nob, .target_pages = 1 };
+	TAP_EQ(set_target(pvx, &req), -EOPNOTSUPP,
+	       "set target: VM without the balloon feature refused");
+	vm_free(vm_nob);
+
+	req = (struct pvx_balloon_target){ .vm_id = id, .target_pages = EV_TARGET };
+	TAP_EQ(set_target(pvx, &req), 0, "set target %d pages", EV_TARGET);
+	TAP_EQ(req.notified, 1, "the guest was sent an event");
+	if (pvx_find_vm(pvx, id, &st) == 1)
+		TAP_EQ(st.balloon_target, EV_TARGET, "pvxctl stats shows the target");
+	else
+		tap_ok(false, "vm %llu in the stats", (unsigned long long)id);
+
+	if (vcpu_expect_step(vcpu, STEP_EV_GOT, &uc)) {
+		TAP_EQ(uc.args[1], 1, "one event interrupt");
+		TAP_EQ(uc.args[2], EV_VEC, "on the event vector");
+		TAP_EQ(uc.args[3], EV_TARGET, "the guest reads the new target");
+	}
+	if (vcpu_expect_step(vcpu, STEP_EV_OFF, &uc))
+		TAP_EQ(uc.args[1], 0, "events turned off");
+	req = (struct pvx_balloon_target){ .vm_id = id, .target_pages = EV_TARGET2 };
+	TAP_EQ(set_target(pvx, &req), 0, "set target %d pages", EV_TARGET2);
+	TAP_EQ(req.notified, 0, "events off: the guest is not interrupted");
+	if (vcpu_expect_step(vcpu, STEP_EV_QUIET, &uc)) {
+		TAP_EQ(uc.args[1], 0, "no interrupt arrived");
+		TAP_EQ(uc.args[2], EV_TARGET2, "the guest still reads the target");
+	}
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "guest done");
+
+	req = (struct pvx_balloon_target){ .vm_id = id,
+					   .target_pages = PVX_BALLOON_NO_TARGET };
+	TAP_EQ(set_target(pvx, &req), 0, "target withdrawn");
+	if (pvx_find_vm(pvx, id, &st) == 1)
+		TAP_EQ(st.balloon_target, PVX_BALLOON_NO_TARGET,
+		       "stats: no target");
+	vm_free(vm);
+	req = (struct pvx_balloon_target){ .vm_id = id, .target_pages = 1 };
+	TAP_EQ(set_target(pvx, &req), -ENOENT, "set target: destroyed VM refused");
+}
+
 static void *run_to_done(struct vcpu *vcpu)
 {
 	struct ucall *uc = vcpu->thread_arg;
@@ -453,6 +595,7 @@ int main(void)
 	pvx = pvx_open_features(PVX_F_BALLOON);
 	test_balloon(pvx);
 	test_concurrent(pvx);
+	test_host_target(pvx);
 	close(pvx);
 	tap_finish();
 }

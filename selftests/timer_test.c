@@ -61,7 +61,7 @@ static void guest_main(uint64_t arg)
 
 	GUEST_SYNC(STEP_NO_VECTOR, timer_set(DELTA, 0));
 	GUEST_SYNC(STEP_BAD_VECTOR, set_vector(16, 0), set_vector(256, 0),
-		   set_vector(VEC, 1));
+		   set_vector(VEC, 2));
 	GUEST_SYNC(STEP_SET_VECTOR, set_vector(VEC, 0));
 	GUEST_SYNC(STEP_BAD_FLAGS, timer_set(0, 2), timer_set(5, PVX_TIMER_CANCEL));
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pvxctl: attach running VMMs to pvx, detach them, read pvx's counters.
+ * pvxctl: attach running VMMs to pvx, detach them, read pvx's counters,
+ * ask a guest's balloon for memory.
  *
  * "attach --pid" works on an unmodified VMM: it finds the process's KVM VM
  * fd (anon_inode:kvm-vm), takes a copy of it with pidfd_getfd(2) (which
@@ -58,7 +59,8 @@ static void print_usage(FILE *out)
 		"usage: pvxctl features\n"
 		"       pvxctl attach --pid PID [--fd N] [--features MASK] [--max-list N]\n"
 		"       pvxctl detach --id VM_ID | --pid PID [--fd N]\n"
-		"       pvxctl stats [--json]\n");
+		"       pvxctl stats [--json]\n"
+		"       pvxctl balloon --id VM_ID | --pid PID  --target-mb N | --target-pages N | --no-target\n");
 }
 
 static int open_pvx(void)
@@ -279,6 +281,12 @@ static void print_table(const struct pvx_stats *st,
 			       (uint64_t)vm->yield[i]);
 		printf("\n  timers fired: %" PRIu64 "\n",
 		       (uint64_t)vm->timers_fired);
+		printf("  balloon: %" PRIu64 " pages", (uint64_t)vm->balloon_pages);
+		if (vm->balloon_target == PVX_BALLOON_NO_TARGET)
+			printf(", no target\n");
+		else
+			printf(", target %" PRIu64 "\n",
+			       (uint64_t)vm->balloon_target);
 	}
 }
 
@@ -316,48 +324,136 @@ static void print_json(const struct pvx_stats *st,
 		for (i = 0; i < PVX_YIELD_NR_RESULTS; i++)
 			printf("%s\"%s\": %" PRIu64, i ? ", " : "",
 			       yield_names[i], (uint64_t)vm->yield[i]);
-		printf("}, \"timers_fired\": %" PRIu64 "}",
+		printf("}, \"timers_fired\": %" PRIu64,
 		       (uint64_t)vm->timers_fired);
+		printf(", \"balloon_pages\": %" PRIu64,
+		       (uint64_t)vm->balloon_pages);
+		/* No target: JSON null, not the all-ones marker. */
+		if (vm->balloon_target == PVX_BALLOON_NO_TARGET)
+			printf(", \"balloon_target\": null}");
+		else
+			printf(", \"balloon_target\": %" PRIu64 "}",
+			       (uint64_t)vm->balloon_target);
 	}
 	printf("]}\n");
 }
 
+/* Every attached VM's record, in *vms (malloc()ed); 0 or -1. */
+static int read_stats(int dev, struct pvx_stats *st, struct pvx_vm_stats **vms)
+{
+	unsigned int room = 0;
+
+	*vms = NULL;
+	/* VMs come and go: grow the buffer until it holds them all. */
+	for (;;) {
+		memset(st, 0, sizeof(*st));
+		st->buf = (uintptr_t)*vms;
+		st->nr_vms = room;
+		if (ioctl(dev, PVX_IOC_STATS, st)) {
+			perror("pvxctl: PVX_IOC_STATS");
+			break;
+		}
+		if (st->nr_vms <= room)
+			return 0;
+		room = st->nr_vms + 4;
+		free(*vms);
+		*vms = calloc(room, sizeof(**vms));
+		if (!*vms) {
+			perror("pvxctl");
+			return -1;
+		}
+	}
+	free(*vms);
+	*vms = NULL;
+	return -1;
+}
+
 static int cmd_stats(int json)
 {
-	struct pvx_vm_stats *vms = NULL;
+	struct pvx_vm_stats *vms;
 	struct pvx_stats st;
-	unsigned int room = 0;
 	int dev, ret = 1;
 
 	dev = open_pvx();
 	if (dev < 0)
 		return 1;
-	/* VMs come and go: grow the buffer until it holds them all. */
-	for (;;) {
-		memset(&st, 0, sizeof(st));
-		st.buf = (uintptr_t)vms;
-		st.nr_vms = room;
-		if (ioctl(dev, PVX_IOC_STATS, &st)) {
-			perror("pvxctl: PVX_IOC_STATS");
-			goto out;
-		}
-		if (st.nr_vms <= room)
-			break;
-		room = st.nr_vms + 4;
-		free(vms);
-		vms = calloc(room, sizeof(*vms));
-		if (!vms) {
-			perror("pvxctl");
-			goto out;
+	if (!read_stats(dev, &st, &vms)) {
+		if (json)
+			print_json(&st, vms, st.nr_vms);
+		else
+			print_table(&st, vms, st.nr_vms);
+		ret = 0;
+	}
+	free(vms);
+	close(dev);
+	return ret;
+}
+
+/* The pvx id of the VM process @pid created (KVM names it "kvm-<pid>"). */
+static int vm_id_of_pid(int dev, pid_t pid, uint64_t *id)
+{
+	struct pvx_vm_stats *vms;
+	struct pvx_stats st;
+	char name[PVX_STATS_NAME_SIZE];
+	unsigned int i, found = 0;
+
+	if (read_stats(dev, &st, &vms))
+		return -1;
+	snprintf(name, sizeof(name), "kvm-%d", pid);
+	for (i = 0; i < st.nr_vms; i++) {
+		if (!strcmp(vms[i].kvm_stats_id, name)) {
+			*id = vms[i].vm_id;
+			found++;
 		}
 	}
-	if (json)
-		print_json(&st, vms, st.nr_vms);
+	free(vms);
+	if (found == 1)
+		return 0;
+	if (!found)
+		fprintf(stderr, "pvxctl: no attached VM of process %d\n", pid);
 	else
-		print_table(&st, vms, st.nr_vms);
+		fprintf(stderr, "pvxctl: process %d has %u attached VMs: use --id\n",
+			pid, found);
+	return -1;
+}
+
+static int cmd_balloon(pid_t pid, uint64_t id, int by_id, uint64_t target)
+{
+	struct pvx_balloon_target req = { 0 };
+	int dev, ret = 1;
+
+	if ((!by_id && pid <= 0) || (by_id && pid > 0)) {
+		fprintf(stderr, "pvxctl: balloon needs --id or --pid\n");
+		return 2;
+	}
+	if (target == UINT64_MAX - 1) {
+		fprintf(stderr,
+			"pvxctl: balloon needs --target-mb, --target-pages or --no-target\n");
+		return 2;
+	}
+	dev = open_pvx();
+	if (dev < 0)
+		return 1;
+	if (!by_id && vm_id_of_pid(dev, pid, &id))
+		goto out;
+	req.vm_id = id;
+	req.target_pages = target;
+	if (ioctl(dev, PVX_IOC_SET_BALLOON_TARGET, &req)) {
+		fprintf(stderr, "pvxctl: balloon target for vm %" PRIu64 ": %s%s\n",
+			id, strerror(errno),
+			errno == ENOSPC ? " (above pvx_host's balloon_limit_mb)" :
+			errno == EOPNOTSUPP ? " (VM attached without the balloon feature)" : "");
+		goto out;
+	}
+	if (target == PVX_BALLOON_NO_TARGET)
+		printf("vm %" PRIu64 ": balloon target withdrawn", id);
+	else
+		printf("vm %" PRIu64 ": balloon target %" PRIu64 " pages", id,
+		       target);
+	printf(req.notified ? ", guest notified\n" :
+	       "; the guest takes no events: it sees the target when it asks\n");
 	ret = 0;
 out:
-	free(vms);
 	close(dev);
 	return ret;
 }
@@ -371,10 +467,16 @@ int main(int argc, char **argv)
 		{ "features", required_argument, NULL, 'F' },
 		{ "max-list", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "target-mb", required_argument, NULL, 'M' },
+		{ "target-pages", required_argument, NULL, 'P' },
+		{ "no-target", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	uint64_t features = UINT64_MAX, max_list = 0, id = 0, val;
+	/* UINT64_MAX is PVX_BALLOON_NO_TARGET: one less means "not given". */
+	uint64_t target = UINT64_MAX - 1;
+	long page_size = sysconf(_SC_PAGESIZE);
 	int c, json = 0, by_id = 0, want_fd = -1;
 	pid_t pid = 0;
 	const char *cmd;
@@ -413,6 +515,18 @@ int main(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'M':
+			if (parse_u64(optarg, &val) || val > (UINT32_MAX >> 1))
+				return 2;
+			target = (val << 20) / page_size;
+			break;
+		case 'P':
+			if (parse_u64(optarg, &target) || target >= UINT64_MAX - 1)
+				return 2;
+			break;
+		case 'N':
+			target = PVX_BALLOON_NO_TARGET;
+			break;
 		case 'h':
 			print_usage(stdout);
 			return 0;
@@ -430,6 +544,8 @@ int main(int argc, char **argv)
 		return cmd_detach(pid, want_fd, id, by_id);
 	if (!strcmp(cmd, "stats"))
 		return cmd_stats(json);
+	if (!strcmp(cmd, "balloon"))
+		return cmd_balloon(pid, id, by_id, target);
 	print_usage(stderr);
 	return 2;
 }

@@ -131,12 +131,19 @@ struct pvx_probe_info {
  * vector (32-255; 0 turns notifications off), delivered as a fixed
  * interrupt to its own local APIC by the timer and by completions.
  *
+ * PVX_HC_SET_VECTOR(vector, PVX_VECTOR_HOST_EVENTS, 0, 0): the VM's host
+ * event vector, on the calling vCPU (replacing any vCPU's earlier one; 0
+ * turns events off).  The host sends it when something the guest should
+ * ask about changed: today the balloon target (PVX_HC_BALLOON_STATS).  A
+ * vector of its own, so that a timer tick never costs a question.
+ *
  * PVX_HC_TIMER_SET(delta_ns, flags, 0, 0): one-shot timer for the calling
  * vCPU, due delta_ns nanoseconds after the host handles the call (host
  * CLOCK_MONOTONIC, which kvmclock follows), never earlier.  Arming again
  * replaces the pending deadline.  With PVX_TIMER_CANCEL (delta_ns 0) the
  * pending timer is cancelled: returns 1 if one was pending, else 0.
  */
+#define PVX_VECTOR_HOST_EVENTS	_BITULL(0)
 #define PVX_TIMER_CANCEL	_BITULL(0)
 
 /*
@@ -197,7 +204,9 @@ struct pvx_vm_stats {
 	/* PVX_HC_YIELD_TO calls by result, indexed by PVX_YIELD_*. */
 	__u64 yield[PVX_YIELD_NR_RESULTS];
 	__u64 timers_fired;	/* PVX_HC_TIMER_SET interrupts delivered */
-	__u64 reserved1[3];
+	__u64 balloon_pages;	/* ballooned now */
+	__u64 balloon_target;	/* PVX_IOC_SET_BALLOON_TARGET, or PVX_BALLOON_NO_TARGET */
+	__u64 reserved1[1];
 };
 
 /*
@@ -305,6 +314,24 @@ struct pvx_balloon_info {
 	__u64 limit_pages;	/* at most; 0: no limit but guest RAM */
 	__u64 inflated_pages;	/* since attach */
 	__u64 deflated_pages;	/* since attach */
+	__u64 target_pages;	/* the host asks the guest to hold this many */
+};
+
+/* pvx_balloon_info.target_pages until the host has asked for anything. */
+#define PVX_BALLOON_NO_TARGET	(~0ULL)
+
+/*
+ * The host's balloon target for an attached VM: recorded, readable by the
+ * guest with PVX_HC_BALLOON_STATS, and announced on the VM's host event
+ * vector (PVX_VECTOR_HOST_EVENTS) when the guest registered one.  The
+ * guest's balloon driver then inflates or deflates to it.
+ */
+struct pvx_balloon_target {
+	__u64 vm_id;		/* in: from PVX_IOC_ATTACH */
+	__u64 target_pages;	/* in: at most the balloon limit */
+	__u32 flags;		/* in: zero */
+	__u32 notified;		/* out: 1 if the guest was sent an event */
+	__u64 reserved[2];	/* in: zero */
 };
 
 /*
@@ -333,5 +360,7 @@ struct pvx_msr_allowlist {
 #define PVX_IOC_STATS		_IOWR(PVX_IOCTL_TYPE, 0x03, struct pvx_stats)
 #define PVX_IOC_SET_MSR_ALLOWLIST \
 	_IOW(PVX_IOCTL_TYPE, 0x04, struct pvx_msr_allowlist)
+#define PVX_IOC_SET_BALLOON_TARGET \
+	_IOWR(PVX_IOCTL_TYPE, 0x05, struct pvx_balloon_target)
 
 #endif /* _UAPI_LINUX_PVX_H */
