@@ -2,8 +2,10 @@
 /*
  * pvx_balloon: give guest memory back to the host by page ranges.
  *
- * The target (in pages) is set in /sys/kernel/pvx_balloon/target_pages; a
- * worker takes pages from the page allocator, 2 MiB blocks when it can,
+ * The target (in pages) is set by the host (pvxctl balloon: the host
+ * records it and sends a host event; the driver reads it with
+ * PVX_HC_BALLOON_STATS) or in /sys/kernel/pvx_balloon/target_pages,
+ * whichever spoke last.  A worker takes pages from the page allocator, 2 MiB blocks when it can,
  * and hands them to the host with PVX_HC_BALLOON_INFLATE, up to 256
  * ranges a call; deflating hands them back and prefaults them writable
  * (PVX_HC_PREFAULT_WRITE) before they return to the allocator, so their
@@ -40,6 +42,9 @@ struct pvx_balloon {
 	struct page *batch[PVX_RANGES_PER_CALL];	/* ranges[i]'s block */
 	unsigned int orders[PVX_RANGES_PER_CALL];
 	struct work_struct work;
+	struct work_struct host_work;	/* reads the host's target */
+	struct pvx_balloon_info *info;	/* PVX_HC_BALLOON_STATS buffer */
+	u64 host_target;		/* last read, or PVX_BALLOON_NO_TARGET */
 	struct kobject *kobj;
 };
 
@@ -184,6 +189,40 @@ static void pvx_balloon_work(struct work_struct *work)
 	mutex_unlock(&b->lock);
 }
 
+/*
+ * The host asked for a target (or the driver just loaded).  A target the
+ * guest cannot reach is followed as far as the allocator allows.
+ */
+static void pvx_balloon_host_work(struct work_struct *work)
+{
+	struct pvx_balloon *b = container_of(work, struct pvx_balloon,
+					     host_work);
+	long ret;
+
+	ret = pvx_hypercall(PVX_HC_BALLOON_STATS, virt_to_phys(b->info),
+			    sizeof(*b->info), 0, 0);
+	if (ret) {
+		pr_warn_ratelimited("balloon stats: %ld\n", ret);
+		return;
+	}
+	WRITE_ONCE(b->host_target, b->info->target_pages);
+	if (b->info->target_pages == PVX_BALLOON_NO_TARGET)
+		return;
+	WRITE_ONCE(b->target, min_t(u64, b->info->target_pages, ULONG_MAX));
+	queue_work(system_unbound_wq, &b->work);
+}
+
+static int pvx_balloon_event(struct notifier_block *nb, unsigned long unused,
+			     void *unused2)
+{
+	queue_work(system_unbound_wq, &pvx_balloon.host_work);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block pvx_balloon_event_nb = {
+	.notifier_call = pvx_balloon_event,
+};
+
 static int pvx_balloon_oom(struct notifier_block *nb, unsigned long unused,
 			   void *freed)
 {
@@ -243,7 +282,18 @@ static ssize_t target_pages_store(struct kobject *kobj,
 	return count;
 }
 
+static ssize_t host_target_pages_show(struct kobject *kobj,
+				      struct kobj_attribute *attr, char *buf)
+{
+	u64 target = READ_ONCE(pvx_balloon.host_target);
+
+	if (target == PVX_BALLOON_NO_TARGET)
+		return sysfs_emit(buf, "none\n");
+	return sysfs_emit(buf, "%llu\n", target);
+}
+
 static struct kobj_attribute pvx_attr_target = __ATTR_RW(target_pages);
+static struct kobj_attribute pvx_attr_host_target = __ATTR_RO(host_target_pages);
 static struct kobj_attribute pvx_attr_pages = __ATTR_RO(pages);
 static struct kobj_attribute pvx_attr_inflated = __ATTR_RO(inflated);
 static struct kobj_attribute pvx_attr_deflated = __ATTR_RO(deflated);
@@ -251,6 +301,7 @@ static struct kobj_attribute pvx_attr_oom = __ATTR_RO(oom_deflated);
 
 static struct attribute *pvx_balloon_attrs[] = {
 	&pvx_attr_target.attr,
+	&pvx_attr_host_target.attr,
 	&pvx_attr_pages.attr,
 	&pvx_attr_inflated.attr,
 	&pvx_attr_deflated.attr,
@@ -274,13 +325,23 @@ static int __init pvx_balloon_init(void)
 	mutex_init(&b->lock);
 	INIT_LIST_HEAD(&b->blocks);
 	INIT_WORK(&b->work, pvx_balloon_work);
+	INIT_WORK(&b->host_work, pvx_balloon_host_work);
+	b->host_target = PVX_BALLOON_NO_TARGET;
 	b->ranges = (void *)get_zeroed_page(GFP_KERNEL);
 	if (!b->ranges)
 		return -ENOMEM;
+	b->info = kzalloc(sizeof(*b->info), GFP_KERNEL);
+	if (!b->info) {
+		ret = -ENOMEM;
+		goto err_info;
+	}
 
 	ret = register_oom_notifier(&pvx_balloon_oom_nb);
 	if (ret)
 		goto err_oom;
+	ret = pvx_register_event_notifier(&pvx_balloon_event_nb);
+	if (ret)
+		goto err_event;
 	b->kobj = kobject_create_and_add("pvx_balloon", kernel_kobj);
 	if (!b->kobj) {
 		ret = -ENOMEM;
@@ -289,14 +350,20 @@ static int __init pvx_balloon_init(void)
 	ret = sysfs_create_group(b->kobj, &pvx_balloon_group);
 	if (ret)
 		goto err_sysfs;
-	pr_info("ready: /sys/kernel/pvx_balloon/target_pages\n");
+	/* The host may have asked before the driver was there. */
+	queue_work(system_unbound_wq, &b->host_work);
+	pr_info("ready: /sys/kernel/pvx_balloon/target_pages, host targets\n");
 	return 0;
 
 err_sysfs:
 	kobject_put(b->kobj);
 err_kobj:
+	pvx_unregister_event_notifier(&pvx_balloon_event_nb);
+err_event:
 	unregister_oom_notifier(&pvx_balloon_oom_nb);
 err_oom:
+	kfree(b->info);
+err_info:
 	free_page((unsigned long)b->ranges);
 	return ret;
 }
@@ -307,6 +374,8 @@ static void __exit pvx_balloon_exit(void)
 
 	sysfs_remove_group(b->kobj, &pvx_balloon_group);
 	kobject_put(b->kobj);
+	pvx_unregister_event_notifier(&pvx_balloon_event_nb);
+	cancel_work_sync(&b->host_work);
 	unregister_oom_notifier(&pvx_balloon_oom_nb);
 	cancel_work_sync(&b->work);
 	/* Everything back before the module's memory goes. */
@@ -317,6 +386,7 @@ static void __exit pvx_balloon_exit(void)
 	if (b->pages)
 		pr_warn("%lu pages the host did not give back are lost\n",
 			b->pages);
+	kfree(b->info);
 	free_page((unsigned long)b->ranges);
 }
 

@@ -10,6 +10,9 @@
  * pinned to it, whose vector is then registered with the host from that
  * CPU.  Other guest modules hook in with pvx_register_notifier().
  *
+ * Host events (a new balloon target) come on a vector of their own, on
+ * CPU 0, which x86 never takes offline: pvx_register_event_notifier().
+ *
  * /sys/kernel/pvx/ shows what the host offers this VM.
  */
 #define pr_fmt(fmt) "pvx: " fmt
@@ -36,7 +39,7 @@
 static bool notifications = true;
 module_param(notifications, bool, 0444);
 MODULE_PARM_DESC(notifications,
-		 "Take host notifications (timer, completions) on every CPU");
+		 "Take host notifications (timer, completions, events)");
 
 struct pvx_cpu {
 	int virq;
@@ -44,11 +47,15 @@ struct pvx_cpu {
 	unsigned long count;
 };
 
+#define PVX_EVENT_CPU	0
+
 static struct pvx_probe_info pvx_info;
 static struct kobject *pvx_kobj;
 static DEFINE_PER_CPU(struct pvx_cpu, pvx_cpu);
 static ATOMIC_NOTIFIER_HEAD(pvx_notify_chain);
 static int pvx_cpuhp_state;
+static struct pvx_cpu pvx_event;
+static ATOMIC_NOTIFIER_HEAD(pvx_event_chain);
 
 long pvx_hypercall(unsigned int nr, unsigned long a0, unsigned long a1,
 		   unsigned long a2, unsigned long a3)
@@ -74,6 +81,18 @@ int pvx_unregister_notifier(struct notifier_block *nb)
 	return atomic_notifier_chain_unregister(&pvx_notify_chain, nb);
 }
 EXPORT_SYMBOL_GPL(pvx_unregister_notifier);
+
+int pvx_register_event_notifier(struct notifier_block *nb)
+{
+	return atomic_notifier_chain_register(&pvx_event_chain, nb);
+}
+EXPORT_SYMBOL_GPL(pvx_register_event_notifier);
+
+int pvx_unregister_event_notifier(struct notifier_block *nb)
+{
+	return atomic_notifier_chain_unregister(&pvx_event_chain, nb);
+}
+EXPORT_SYMBOL_GPL(pvx_unregister_event_notifier);
 
 /* This CPU's one-shot timer: the notification comes delta_ns from now. */
 long pvx_timer_arm(u64 delta_ns)
@@ -131,12 +150,18 @@ static irqreturn_t pvx_notify_irq(int irq, void *dev)
 	return IRQ_HANDLED;
 }
 
-/* Runs on @cpu as it comes online (and at load for the online ones). */
-static int pvx_cpu_online(unsigned int cpu)
+static irqreturn_t pvx_event_irq(int irq, void *dev)
 {
-	struct pvx_cpu *pc = per_cpu_ptr(&pvx_cpu, cpu);
+	pvx_event.count++;
+	atomic_notifier_call_chain(&pvx_event_chain, 0, NULL);
+	return IRQ_HANDLED;
+}
+
+/* An interrupt pinned to @cpu, whose vector the caller gives the host. */
+static int pvx_irq_alloc(struct pvx_cpu *pc, unsigned int cpu,
+			 irq_handler_t handler, const char *name)
+{
 	struct irq_alloc_info info = { .mask = cpumask_of(cpu) };
-	long hret;
 	int virq, ret;
 
 	virq = __irq_domain_alloc_irqs(x86_vector_domain, -1, 1,
@@ -144,30 +169,50 @@ static int pvx_cpu_online(unsigned int cpu)
 	if (virq < 0)
 		return virq;
 	irq_set_handler(virq, handle_edge_irq);
-	ret = request_irq(virq, pvx_notify_irq, IRQF_NOBALANCING, "pvx", NULL);
+	ret = request_irq(virq, handler, IRQF_NOBALANCING, name, NULL);
 	if (ret)
 		goto err_request;
 	ret = irq_set_affinity(virq, cpumask_of(cpu));
 	if (ret)
 		goto err_affinity;
-
 	pc->virq = virq;
 	pc->vector = irqd_cfg(irq_get_irq_data(virq))->vector;
-	hret = pvx_hypercall(PVX_HC_SET_VECTOR, pc->vector, 0, 0, 0);
-	if (hret) {
-		pr_warn_once("host refused notification vector %#x: %ld\n",
-			     pc->vector, hret);
-		ret = -EIO;
-		goto err_affinity;
-	}
 	return 0;
 
 err_affinity:
 	free_irq(virq, NULL);
 err_request:
 	irq_dispose_mapping(virq);
-	pc->virq = 0;
 	return ret;
+}
+
+/* The host no longer sends this vector. */
+static void pvx_irq_free(struct pvx_cpu *pc)
+{
+	free_irq(pc->virq, NULL);
+	irq_dispose_mapping(pc->virq);
+	pc->virq = 0;
+	pc->vector = 0;
+}
+
+/* Runs on @cpu as it comes online (and at load for the online ones). */
+static int pvx_cpu_online(unsigned int cpu)
+{
+	struct pvx_cpu *pc = per_cpu_ptr(&pvx_cpu, cpu);
+	long hret;
+	int ret;
+
+	ret = pvx_irq_alloc(pc, cpu, pvx_notify_irq, "pvx");
+	if (ret)
+		return ret;
+	hret = pvx_hypercall(PVX_HC_SET_VECTOR, pc->vector, 0, 0, 0);
+	if (hret) {
+		pr_warn_once("host refused notification vector %#x: %ld\n",
+			     pc->vector, hret);
+		pvx_irq_free(pc);
+		return -EIO;
+	}
+	return 0;
 }
 
 static int pvx_cpu_offline(unsigned int cpu)
@@ -178,16 +223,59 @@ static int pvx_cpu_offline(unsigned int cpu)
 		return 0;
 	/* Host first: nothing may arrive on a vector about to be freed. */
 	pvx_hypercall(PVX_HC_SET_VECTOR, 0, 0, 0, 0);
-	free_irq(pc->virq, NULL);
-	irq_dispose_mapping(pc->virq);
-	pc->virq = 0;
-	pc->vector = 0;
+	pvx_irq_free(pc);
 	return 0;
+}
+
+struct pvx_event_req {
+	unsigned long vector;
+	long ret;
+};
+
+/* On PVX_EVENT_CPU: the host sends events to the vCPU that asked. */
+static void pvx_event_set_vector(void *arg)
+{
+	struct pvx_event_req *req = arg;
+
+	req->ret = pvx_hypercall(PVX_HC_SET_VECTOR, req->vector,
+				 PVX_VECTOR_HOST_EVENTS, 0, 0);
+}
+
+static void pvx_events_init(void)
+{
+	struct pvx_event_req req;
+	int ret;
+
+	ret = pvx_irq_alloc(&pvx_event, PVX_EVENT_CPU, pvx_event_irq,
+			    "pvx-events");
+	if (ret) {
+		pr_warn("no interrupt for host events (%d): none taken\n", ret);
+		return;
+	}
+	req.vector = pvx_event.vector;
+	smp_call_function_single(PVX_EVENT_CPU, pvx_event_set_vector, &req, 1);
+	if (req.ret) {
+		pr_info("host sends no events (%ld): none taken\n", req.ret);
+		pvx_irq_free(&pvx_event);
+	}
+}
+
+static void pvx_events_exit(void)
+{
+	struct pvx_event_req req = { .vector = 0 };
+
+	if (!pvx_event.virq)
+		return;
+	smp_call_function_single(PVX_EVENT_CPU, pvx_event_set_vector, &req, 1);
+	pvx_irq_free(&pvx_event);
 }
 
 static void pvx_cpu_quiesce(void *unused)
 {
 	pvx_hypercall(PVX_HC_SET_VECTOR, 0, 0, 0, 0);
+	if (smp_processor_id() == PVX_EVENT_CPU)
+		pvx_hypercall(PVX_HC_SET_VECTOR, 0, PVX_VECTOR_HOST_EVENTS,
+			      0, 0);
 }
 
 /* A kexec'd or rebooted kernel must not get interrupts it never asked for. */
@@ -241,6 +329,7 @@ static int pvx_notify_init(void)
 	if (ret < 0)
 		return ret;
 	pvx_cpuhp_state = ret;
+	pvx_events_init();
 	register_reboot_notifier(&pvx_reboot_nb);
 	pvx_notify_selftest();
 	return 0;
@@ -251,6 +340,7 @@ static void pvx_notify_exit(void)
 	if (!pvx_cpuhp_state)
 		return;
 	unregister_reboot_notifier(&pvx_reboot_nb);
+	pvx_events_exit();
 	cpuhp_remove_state(pvx_cpuhp_state);
 	pvx_cpuhp_state = 0;
 }
@@ -320,7 +410,14 @@ static ssize_t notifications_show(struct kobject *kobj,
 	return sysfs_emit(buf, "%lu\n", sum);
 }
 
+static ssize_t events_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(pvx_event.count));
+}
+
 static struct kobj_attribute pvx_attr_abi_version = __ATTR_RO(abi_version);
+static struct kobj_attribute pvx_attr_events = __ATTR_RO(events);
 static struct kobj_attribute pvx_attr_notifications = __ATTR_RO(notifications);
 static struct kobj_attribute pvx_attr_features = __ATTR_RO(features);
 static struct kobj_attribute pvx_attr_max_list = __ATTR_RO(max_list_entries);
@@ -330,6 +427,7 @@ static struct attribute *pvx_attrs[] = {
 	&pvx_attr_features.attr,
 	&pvx_attr_max_list.attr,
 	&pvx_attr_notifications.attr,
+	&pvx_attr_events.attr,
 	NULL,
 };
 

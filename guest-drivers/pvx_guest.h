@@ -15,6 +15,13 @@ u64 pvx_features(void);
 int pvx_register_notifier(struct notifier_block *nb);
 int pvx_unregister_notifier(struct notifier_block *nb);
 
+/*
+ * Host events (today: a new balloon target), in hard interrupt context;
+ * the notifier asks the host what changed.
+ */
+int pvx_register_event_notifier(struct notifier_block *nb);
+int pvx_unregister_event_notifier(struct notifier_block *nb);
+
 /* The calling CPU's one-shot timer (PVX_F_TIMER). */
 long pvx_timer_arm(u64 delta_ns);
 long pvx_timer_cancel(void);

@@ -100,11 +100,15 @@ start=$(date +%s) done=1
 last=$start
 while [ $(( $(date +%s) - start )) -lt $L2_TIMEOUT ] && kill -0 $qpid 2>/dev/null; do
 	if grep -q "$L2_DONE" $H/run/l2.log 2>/dev/null; then done=0; break; fi
+	# The host drives L2's balloon: 256 MiB out, then all of it back.
 	if [ -z "$rss_before" ] && grep -q 'PVX-L2-BALLOON: before' $H/run/l2.log; then
 		rss_before=$(rss_anon)
+		/pvx/pvxctl balloon --pid $qpid --target-mb 256 > /tmp/l2-balloon.txt 2>&1
+		sed 's/^/# pvxctl balloon: /' /tmp/l2-balloon.txt
 	fi
 	if [ -z "$rss_inflated" ] && grep -q 'PVX-L2-BALLOON: inflated' $H/run/l2.log; then
 		rss_inflated=$(rss_anon)
+		/pvx/pvxctl balloon --pid $qpid --target-pages 0 2>&1 | sed 's/^/# pvxctl balloon: /'
 	fi
 	sleep 1
 	now=$(date +%s)
@@ -146,14 +150,18 @@ elif [ $attached = 1 ]; then
 	echo "$spin" | grep -q 'lost updates 0,'; res $? "l2 spinlock, spinning only: no lost updates"
 	echo "$yld" | grep -q 'lost updates 0,'; res $? "l2 spinlock, with directed yield: no lost updates"
 	echo "$yld" | grep -Eq 'yields [1-9]'; res $? "l2 spinlock: waiters yielded to preempted holders"
+	grep -q 'guest notified' /tmp/l2-balloon.txt 2>/dev/null
+	res $? "l2 balloon: pvxctl balloon set the target and the guest was sent the host event"
 	if grep -q 'PVX-L2-BALLOON: inflated' $H/run/l2.log; then
 		inflated_kb=$(( $(sed -n 's/.*PVX-L2-BALLOON: inflated \([0-9]*\) pages.*/\1/p' $H/run/l2.log | head -n1) * 4 ))
 		echo "# L2 QEMU RssAnon: ${rss_before:-?} kB before, ${rss_inflated:-?} kB after the guest inflated $inflated_kb kB"
 		[ -n "$rss_before" ] && [ -n "$rss_inflated" ] && [ "$inflated_kb" -gt 0 ] &&
 			[ $((rss_before - rss_inflated)) -ge $((inflated_kb * 99 / 100)) ]
 		res $? "l2 balloon: L1's QEMU gave back >= 99% of what L2 inflated"
+		grep -q 'PVX-L2-BALLOON: inflated 65536 pages for host target 65536' $H/run/l2.log
+		res $? "l2 balloon: the guest followed the host's target of 256 MiB"
 		grep -q 'PVX-L2-BALLOON: deflated, 0 pages left, memory use ok' $H/run/l2.log
-		res $? "l2 balloon: deflated pages work again"
+		res $? "l2 balloon: deflated to the host's target 0, and the pages work again"
 	else
 		res 1 "l2 balloon: L2 reached the balloon step"
 	fi
