@@ -8,7 +8,8 @@
  * vector on expiry.  Time itself still comes from kvmclock.
  *
  * The device is per CPU, registered as each CPU comes online and rated
- * above the LAPIC timer so the kernel switches to it.  Switching back at
+ * above the LAPIC timer so the kernel switches to it; a CPU going offline
+ * hands its tick back first.  Switching back at
  * runtime is the clockevents sysfs file: echo pvx >
  * /sys/devices/system/clockevents/clockevent<N>/unbind_device.  The module
  * cannot be unloaded: a clock event device cannot be taken from under the
@@ -82,6 +83,23 @@ static int pvx_clock_cpu_online(unsigned int cpu)
 	return 0;
 }
 
+/*
+ * Runs on @cpu as it goes offline, before pvx_guest's own teardown (states
+ * are torn down in reverse order) takes the notification vector away.
+ * Left in place, the tick would run on a device that can no longer
+ * interrupt until the CPU is dead, and any timer the hotplug path waits
+ * for on this CPU would never fire.
+ */
+static int pvx_clock_cpu_offline(unsigned int cpu)
+{
+	int ret = clockevents_unbind_device(per_cpu_ptr(&pvx_ced, cpu), cpu);
+
+	if (ret)
+		pr_warn("CPU %u: no other clock event device to take the tick: %d\n",
+			cpu, ret);
+	return ret;
+}
+
 static int pvx_clock_reboot(struct notifier_block *nb, unsigned long action,
 			    void *unused)
 {
@@ -110,7 +128,7 @@ static int __init pvx_clock_init(void)
 	if (ret)
 		return ret;
 	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "pvx_clock:online",
-				pvx_clock_cpu_online, NULL);
+				pvx_clock_cpu_online, pvx_clock_cpu_offline);
 	if (ret < 0) {
 		pvx_unregister_notifier(&pvx_clock_nb);
 		return ret;
