@@ -44,7 +44,7 @@ stage: check-kdir tools selftests
 	rm -rf $(STAGE) $(STAGE).src
 	mkdir -p $(STAGE)/selftests $(STAGE)/kunit $(STAGE)/l2 $(STAGE).src
 	printf '%s\n' $(MODULE_SOURCES) | cpio -pdm --quiet $(STAGE).src
-	$(MAKE) -C $(KDIR) M=$(STAGE).src/host-kmod modules
+	$(MAKE) -C $(KDIR) M=$(STAGE).src/host-kmod PVX_TEST_MODULES=y modules
 	$(MAKE) -C $(GUEST_KDIR) M=$(STAGE).src/guest-drivers modules
 	set -e; cd $(STAGE).src/host-kmod; for m in $$(sed 's/\.o$$/.ko/' modules.order); do \
 		case $$m in *_kunit.ko) cp $$m $(STAGE)/kunit/ ;; *) cp $$m $(STAGE)/ ;; esac; done

@@ -430,6 +430,26 @@ long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
 	return 0;
 }
 
+/*
+ * Pins the VMM's page behind @gfn, for a DMA engine to read (or write:
+ * the page is made present and writable first, breaking copy-on-write).
+ * In the VMM's mm (a vCPU thread, or a worker using it), under
+ * kvm->srcu.  Same errors as pvx_compat_copy_page() for that side.
+ */
+long pvx_compat_pin_guest_page(struct kvm *kvm, u64 gfn, bool write,
+			       struct page **page)
+{
+	unsigned long hva;
+	long err;
+
+	hva = pvx_gfn_to_hva(kvm, gfn, write, &err);
+	if (!hva)
+		return write && err == -PVX_EPERM ? -PVX_EFAULT : err;
+	if (pin_user_pages_fast(hva, 1, write ? FOLL_WRITE : 0, page) != 1)
+		return -PVX_EFAULT;
+	return 0;
+}
+
 void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn)
 {
 	kvm_vcpu_mark_page_dirty(vcpu, gfn);

@@ -8,14 +8,128 @@
  * batch (or none, split-phase), and the destinations are marked dirty as a
  * guest write would mark them.
  *
- * The copy runs on the CPU.  No DMA_MEMCPY engine is used yet: the testbed
- * has none to prove that path on.
+ * The copy engine: a DMA_MEMCPY dmaengine channel when the host has one
+ * (taken at load, or on "echo dma > .../parameters/copy_engine"), the CPU
+ * otherwise ("echo cpu" gives the channel back).  With an engine, up to
+ * PVX_DMA_INFLIGHT pages are pinned, mapped for the channel's device and
+ * in flight at once; the CPU only waits.  A page the engine fails gets
+ * -PVX_EIO and ends the batch there, as any refused entry does.
  */
+#define pr_fmt(fmt) "pvx: " fmt
+
+#include <linux/completion.h>
+#include <linux/dma-mapping.h>
+#include <linux/dmaengine.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include "pvx_host.h"
 
-static void pvx_copy_run(struct pvx_batch *b)
+#define PVX_DMA_INFLIGHT	64
+/* An engine that has not finished a page in this long is broken. */
+#define PVX_DMA_TIMEOUT		(5 * HZ)
+
+struct pvx_dma_op {
+	struct pvx_dma_chunk *chunk;
+	struct page *src, *dst;
+	dma_addr_t src_dma, dst_dma;
+	enum dmaengine_tx_result result;
+};
+
+/* Lives in the batch's scratch page. */
+struct pvx_dma_chunk {
+	atomic_t pending;
+	struct completion done;
+	struct pvx_dma_op op[PVX_DMA_INFLIGHT];
+};
+
+/* Readers: batches using the channel; writer: the parameter. */
+static DECLARE_RWSEM(pvx_copy_engine_lock);
+static struct dma_chan *pvx_copy_chan;
+static bool pvx_copy_engine_chosen;
+
+static int pvx_copy_engine_take(void)
+{
+	struct dma_chan *chan;
+	dma_cap_mask_t mask;
+
+	dma_cap_zero(mask);
+	dma_cap_set(DMA_MEMCPY, mask);
+	chan = dma_request_chan_by_mask(&mask);
+	if (IS_ERR(chan))
+		return PTR_ERR(chan);
+	pvx_copy_chan = chan;
+	pr_info("COPY_PAGES: DMA channel %s\n", dma_chan_name(chan));
+	return 0;
+}
+
+static void pvx_copy_engine_drop(void)
+{
+	if (!pvx_copy_chan)
+		return;
+	dma_release_channel(pvx_copy_chan);
+	pvx_copy_chan = NULL;
+}
+
+static int pvx_copy_engine_set(const char *val, const struct kernel_param *kp)
+{
+	int ret = 0;
+
+	down_write(&pvx_copy_engine_lock);
+	if (sysfs_streq(val, "cpu")) {
+		pvx_copy_engine_drop();
+	} else if (sysfs_streq(val, "dma")) {
+		if (!pvx_copy_chan)
+			ret = pvx_copy_engine_take();
+	} else {
+		ret = -EINVAL;
+	}
+	if (!ret)
+		pvx_copy_engine_chosen = true;
+	up_write(&pvx_copy_engine_lock);
+	return ret;
+}
+
+static int pvx_copy_engine_get(char *buf, const struct kernel_param *kp)
+{
+	int n;
+
+	down_read(&pvx_copy_engine_lock);
+	if (pvx_copy_chan)
+		n = sysfs_emit(buf, "dma %s\n", dma_chan_name(pvx_copy_chan));
+	else
+		n = sysfs_emit(buf, "cpu\n");
+	up_read(&pvx_copy_engine_lock);
+	return n;
+}
+
+static const struct kernel_param_ops pvx_copy_engine_ops = {
+	.set = pvx_copy_engine_set,
+	.get = pvx_copy_engine_get,
+};
+module_param_cb(copy_engine, &pvx_copy_engine_ops, NULL, 0644);
+MODULE_PARM_DESC(copy_engine,
+		 "COPY_PAGES engine: dma (a DMA_MEMCPY channel) or cpu; default: dma if the host has one");
+
+/* At load: an engine if there is one, unless the parameter chose. */
+void pvx_copy_engine_init(void)
+{
+	down_write(&pvx_copy_engine_lock);
+	if (!pvx_copy_engine_chosen && pvx_copy_engine_take())
+		pr_info("COPY_PAGES: no DMA_MEMCPY channel, CPU copy\n");
+	up_write(&pvx_copy_engine_lock);
+}
+
+void pvx_copy_engine_exit(void)
+{
+	down_write(&pvx_copy_engine_lock);
+	pvx_copy_engine_drop();
+	up_write(&pvx_copy_engine_lock);
+}
+
+static void pvx_copy_run_cpu(struct pvx_batch *b)
 {
 	struct pvx_copy_entry *list = b->list;
 
@@ -40,6 +154,161 @@ static void pvx_copy_run(struct pvx_batch *b)
 	b->processed = b->done;
 }
 
+static void pvx_dma_done(void *arg, const struct dmaengine_result *res)
+{
+	struct pvx_dma_op *op = arg;
+
+	op->result = res ? res->result : DMA_TRANS_NOERROR;
+	if (atomic_dec_and_test(&op->chunk->pending))
+		complete(&op->chunk->done);
+}
+
+static void pvx_dma_unpin(struct pvx_dma_op *op)
+{
+	unpin_user_page(op->src);
+	unpin_user_pages_dirty_lock(&op->dst, 1, true);
+}
+
+/* Pins, maps and submits one page; undoes all of it on failure. */
+static s32 pvx_dma_submit(struct pvx_batch *b, struct dma_chan *chan,
+			  struct pvx_dma_op *op, const struct pvx_copy_entry *e)
+{
+	struct device *dev = chan->device->dev;
+	struct dma_async_tx_descriptor *tx;
+	s32 ret;
+
+	if (e->reserved)
+		return -PVX_EINVAL;
+	ret = pvx_compat_pin_guest_page(b->kvm, e->src_gfn, false, &op->src);
+	if (ret)
+		return ret;
+	ret = pvx_compat_pin_guest_page(b->kvm, e->dst_gfn, true, &op->dst);
+	if (ret)
+		goto err_pin_dst;
+
+	ret = -PVX_EAGAIN;
+	op->src_dma = dma_map_page(dev, op->src, 0, PAGE_SIZE, DMA_TO_DEVICE);
+	if (dma_mapping_error(dev, op->src_dma))
+		goto err_map_src;
+	op->dst_dma = dma_map_page(dev, op->dst, 0, PAGE_SIZE,
+				   DMA_FROM_DEVICE);
+	if (dma_mapping_error(dev, op->dst_dma))
+		goto err_map_dst;
+	tx = dmaengine_prep_dma_memcpy(chan, op->dst_dma, op->src_dma,
+				       PAGE_SIZE, DMA_PREP_INTERRUPT);
+	if (!tx)
+		goto err_prep;
+	op->result = DMA_TRANS_ABORTED;	/* until the engine says otherwise */
+	tx->callback_result = pvx_dma_done;
+	tx->callback_param = op;
+	atomic_inc(&op->chunk->pending);
+	if (dma_submit_error(dmaengine_submit(tx))) {
+		atomic_dec(&op->chunk->pending);
+		goto err_prep;
+	}
+	return 0;
+
+err_prep:
+	dma_unmap_page(dev, op->dst_dma, PAGE_SIZE, DMA_FROM_DEVICE);
+err_map_dst:
+	dma_unmap_page(dev, op->src_dma, PAGE_SIZE, DMA_TO_DEVICE);
+err_map_src:
+	unpin_user_page(op->dst);
+err_pin_dst:
+	unpin_user_page(op->src);
+	return ret;
+}
+
+/* Waits for the @n submitted pages, then unmaps and unpins them. */
+static void pvx_dma_finish(struct dma_chan *chan, struct pvx_dma_chunk *c,
+			   unsigned int n)
+{
+	struct device *dev = chan->device->dev;
+	unsigned int i;
+
+	dma_async_issue_pending(chan);
+	/* The chunk's own count: no completion before all are submitted. */
+	if (!atomic_dec_and_test(&c->pending) &&
+	    !wait_for_completion_timeout(&c->done, PVX_DMA_TIMEOUT)) {
+		pr_err_ratelimited("COPY_PAGES: DMA channel %s timed out\n",
+				   dma_chan_name(chan));
+		/* Whatever did not finish keeps DMA_TRANS_ABORTED. */
+		dmaengine_terminate_sync(chan);
+	}
+	for (i = 0; i < n; i++) {
+		struct pvx_dma_op *op = &c->op[i];
+
+		dma_unmap_page(dev, op->dst_dma, PAGE_SIZE, DMA_FROM_DEVICE);
+		dma_unmap_page(dev, op->src_dma, PAGE_SIZE, DMA_TO_DEVICE);
+		pvx_dma_unpin(op);
+	}
+}
+
+/*
+ * Entries are copied in list order.  A channel may run its descriptors
+ * concurrently, so an entry that reads or rewrites a page an earlier one
+ * in flight writes waits for the next chunk.
+ */
+static bool pvx_dma_depends(const struct pvx_copy_entry *first, u32 n,
+			    const struct pvx_copy_entry *e)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		if (first[i].dst_gfn == e->src_gfn ||
+		    first[i].dst_gfn == e->dst_gfn)
+			return true;
+	return false;
+}
+
+static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
+{
+	struct pvx_copy_entry *list = b->list;
+	struct pvx_dma_chunk *c = b->scratch;
+	u32 base = 0, n, i;
+	s32 refused = 0;
+
+	BUILD_BUG_ON(sizeof(*c) > PAGE_SIZE);
+	b->done = 0;
+	while (base < b->count && !refused && !fatal_signal_pending(current)) {
+		atomic_set(&c->pending, 1);
+		init_completion(&c->done);
+		for (n = 0; n < PVX_DMA_INFLIGHT && base + n < b->count; n++) {
+			if (pvx_dma_depends(&list[base], n, &list[base + n]))
+				break;
+			c->op[n].chunk = c;
+			refused = pvx_dma_submit(b, chan, &c->op[n],
+						 &list[base + n]);
+			if (refused)
+				break;
+		}
+		pvx_dma_finish(chan, c, n);
+
+		/* In list order: the first failure ends the batch. */
+		for (i = 0; i < n && b->done == base + i; i++) {
+			list[base + i].status =
+				c->op[i].result == DMA_TRANS_NOERROR ? 0 :
+								       -PVX_EIO;
+			if (!list[base + i].status)
+				b->done++;
+		}
+		if (b->done < base + n) {
+			/* The engine may have written past the failure. */
+			b->written = base + n;
+			b->processed = b->done + 1;
+			return;
+		}
+		if (refused) {
+			list[base + n].status = refused;
+			b->processed = base + n + 1;
+			return;
+		}
+		base += n;
+		cond_resched();
+	}
+	b->processed = b->done;
+}
+
 static void pvx_copy_mark_dirty(struct kvm_vcpu *vcpu, const void *list,
 				u32 done)
 {
@@ -48,6 +317,22 @@ static void pvx_copy_mark_dirty(struct kvm_vcpu *vcpu, const void *list,
 
 	for (i = 0; i < done; i++)
 		pvx_compat_mark_dirty(vcpu, e[i].dst_gfn);
+}
+
+static void pvx_copy_run(struct pvx_batch *b)
+{
+	down_read(&pvx_copy_engine_lock);
+	if (!pvx_copy_chan) {
+		pvx_copy_run_cpu(b);
+		up_read(&pvx_copy_engine_lock);
+		return;
+	}
+	pvx_copy_run_dma(b, pvx_copy_chan);
+	up_read(&pvx_copy_engine_lock);
+
+	/* A vCPU marks what the engine wrote now; a worker's collector later. */
+	if (b->vcpu)
+		pvx_copy_mark_dirty(b->vcpu, b->list, max(b->done, b->written));
 }
 
 static const struct pvx_split_ops pvx_copy_ops = {

@@ -138,6 +138,10 @@ struct pvx_batch {
 	void *scratch;		/* a page */
 	u32 done;		/* out: entries completed */
 	u32 processed;		/* out: entries whose status is set */
+	u32 written;		/* out: leading entries whose data may have
+				 * changed, if more than @done (a DMA engine
+				 * ran past a failed entry): marked dirty too
+				 */
 };
 
 struct pvx_split_ops {
@@ -156,6 +160,8 @@ void pvx_split_vcpu_drop(struct pvx_vcpu *pv);
 void pvx_split_wait_idle(struct pvx_vm *vm);
 int pvx_split_init(void);
 void pvx_split_exit(void);
+void pvx_copy_engine_init(void);
+void pvx_copy_engine_exit(void);
 
 struct pvx_vm {
 	struct hlist_node node;	/* pvx_vm_hash, keyed by kvm */
@@ -223,6 +229,8 @@ long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,
 			       u64 gfn);
 long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
 			  u64 src_gfn, u64 dst_gfn, void *bounce);
+long pvx_compat_pin_guest_page(struct kvm *kvm, u64 gfn, bool write,
+			       struct page **page);
 void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn);
 long pvx_compat_discard(struct kvm *kvm, u64 gfn, u64 npages);
 bool pvx_compat_io_bus_write(struct kvm_vcpu *vcpu, bool pio, u64 addr,

@@ -109,9 +109,10 @@ static int __init pvx_init(void)
 {
 	int ret;
 
+	pvx_copy_engine_init();
 	ret = pvx_services_register();
 	if (ret)
-		return ret;
+		goto err_services;
 
 	ret = pvx_split_init();
 	if (ret)
@@ -141,6 +142,8 @@ err_lifetime_hook:
 	pvx_split_exit();
 err_split:
 	pvx_services_unregister(ARRAY_SIZE(pvx_services));
+err_services:
+	pvx_copy_engine_exit();
 	return ret;
 }
 
@@ -153,6 +156,7 @@ static void __exit pvx_exit(void)
 	pvx_compat_lifetime_hook_remove();
 	pvx_vm_barrier();
 	pvx_services_unregister(ARRAY_SIZE(pvx_services));
+	pvx_copy_engine_exit();
 	pr_info("unloaded\n");
 }
 

@@ -42,6 +42,7 @@ struct pvx_split_req {
 	u32 count;
 	u32 done;
 	u32 processed;
+	u32 written;
 	long result;
 };
 
@@ -85,6 +86,7 @@ static void pvx_split_work(struct work_struct *work)
 	}
 	req->done = b.done;
 	req->processed = b.processed;
+	req->written = max(b.done, b.written);
 
 	spin_lock(&pv->split_lock);
 	list_add_tail(&req->node, &pv->split_done);
@@ -241,7 +243,8 @@ static long pvx_split_collect(struct pvx_call *call)
 			rec.result = -PVX_EFAULT;
 		/* Dirty before the guest can learn the data is there. */
 		if (req->ops->mark_dirty)
-			req->ops->mark_dirty(call->vcpu, req->list, req->done);
+			req->ops->mark_dirty(call->vcpu, req->list,
+					     req->written);
 		/* Checked at submission; lost only if the guest moved it. */
 		pvx_guest_write(call, req->completion_gpa, &rec, sizeof(rec));
 		pv->split_outstanding--;

@@ -1,16 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * PVX_HC_COPY_PAGES: 48 pages copied guest-physical to guest-physical in
- * one exit; the contents are checked from the VMM, and KVM's dirty log
- * must show exactly the destination pages.  Then the entries the host must
- * refuse, each stopping the batch with its status.
+ * one exit, then again split-phase; the contents are checked from the
+ * VMM, and KVM's dirty log must show exactly the destination pages.  Then
+ * the entries the host must refuse, each stopping the batch with its
+ * status.
+ *
+ * All of it twice: on the CPU, and on a DMA_MEMCPY dmaengine channel
+ * (the host's own, or in the testbed pvx_softdma, which also counts its
+ * copies and fails one on request: that entry must get -PVX_EIO).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "pvx_test.h"
 
@@ -23,14 +31,21 @@
 #define GPA_RO		0x20800000ULL
 #define GPA_NONE	0x30000000ULL
 #define SLOT_DST	2
+#define ENGINE_PARAM	"/sys/module/pvx_host/parameters/copy_engine"
+#define SOFTDMA		"/sys/module/pvx_softdma/parameters/"
+#define FAIL_AT		5	/* the engine fails the 5th page */
 
 enum {
 	STEP_COPY_START = 1,
 	STEP_COPY_END,
+	STEP_SPLIT_START,
+	STEP_SPLIT_END,
 	STEP_REFUSED,
+	STEP_ENGINE_FAIL,
 };
 
 static struct pvx_copy_entry list[NCOPY] __attribute__((aligned(64)));
+static struct pvx_completion completion __attribute__((aligned(64)));
 
 static uint64_t copy_pages(uint64_t count)
 {
@@ -38,20 +53,48 @@ static uint64_t copy_pages(uint64_t count)
 }
 
 /* Source page i goes to destination page NPAGES - 1 - i. */
-static void guest_main(uint64_t arg)
+static void fill_list(void)
 {
-	uint64_t i, r;
+	uint64_t i;
 
-	(void)arg;
 	for (i = 0; i < NCOPY; i++) {
 		list[i].src_gfn = GPA_SRC / PAGE + i;
 		list[i].dst_gfn = GPA_DST / PAGE + NPAGES - 1 - i;
 		list[i].status = 0x7777;
 		list[i].reserved = 0;
 	}
+}
+
+/* Split-phase, collected by polling: this guest takes no interrupts. */
+static uint64_t copy_pages_split(uint64_t count)
+{
+	uint64_t r;
+
+	r = guest_hypercall(PVX_HC_COPY_PAGES, (uint64_t)list, count,
+			    PVX_SPLIT, (uint64_t)&completion);
+	if (r != PVX_ERR(PVX_EINPROGRESS))
+		return r;
+	while (READ_ONCE(completion.state) != PVX_COMPLETION_DONE) {
+		guest_hypercall(PVX_HC_SPLIT_COLLECT, 0, 0, 0, 0);
+		asm volatile("pause");
+	}
+	return completion.result;
+}
+
+/* @arg: 1 when the engine can be made to fail (pvx_softdma). */
+static void guest_main(uint64_t arg)
+{
+	uint64_t i, r;
+
+	fill_list();
 	GUEST_SYNC(STEP_COPY_START);
 	r = copy_pages(NCOPY);
 	GUEST_SYNC(STEP_COPY_END, r);
+
+	fill_list();
+	GUEST_SYNC(STEP_SPLIT_START);
+	r = copy_pages_split(NCOPY);
+	GUEST_SYNC(STEP_SPLIT_END, r);
 
 	for (i = 0; i < 4; i++) {
 		list[0].src_gfn = GPA_SRC / PAGE;
@@ -72,6 +115,15 @@ static void guest_main(uint64_t arg)
 			   ((uint64_t)(uint32_t)list[0].status << 32) |
 			   (uint32_t)list[1].status);
 	}
+
+	if (arg) {
+		fill_list();
+		r = copy_pages(16);
+		GUEST_SYNC(STEP_ENGINE_FAIL, r,
+			   ((uint64_t)(uint32_t)list[FAIL_AT - 2].status << 32) |
+			   (uint32_t)list[FAIL_AT - 1].status,
+			   list[FAIL_AT].status);
+	}
 	GUEST_DONE();
 }
 
@@ -88,41 +140,49 @@ static uint64_t dirty_log(struct vm *vm)
 	return bitmap;
 }
 
-int main(void)
+static int write_file(const char *path, const char *val)
 {
-	uint64_t e0, h0, id, dirty, want_dirty = 0;
-	uint8_t *src, *dst;
-	struct vcpu *vcpu;
-	struct ucall uc;
-	struct vm *vm;
-	int pvx, r, i, bad;
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
 
-	tap_init("copy_test: PVX_HC_COPY_PAGES");
-	kvm_fd_or_skip();
-	pvx = pvx_open_features(PVX_F_COPY_PAGES);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -errno;
+}
 
-	vm = vm_create();
-	vcpu = vcpu_add(vm, guest_main, 0);
-	src = vm_add_anon_slot(vm, 1, GPA_SRC, SLOT_BYTES, 0, false);
-	dst = vm_add_anon_slot(vm, SLOT_DST, GPA_DST, SLOT_BYTES, KVM_MEM_LOG_DIRTY_PAGES, false);
-	vm_add_anon_slot(vm, 3, GPA_RO, SLOT_BYTES, KVM_MEM_READONLY, false);
-	for (i = 0; i < NPAGES; i++)
-		memset(src + i * PAGE, 0x10 + i, PAGE);
-	r = pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+static uint64_t read_u64(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY);
 
-	if (!vcpu_expect_step(vcpu, STEP_COPY_START, &uc))
-		tap_finish();
-	TAP_EQ(dirty_log(vm), 0, "destination slot clean before the copy");
-	e0 = vcpu_stat(vcpu, "exits");
-	h0 = vcpu_stat(vcpu, "hypercalls");
-	if (vcpu_expect_step(vcpu, STEP_COPY_END, &uc))
-		TAP_EQ(uc.args[1], NCOPY, "all %d pages copied", NCOPY);
-	tap_diag("%d pages copied: %llu exits, %llu hypercalls (including the closing message's exit)",
-		 NCOPY, (unsigned long long)(vcpu_stat(vcpu, "exits") - e0),
-		 (unsigned long long)(vcpu_stat(vcpu, "hypercalls") - h0));
-	TAP_EQ(vcpu_stat(vcpu, "hypercalls") - h0, 1, "one hypercall for the batch");
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = 0;
+		close(fd);
+	}
+	return strtoull(buf, NULL, 0);
+}
+
+static bool engine_is_dma(void)
+{
+	char buf[64] = "";
+	int fd = open(ENGINE_PARAM, O_RDONLY);
+
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = 0;
+		close(fd);
+	}
+	tap_diag("copy engine: %s", buf[0] ? strtok(buf, "\n") : "?");
+	return !strncmp(buf, "dma", 3);
+}
+
+static void clear_and_check(struct vm *vm, uint8_t *dst, const char *how)
+{
+	uint64_t dirty, want_dirty = 0;
+	int i, bad;
 
 	for (i = 0, bad = 0; i < NCOPY; i++) {
 		const uint8_t *d = dst + (NPAGES - 1 - i) * PAGE;
@@ -134,15 +194,64 @@ int main(void)
 				break;
 			}
 	}
-	TAP_EQ(bad, 0, "every destination page holds its source's bytes");
+	TAP_EQ(bad, 0, "%s: every destination page holds its source's bytes", how);
 	for (i = 0, bad = 0; i < NPAGES - NCOPY; i++)
 		bad += dst[i * PAGE] != 0;
-	TAP_EQ(bad, 0, "pages not named in the list untouched");
+	TAP_EQ(bad, 0, "%s: pages not named in the list untouched", how);
 
 	for (i = NPAGES - NCOPY; i < NPAGES; i++)
 		want_dirty |= 1ULL << i;
 	dirty = dirty_log(vm);
-	TAP_EQ(dirty, want_dirty, "dirty log shows exactly the destination pages");
+	TAP_EQ(dirty, want_dirty, "%s: dirty log shows exactly the destination pages", how);
+	/* The next round must write them again to pass. */
+	memset(dst, 0, SLOT_BYTES);
+}
+
+static void test_copy(int pvx, const char *engine, bool softdma)
+{
+	uint64_t e0, h0, id, copies0 = 0;
+	uint8_t *src, *dst;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	char how[64];
+	int r, i;
+
+	vm = vm_create();
+	vcpu = vcpu_add(vm, guest_main, softdma);
+	src = vm_add_anon_slot(vm, 1, GPA_SRC, SLOT_BYTES, 0, false);
+	dst = vm_add_anon_slot(vm, SLOT_DST, GPA_DST, SLOT_BYTES, KVM_MEM_LOG_DIRTY_PAGES, false);
+	vm_add_anon_slot(vm, 3, GPA_RO, SLOT_BYTES, KVM_MEM_READONLY, false);
+	for (i = 0; i < NPAGES; i++)
+		memset(src + i * PAGE, 0x10 + i, PAGE);
+	r = pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES | PVX_F_SPLIT, 0, &id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+	if (softdma)
+		copies0 = read_u64(SOFTDMA "copies");
+
+	if (!vcpu_expect_step(vcpu, STEP_COPY_START, &uc))
+		tap_finish();
+	TAP_EQ(dirty_log(vm), 0, "%s: destination slot clean before the copy", engine);
+	e0 = vcpu_stat(vcpu, "exits");
+	h0 = vcpu_stat(vcpu, "hypercalls");
+	if (vcpu_expect_step(vcpu, STEP_COPY_END, &uc))
+		TAP_EQ(uc.args[1], NCOPY, "%s: all %d pages copied", engine, NCOPY);
+	tap_diag("%s: %d pages copied: %llu exits, %llu hypercalls (including the closing message's exit)",
+		 engine, NCOPY, (unsigned long long)(vcpu_stat(vcpu, "exits") - e0),
+		 (unsigned long long)(vcpu_stat(vcpu, "hypercalls") - h0));
+	TAP_EQ(vcpu_stat(vcpu, "hypercalls") - h0, 1, "%s: one hypercall for the batch", engine);
+	snprintf(how, sizeof(how), "%s, one call", engine);
+	clear_and_check(vm, dst, how);
+
+	if (vcpu_expect_step(vcpu, STEP_SPLIT_START, &uc) &&
+	    vcpu_expect_step(vcpu, STEP_SPLIT_END, &uc))
+		TAP_EQ(uc.args[1], NCOPY, "%s: split-phase: all %d pages copied", engine, NCOPY);
+	snprintf(how, sizeof(how), "%s, split-phase", engine);
+	clear_and_check(vm, dst, how);
+	if (softdma)
+		TAP_EQ(read_u64(SOFTDMA "copies") - copies0, 2 * NCOPY,
+		       "%s: the engine made every copy", engine);
 
 	for (i = 0; i < 4; i++) {
 		static const struct {
@@ -155,16 +264,85 @@ int main(void)
 			{ "destination gfn beyond any address", -PVX_EFAULT },
 		};
 
+		if (i == 3 && softdma)
+			write_file(SOFTDMA "fail_next", "5");
 		if (!vcpu_expect_step(vcpu, STEP_REFUSED, &uc))
 			break;
-		TAP_EQ(uc.args[2], 0, "%s: nothing copied", want[i].what);
+		TAP_EQ(uc.args[2], 0, "%s: %s: nothing copied", engine, want[i].what);
 		TAP_EQ((int32_t)(uc.args[3] >> 32), want[i].status,
-		       "%s: refused", want[i].what);
+		       "%s: %s: refused", engine, want[i].what);
 		TAP_EQ((uint32_t)uc.args[3], 0x7777,
-		       "%s: entry after it untouched", want[i].what);
+		       "%s: %s: entry after it untouched", engine, want[i].what);
 	}
-	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "guest done");
+	if (softdma && vcpu_expect_step(vcpu, STEP_ENGINE_FAIL, &uc)) {
+		TAP_EQ(uc.args[1], FAIL_AT - 1, "engine failure: the pages before it copied");
+		TAP_EQ((int32_t)(uc.args[2] >> 32), 0, "engine failure: entry before it status 0");
+		TAP_EQ((int32_t)uc.args[2], -PVX_EIO, "engine failure: its entry gets -PVX_EIO");
+		TAP_EQ(uc.args[3], 0x7777, "engine failure: the batch stopped there");
+		/* The engine ran on past it: those pages must be logged too. */
+		TAP_EQ(dirty_log(vm) & (1ULL << (NPAGES - 1 - FAIL_AT)),
+		       1ULL << (NPAGES - 1 - FAIL_AT),
+		       "engine failure: pages it wrote past the failure are in the dirty log");
+	}
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "%s: guest done", engine);
 	vm_free(vm);
+}
+
+/* pvx_softdma.ko beside pvx_host.ko (the testbed stages it there). */
+static bool load_softdma(void)
+{
+	const char *host_ko = getenv("PVX_HOST_KO");
+	char dir[512], path[600];
+	int fd, r;
+
+	if (!host_ko)
+		return false;
+	snprintf(dir, sizeof(dir), "%s", host_ko);
+	snprintf(path, sizeof(path), "%s/pvx_softdma.ko", dirname(dir));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		tap_diag("%s: %m", path);
+		return false;
+	}
+	r = syscall(SYS_finit_module, fd, "", 0);
+	close(fd);
+	tap_ok(!r || errno == EEXIST, "load %s: %s", path, r ? strerror(errno) : "ok");
+	return !r || errno == EEXIST;
+}
+
+int main(void)
+{
+	bool softdma = false;
+	int pvx, r;
+
+	tap_init("copy_test: PVX_HC_COPY_PAGES");
+	kvm_fd_or_skip();
+	pvx = pvx_open_features(PVX_F_COPY_PAGES | PVX_F_SPLIT);
+
+	r = write_file(ENGINE_PARAM, "cpu");
+	tap_ok(!r, "copy_engine=cpu: %s", r ? strerror(-r) : "ok");
+	test_copy(pvx, "cpu", false);
+
+	/* A host with its own engine uses it; the testbed loads pvx_softdma. */
+	if (write_file(ENGINE_PARAM, "dma")) {
+		softdma = load_softdma();
+		r = softdma ? write_file(ENGINE_PARAM, "dma") : -ENODEV;
+		if (softdma)
+			tap_ok(!r, "copy_engine=dma: %s", r ? strerror(-r) : "ok");
+	} else {
+		r = 0;
+	}
+	if (!r && engine_is_dma())
+		test_copy(pvx, "dma", softdma);
+	else
+		tap_skip("no DMA_MEMCPY engine on this host, and no pvx_softdma.ko");
+
+	if (softdma) {
+		r = write_file(ENGINE_PARAM, "cpu");
+		tap_ok(!r, "copy_engine=cpu gives the channel back: %s", r ? strerror(-r) : "ok");
+		r = syscall(SYS_delete_module, "pvx_softdma", O_NONBLOCK);
+		tap_ok(!r, "unload pvx_softdma: %s", r ? strerror(errno) : "ok");
+	}
 	close(pvx);
 	tap_finish();
 }

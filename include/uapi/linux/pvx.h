@@ -53,6 +53,7 @@
  */
 #define PVX_EPERM		1
 #define PVX_ENOENT		2
+#define PVX_EIO			5
 #define PVX_E2BIG		7
 #define PVX_EAGAIN		11
 #define PVX_EFAULT		14

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_softdma: a DMA_MEMCPY dmaengine provider whose "hardware" is a
+ * kernel worker, for the testbed only (built with PVX_TEST_MODULES=y).
+ *
+ * QEMU emulates no memcpy engine (no IOAT, no PTDMA), so without this the
+ * dmaengine path of PVX_HC_COPY_PAGES could never run in the testbed.  It
+ * goes through the real dmaengine API end to end: channel request,
+ * descriptors, cookies, completion callbacks, DMA mapping against its
+ * device.  Its parameters count what it copied and can fail a chosen
+ * descriptor, so a test can see that copies went through the engine and
+ * that an engine error reaches the guest as a per-entry status.
+ */
+#define pr_fmt(fmt) "pvx_softdma: " fmt
+
+#include <linux/dma-mapping.h>
+#include <linux/dmaengine.h>
+#include <linux/io.h>
+#include <linux/list.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+static unsigned long copies;
+module_param(copies, ulong, 0444);
+MODULE_PARM_DESC(copies, "Descriptors completed without error");
+
+static unsigned long fail_next;
+module_param(fail_next, ulong, 0644);
+MODULE_PARM_DESC(fail_next,
+		 "Fail the Nth descriptor from now (1: the next one; 0: none)");
+
+struct softdma_desc {
+	struct dma_async_tx_descriptor tx;
+	struct list_head node;
+	dma_addr_t src, dst;
+	size_t len;
+};
+
+struct softdma {
+	struct dma_device dd;
+	struct dma_chan chan;
+	spinlock_t lock;		/* the lists and the cookies */
+	struct list_head submitted;
+	struct list_head issued;
+	struct work_struct work;
+};
+
+static struct softdma *softdma;
+
+static struct softdma_desc *to_desc(struct dma_async_tx_descriptor *tx)
+{
+	return container_of(tx, struct softdma_desc, tx);
+}
+
+static dma_cookie_t softdma_tx_submit(struct dma_async_tx_descriptor *tx)
+{
+	struct dma_chan *chan = tx->chan;
+	unsigned long flags;
+	dma_cookie_t cookie;
+
+	spin_lock_irqsave(&softdma->lock, flags);
+	cookie = chan->cookie + 1;
+	if (cookie < DMA_MIN_COOKIE)
+		cookie = DMA_MIN_COOKIE;
+	chan->cookie = cookie;
+	tx->cookie = cookie;
+	list_add_tail(&to_desc(tx)->node, &softdma->submitted);
+	spin_unlock_irqrestore(&softdma->lock, flags);
+	return cookie;
+}
+
+static struct dma_async_tx_descriptor *
+softdma_prep_memcpy(struct dma_chan *chan, dma_addr_t dst, dma_addr_t src,
+		    size_t len, unsigned long flags)
+{
+	struct softdma_desc *d;
+
+	/* Descriptor reuse is not offered (no DMA_CTRL_REUSE support). */
+	d = kzalloc(sizeof(*d), GFP_NOWAIT);
+	if (!d)
+		return NULL;
+	dma_async_tx_descriptor_init(&d->tx, chan);
+	d->tx.tx_submit = softdma_tx_submit;
+	d->tx.flags = flags;
+	d->src = src;
+	d->dst = dst;
+	d->len = len;
+	return &d->tx;
+}
+
+static void softdma_issue_pending(struct dma_chan *chan)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&softdma->lock, flags);
+	list_splice_tail_init(&softdma->submitted, &softdma->issued);
+	spin_unlock_irqrestore(&softdma->lock, flags);
+	queue_work(system_unbound_wq, &softdma->work);
+}
+
+static enum dma_status softdma_tx_status(struct dma_chan *chan,
+					 dma_cookie_t cookie,
+					 struct dma_tx_state *state)
+{
+	dma_cookie_t last, used;
+	unsigned long flags;
+
+	spin_lock_irqsave(&softdma->lock, flags);
+	last = chan->completed_cookie;
+	used = chan->cookie;
+	spin_unlock_irqrestore(&softdma->lock, flags);
+	dma_set_tx_state(state, last, used, 0);
+	return dma_async_is_complete(cookie, last, used);
+}
+
+/* The device's DMA addresses are physical: it sits behind no IOMMU. */
+static void softdma_work(struct work_struct *work)
+{
+	struct dmaengine_result res = { .result = DMA_TRANS_NOERROR };
+	struct softdma_desc *d;
+	unsigned long flags;
+
+	for (;;) {
+		spin_lock_irqsave(&softdma->lock, flags);
+		d = list_first_entry_or_null(&softdma->issued,
+					     struct softdma_desc, node);
+		if (d)
+			list_del(&d->node);
+		spin_unlock_irqrestore(&softdma->lock, flags);
+		if (!d)
+			return;
+
+		if (READ_ONCE(fail_next) && !--fail_next) {
+			res.result = DMA_TRANS_WRITE_FAILED;
+		} else {
+			memcpy(phys_to_virt(d->dst), phys_to_virt(d->src),
+			       d->len);
+			res.result = DMA_TRANS_NOERROR;
+			copies++;
+		}
+
+		spin_lock_irqsave(&softdma->lock, flags);
+		d->tx.chan->completed_cookie = d->tx.cookie;
+		spin_unlock_irqrestore(&softdma->lock, flags);
+		if (d->tx.callback_result)
+			d->tx.callback_result(d->tx.callback_param, &res);
+		else if (d->tx.callback)
+			d->tx.callback(d->tx.callback_param);
+		kfree(d);
+	}
+}
+
+/* Drops whatever was not run yet: no callback for those, as hardware. */
+static int softdma_terminate_all(struct dma_chan *chan)
+{
+	struct softdma_desc *d, *tmp;
+	unsigned long flags;
+	LIST_HEAD(dropped);
+
+	spin_lock_irqsave(&softdma->lock, flags);
+	list_splice_init(&softdma->submitted, &dropped);
+	list_splice_init(&softdma->issued, &dropped);
+	spin_unlock_irqrestore(&softdma->lock, flags);
+	list_for_each_entry_safe(d, tmp, &dropped, node)
+		kfree(d);
+	return 0;
+}
+
+static void softdma_synchronize(struct dma_chan *chan)
+{
+	flush_work(&softdma->work);
+}
+
+static int softdma_probe(struct platform_device *pdev)
+{
+	struct softdma *sd;
+	struct dma_device *dd;
+	int ret;
+
+	sd = devm_kzalloc(&pdev->dev, sizeof(*sd), GFP_KERNEL);
+	if (!sd)
+		return -ENOMEM;
+	spin_lock_init(&sd->lock);
+	INIT_LIST_HEAD(&sd->submitted);
+	INIT_LIST_HEAD(&sd->issued);
+	INIT_WORK(&sd->work, softdma_work);
+	ret = dma_coerce_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (ret)
+		return ret;
+
+	dd = &sd->dd;
+	dd->dev = &pdev->dev;
+	dma_cap_set(DMA_MEMCPY, dd->cap_mask);
+	dd->device_prep_dma_memcpy = softdma_prep_memcpy;
+	dd->device_issue_pending = softdma_issue_pending;
+	dd->device_tx_status = softdma_tx_status;
+	dd->device_terminate_all = softdma_terminate_all;
+	dd->device_synchronize = softdma_synchronize;
+	INIT_LIST_HEAD(&dd->channels);
+	sd->chan.device = dd;
+	list_add_tail(&sd->chan.device_node, &dd->channels);
+	/* The callbacks find it here; no channel exists before register. */
+	softdma = sd;
+	ret = dma_async_device_register(dd);
+	if (ret) {
+		softdma = NULL;
+		return ret;
+	}
+	pr_info("DMA_MEMCPY channel %s (a CPU worker, for tests)\n",
+		dma_chan_name(&sd->chan));
+	return 0;
+}
+
+static void softdma_remove(struct platform_device *pdev)
+{
+	dma_async_device_unregister(&softdma->dd);
+	flush_work(&softdma->work);
+}
+
+static struct platform_driver softdma_driver = {
+	.probe = softdma_probe,
+	.remove_new = softdma_remove,
+	.driver.name = "pvx_softdma",
+};
+
+static struct platform_device *softdma_pdev;
+
+static int __init softdma_init(void)
+{
+	int ret;
+
+	ret = platform_driver_register(&softdma_driver);
+	if (ret)
+		return ret;
+	softdma_pdev = platform_device_register_simple("pvx_softdma", -1,
+						       NULL, 0);
+	if (IS_ERR(softdma_pdev)) {
+		ret = PTR_ERR(softdma_pdev);
+		goto err_pdev;
+	}
+	if (!softdma) {
+		ret = -ENODEV;	/* probe failed: its error is in the log */
+		goto err_probe;
+	}
+	return 0;
+
+err_probe:
+	platform_device_unregister(softdma_pdev);
+err_pdev:
+	platform_driver_unregister(&softdma_driver);
+	return ret;
+}
+
+static void __exit softdma_exit(void)
+{
+	platform_device_unregister(softdma_pdev);
+	platform_driver_unregister(&softdma_driver);
+}
+
+module_init(softdma_init);
+module_exit(softdma_exit);
+
+MODULE_DESCRIPTION("pvx testbed: a software DMA_MEMCPY engine");
+MODULE_LICENSE("GPL");
