@@ -3,6 +3,7 @@
 # make            modules (against KDIR), pvxctl, selftests
 # make run        boot the testbed and show pvx serving a guest
 # make check      the whole suite, in L1 on the stock and the debug kernel
+#                 (the guest kselftests, selftests/guest, run in L2)
 # make bench      exit counts with and without pvx, measured in L1
 # make install    install pvx_host, pvx_guest and pvxctl on this machine
 #
@@ -35,6 +36,7 @@ tools:
 
 selftests:
 	$(MAKE) -C selftests
+	$(MAKE) -C selftests/guest
 
 # Build everything for one testbed lane into STAGE (see tools/testbed/).
 # Each lane builds in its own copy of the sources, so lanes never mix
@@ -43,6 +45,7 @@ stage: check-kdir tools selftests
 	@test -n "$(STAGE)" || { echo "make stage needs STAGE=<dir>"; exit 1; }
 	rm -rf $(STAGE) $(STAGE).src
 	mkdir -p $(STAGE)/selftests $(STAGE)/kunit $(STAGE)/l2 $(STAGE).src
+	$(MAKE) -C selftests/guest install INSTALL_PATH=$(abspath $(STAGE))/l2/kselftest
 	printf '%s\n' $(MODULE_SOURCES) | cpio -pdm --quiet $(STAGE).src
 	$(MAKE) -C $(KDIR) M=$(STAGE).src/host-kmod PVX_TEST_MODULES=y modules
 	$(MAKE) -C $(GUEST_KDIR) M=$(STAGE).src/guest-drivers modules
@@ -72,6 +75,7 @@ clean:
 	-test -z "$(KDIR)" || $(MAKE) -C $(GUEST_KDIR) M=$(CURDIR)/guest-drivers clean
 	$(MAKE) -C tools/pvxctl clean
 	-$(MAKE) -C selftests clean
+	-$(MAKE) -C selftests/guest clean
 	rm -rf build
 
 .PHONY: all check-kdir modules tools selftests stage run check bench install clean

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install everything the pvx testbed needs (idempotent; Debian 12, apt only).
 #
-# - build tools, QEMU, busybox-static, linux-source-6.12 (debug lane source)
+# - build tools, QEMU, busybox-static, linux-source-6.12 (debug lane source,
+#   and the kselftest runner of selftests/guest)
 # - linux-headers-<abi> for the stock lane (KDIR=/usr/src/linux-headers-<abi>)
 # - linux-image-<abi>-unsigned unpacked (not installed) into
 #   $PVX_CACHE/stock-<abi>/ with depmod run there

@@ -1,6 +1,7 @@
 #!/bin/bash
 # mk-initramfs.sh <stage> <outdir>: L2 initramfs = busybox + <stage>/l2/*.ko
-# + tools/testbed/l2/init, written to <outdir>/initramfs.cpio.gz.
+# + the guest kselftests in <stage>/l2/kselftest + tools/testbed/l2/init,
+# written to <outdir>/initramfs.cpio.gz.
 set -euo pipefail
 STAGE=$1 OUTD=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -13,5 +14,17 @@ for a in $(/bin/busybox --list); do
 done
 install -m 0755 "$HERE/init" "$R/init"
 if ls "$STAGE"/l2/*.ko > /dev/null 2>&1; then cp "$STAGE"/l2/*.ko "$R/"; fi
+# The guest kselftests (make -C selftests/guest install), run by /init.
+if [ -d "$STAGE/l2/kselftest" ]; then
+	cp -a "$STAGE/l2/kselftest" "$R/kselftest"
+	# kselftest's runner enforces its per-test timeout only through
+	# /usr/bin/timeout, with coreutils' options (--foreground, exit 124),
+	# which busybox's timeout lacks: take coreutils' and its libraries.
+	mkdir -p "$R/usr/bin"
+	cp /usr/bin/timeout "$R/usr/bin/"
+	for lib in $(ldd /usr/bin/timeout | grep -oE '/[^ ]+'); do
+		cp -L --parents "$lib" "$R/"
+	done
+fi
 (cd "$R" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$OUTD/initramfs.cpio.gz"
 rm -rf "$R"
