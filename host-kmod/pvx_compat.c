@@ -450,6 +450,29 @@ long pvx_compat_pin_guest_page(struct kvm *kvm, u64 gfn, bool write,
 	return 0;
 }
 
+/*
+ * The VMM's address of a run of guest RAM that lies in one plain memslot,
+ * for handing to another kernel interface that pins it (VFIO).  Returns 0,
+ * -PVX_EFAULT (not all in one memslot) or -PVX_EPERM (guest_memfd, or a
+ * read-only slot when @write).  Under kvm->srcu.
+ */
+long pvx_compat_gfn_range_to_hva(struct kvm *kvm, u64 gfn, u64 npages,
+				 bool write, unsigned long *hva)
+{
+	struct kvm_memory_slot *slot;
+	long err;
+
+	if (!npages || gfn + npages <= gfn)
+		return -PVX_EINVAL;
+	*hva = pvx_gfn_to_hva(kvm, gfn, write, &err);
+	if (!*hva)
+		return err;
+	slot = gfn_to_memslot(kvm, gfn);
+	if (gfn + npages > slot->base_gfn + slot->npages)
+		return -PVX_EFAULT;
+	return 0;
+}
+
 void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn)
 {
 	kvm_vcpu_mark_page_dirty(vcpu, gfn);

@@ -145,6 +145,26 @@ static long pvx_ioctl_set_balloon_target(struct pvx_balloon_target __user *uarg)
 	return put_user(notified, &uarg->notified);
 }
 
+static long pvx_ioctl_iommu_setup(struct pvx_iommu_setup __user *uarg)
+{
+	struct pvx_iommu_setup req;
+	struct pvx_vm *vm;
+	int idx, ret;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.reserved0 ||
+	    memchr_inv(req.reserved, 0, sizeof(req.reserved)))
+		return -EINVAL;
+
+	vm = pvx_vm_get_id(req.vm_id, &idx);
+	if (!vm)
+		return -ENOENT;
+	ret = pvx_iommu_setup(vm, &req);
+	pvx_vm_put_id(vm, idx);
+	return ret;
+}
+
 static long pvx_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -162,6 +182,8 @@ static long pvx_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return pvx_ioctl_set_msr_allowlist(uarg);
 	case PVX_IOC_SET_BALLOON_TARGET:
 		return pvx_ioctl_set_balloon_target(uarg);
+	case PVX_IOC_IOMMU_SETUP:
+		return pvx_ioctl_iommu_setup(uarg);
 	default:
 		return -ENOTTY;
 	}

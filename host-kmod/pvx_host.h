@@ -21,6 +21,7 @@
 struct kvm;
 struct kvm_vcpu;
 struct pvx_vm;
+struct pvx_iommu;
 
 /* PVX_LIST_MAX_BYTES of the smallest (8-byte) entries. */
 #define PVX_MAX_LIST_ENTRIES	(PVX_LIST_MAX_BYTES / PVX_LIST_ALIGN)
@@ -180,6 +181,7 @@ struct pvx_vm {
 	atomic_t split_inflight;	/* workers running for this VM */
 	struct pvx_balloon balloon;
 	struct pvx_event event;
+	struct pvx_iommu *iommu;	/* PVX_IOC_IOMMU_SETUP, then fixed */
 };
 
 int pvx_vm_read_lock(void);
@@ -232,6 +234,8 @@ long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
 long pvx_compat_pin_guest_page(struct kvm *kvm, u64 gfn, bool write,
 			       struct page **page);
 void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn);
+long pvx_compat_gfn_range_to_hva(struct kvm *kvm, u64 gfn, u64 npages,
+				 bool write, unsigned long *hva);
 long pvx_compat_discard(struct kvm *kvm, u64 gfn, u64 npages);
 bool pvx_compat_io_bus_write(struct kvm_vcpu *vcpu, bool pio, u64 addr,
 			     int len, const void *val);
@@ -260,6 +264,15 @@ extern const struct pvx_service pvx_svc_doorbell;
 extern const struct pvx_service pvx_svc_balloon_inflate;
 extern const struct pvx_service pvx_svc_balloon_deflate;
 extern const struct pvx_service pvx_svc_balloon_stats;
+extern const struct pvx_service pvx_svc_iommu_map;
+extern const struct pvx_service pvx_svc_iommu_unmap;
+
+/* IOMMU mappings through the VMM's VFIO container (pvx_iommu.c). */
+int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req);
+void pvx_iommu_vm_stop(struct pvx_vm *vm, bool destroying);
+u64 pvx_iommu_vm_pages(const struct pvx_vm *vm);
+int pvx_iommu_init(void);
+void pvx_iommu_exit(void);
 
 int pvx_dev_init(void);
 void pvx_dev_exit(void);

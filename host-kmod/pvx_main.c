@@ -30,6 +30,8 @@ static const struct pvx_service *const pvx_services[] = {
 	&pvx_svc_balloon_inflate,
 	&pvx_svc_balloon_deflate,
 	&pvx_svc_balloon_stats,
+	&pvx_svc_iommu_map,
+	&pvx_svc_iommu_unmap,
 };
 
 u64 pvx_supported_features(void)
@@ -118,6 +120,10 @@ static int __init pvx_init(void)
 	if (ret)
 		goto err_split;
 
+	ret = pvx_iommu_init();
+	if (ret)
+		goto err_iommu;
+
 	ret = pvx_compat_lifetime_hook_install();
 	if (ret)
 		goto err_lifetime_hook;
@@ -139,6 +145,8 @@ err_dev:
 err_hypercall_hook:
 	pvx_compat_lifetime_hook_remove();
 err_lifetime_hook:
+	pvx_iommu_exit();
+err_iommu:
 	pvx_split_exit();
 err_split:
 	pvx_services_unregister(ARRAY_SIZE(pvx_services));
@@ -154,6 +162,7 @@ static void __exit pvx_exit(void)
 	pvx_vm_detach_all();
 	pvx_split_exit();
 	pvx_compat_lifetime_hook_remove();
+	pvx_iommu_exit();
 	pvx_vm_barrier();
 	pvx_services_unregister(ARRAY_SIZE(pvx_services));
 	pvx_copy_engine_exit();

@@ -121,6 +121,7 @@ static void pvx_vm_stop(struct pvx_vm *vm, bool destroying)
 
 	/* Workers hold a reference on the VM: none can run at destruction. */
 	WARN_ON_ONCE(atomic_read(&vm->split_inflight));
+	pvx_iommu_vm_stop(vm, destroying);
 	xa_for_each(&vm->vcpus, idx, pv) {
 		pvx_timer_vcpu_stop(pv, destroying);
 		pvx_split_vcpu_drop(pv);
@@ -363,6 +364,7 @@ static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 	/* Without the balloon's mutex: a snapshot under a spinlock. */
 	st->balloon_pages = READ_ONCE(vm->balloon.pages);
 	st->balloon_target = READ_ONCE(vm->balloon.target);
+	st->iommu_pages = pvx_iommu_vm_pages(vm);
 }
 
 int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms)

@@ -42,6 +42,8 @@
 #define PVX_HC_BALLOON_INFLATE	(PVX_HC_BASE + 9)
 #define PVX_HC_BALLOON_DEFLATE	(PVX_HC_BASE + 10)
 #define PVX_HC_BALLOON_STATS	(PVX_HC_BASE + 11)
+#define PVX_HC_IOMMU_MAP	(PVX_HC_BASE + 12)
+#define PVX_HC_IOMMU_UNMAP	(PVX_HC_BASE + 13)
 
 /* PVX_HC_PROBE's result in RAX: the bytes "pvx!" in little-endian order. */
 #define PVX_SIGNATURE		0x21787670U
@@ -78,10 +80,12 @@
 #define PVX_F_SPLIT		_BITULL(5)
 #define PVX_F_DOORBELL		_BITULL(6)
 #define PVX_F_BALLOON		_BITULL(7)
+#define PVX_F_IOMMU		_BITULL(8)
 #define PVX_FEATURES_ALL	(PVX_F_YIELD_TO | PVX_F_TIMER | \
 				 PVX_F_MSR_BATCH | PVX_F_PREFAULT | \
 				 PVX_F_COPY_PAGES | PVX_F_SPLIT | \
-				 PVX_F_DOORBELL | PVX_F_BALLOON)
+				 PVX_F_DOORBELL | PVX_F_BALLOON | \
+				 PVX_F_IOMMU)
 
 /*
  * Lists.  A batch hypercall takes the guest-physical address of an array
@@ -207,7 +211,7 @@ struct pvx_vm_stats {
 	__u64 timers_fired;	/* PVX_HC_TIMER_SET interrupts delivered */
 	__u64 balloon_pages;	/* ballooned now */
 	__u64 balloon_target;	/* PVX_IOC_SET_BALLOON_TARGET, or PVX_BALLOON_NO_TARGET */
-	__u64 reserved1[1];
+	__u64 iommu_pages;	/* mapped for the VM's device now (PVX_HC_IOMMU_MAP) */
 };
 
 /*
@@ -336,6 +340,52 @@ struct pvx_balloon_target {
 };
 
 /*
+ * IOMMU mappings for the device a VMM passed through to the VM with VFIO.
+ * PVX_HC_IOMMU_MAP(list_gpa, count, 0, 0) maps each entry's guest pages at
+ * its IOVA for the device; PVX_HC_IOMMU_UNMAP(list_gpa, count, 0, 0) takes
+ * mappings away again.  Both follow the stop-at-first-refusal list
+ * contract; entries are 16 bytes, so one page holds 256.  An unmap entry
+ * covers whole mappings (one or several map entries), as VFIO type1v2
+ * requires.  The IOVA window, the permissions and the VFIO container come
+ * from the VMM (PVX_IOC_IOMMU_SETUP).
+ */
+#define PVX_IOMMU_READ		0x1	/* the device may read the pages */
+#define PVX_IOMMU_WRITE		0x2	/* the device may write them */
+
+struct pvx_iommu_map {
+	__u64 iova;		/* in: page aligned */
+	__u32 gfn;		/* in: first guest frame (below 16 TiB) */
+	__u16 npages;		/* in: 1..PVX_RANGE_MAX_PAGES */
+	__u8 perms;		/* in: PVX_IOMMU_READ | PVX_IOMMU_WRITE */
+	__s8 status;		/* out: 0 or -PVX_E* */
+};
+
+struct pvx_iommu_unmap {
+	__u64 iova;		/* in: page aligned */
+	__u32 npages;		/* in: at least 1 */
+	__s32 status;		/* out: 0 or -PVX_E* */
+};
+
+/*
+ * The VMM gives pvx its VFIO container (VFIO_TYPE1v2_IOMMU set, the
+ * device's group in it) and the IOVA window and permissions the guest may
+ * use.  pvx maps and unmaps through the container, as the VMM would: VFIO
+ * pins, accounts (locked_vm) and flushes.  Issued by the VMM itself (the
+ * process whose memory backs the VM), once per attach.  The window is
+ * pvx's: the VMM must not map into it itself.
+ */
+struct pvx_iommu_setup {
+	__u64 vm_id;		/* in: from PVX_IOC_ATTACH */
+	__s32 container_fd;	/* in: /dev/vfio/vfio, IOMMU set */
+	__u32 perms;		/* in: PVX_IOMMU_* the guest may ask for */
+	__u64 iova_base;	/* in: page aligned */
+	__u64 iova_size;	/* in: page multiple, not zero */
+	__u32 flags;		/* in: zero */
+	__u32 reserved0;	/* in: zero */
+	__u64 reserved[4];	/* in: zero */
+};
+
+/*
  * Which MSRs a VM may write with PVX_HC_MSR_BATCH: up to
  * PVX_MSR_RANGES_MAX ranges, replacing the default list set at attach.
  */
@@ -363,5 +413,6 @@ struct pvx_msr_allowlist {
 	_IOW(PVX_IOCTL_TYPE, 0x04, struct pvx_msr_allowlist)
 #define PVX_IOC_SET_BALLOON_TARGET \
 	_IOWR(PVX_IOCTL_TYPE, 0x05, struct pvx_balloon_target)
+#define PVX_IOC_IOMMU_SETUP	_IOW(PVX_IOCTL_TYPE, 0x06, struct pvx_iommu_setup)
 
 #endif /* _UAPI_LINUX_PVX_H */
