@@ -4,6 +4,7 @@
 # Last line: "N passed, N failed[, N skipped]"; exit 1 when anything failed.
 #
 # env: PVX_LANES (default "stock debug"), PVX_CACHE, PVX_NO_L2=1 to skip L2,
+#      PVX_NO_IOMMU=1 to skip the IOMMU proof's L1,
 #      PVX_STAGE_STOCK / PVX_STAGE_DEBUG: use that stage dir instead of
 #      running `make stage` (for debugging the testbed itself).
 set -uo pipefail
@@ -23,7 +24,7 @@ for lane in $LANES; do
 	tl=$(date +%s)
 	out=$PVX_CACHE/out/$lane
 	stage=$PVX_CACHE/stage/$lane
-	rm -rf "$out" "$out-l2"; mkdir -p "$out"
+	rm -rf "$out" "$out-l2" "$out-iommu"; mkdir -p "$out"
 	if [ "$lane" = debug ]; then
 		tb_log "debug: building/reusing the debug kernel (log: $out/debug-kernel.log; cold: 20-40 min)"
 		if ! "$TESTBED_DIR/debug-kernel.sh" > "$out/debug-kernel.log" 2>&1; then
@@ -66,6 +67,18 @@ for lane in $LANES; do
 		read -r p f s < "$out-l2/counts" || { p=0 f=1 s=0; }
 		P=$((P + p)) F=$((F + f)) S=$((S + s))
 		tb_log "$lane: L2 smoke in its own L1 $(( $(date +%s) - te ))s; logs in $out-l2"
+	fi
+
+	# The IOMMU proof (iommu_test: edu's DMA through VT-d and VFIO) in an
+	# L1 of its own on both lanes: it needs a q35 machine with VT-d and
+	# the edu device, and the other tests keep their -M pc machine.
+	if [ "${PVX_NO_IOMMU:-0}" != 1 ]; then
+		ti=$(date +%s)
+		"$TESTBED_DIR/run-l1.sh" --lane "$lane" --stage "$stage" --iommu --out "$out-iommu"
+		"$TESTBED_DIR/parse.py" --lane "$lane-iommu" --out "$out-iommu" --counts "$out-iommu/counts"
+		read -r p f s < "$out-iommu/counts" || { p=0 f=1 s=0; }
+		P=$((P + p)) F=$((F + f)) S=$((S + s))
+		tb_log "$lane: IOMMU proof in its own L1 $(( $(date +%s) - ti ))s; logs in $out-iommu"
 	fi
 done
 

@@ -14,6 +14,10 @@
 #               kernel that L2 runs; default: --stage)
 #   --out       output dir (default $PVX_CACHE/out/<lane>): console.log
 #               (kernel console, ttyS0), tap.log (test output, ttyS1)
+#   --iommu     the IOMMU proof machine: -M q35 with QEMU's intel-iommu and
+#               its "edu" DMA device, intel_iommu=on, vfio-pci and
+#               vfio_iommu_type1 loaded; default tests: selftests/iommu_test
+#               (which other boots leave out: they have no edu)
 #   --timeout   hard limit for the whole boot (default 600 s stock,
 #               900 s debug; env PVX_L1_TIMEOUT); per test PVX_TEST_TIMEOUT
 #               (300 s)
@@ -22,6 +26,7 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 LANE='' STAGE=${PVX_STAGE:-} TESTS='' L2=0 L2STAGE='' OUT='' TIMEOUT=${PVX_L1_TIMEOUT:-}
+IOMMU=0
 TEST_TIMEOUT=${PVX_TEST_TIMEOUT:-300}
 MEM=${PVX_L1_MEM:-3072}
 while [ $# -gt 0 ]; do
@@ -30,6 +35,7 @@ while [ $# -gt 0 ]; do
 	--stage) STAGE=$2; shift 2 ;;
 	--tests) TESTS=$2; TESTS_SET=1; shift 2 ;;
 	--l2) L2=1; shift ;;
+	--iommu) IOMMU=1; shift ;;
 	--l2-stage) L2STAGE=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
@@ -72,6 +78,7 @@ done
 
 # kernel modules, decompressed here, in the order modprobe computes
 want=(kvm_amd netfs 9pnet 9pnet_virtio 9p virtio_pci)
+[ "$IOMMU" = 0 ] || want+=(vfio_iommu_type1 vfio_pci)
 KUNIT=0
 if [ "$LANE" = debug ] && ls "$STAGE"/kunit/*.ko > /dev/null 2>&1; then KUNIT=1; want+=(kunit); fi
 : > "$ROOT/pvx/modules.list"
@@ -117,7 +124,8 @@ done < <(find "$ROOT/pvx" -type f -perm -u+x -print0)
 
 # tests list
 if [ -z "${TESTS_SET:-}" ]; then
-	TESTS=$(cd "$STAGE" && find selftests -maxdepth 1 -type f -name '*_test' -perm -u+x 2>/dev/null | sort | tr '\n' ' ')
+	TESTS=$(cd "$STAGE" && find selftests -maxdepth 1 -type f -name '*_test' -perm -u+x ! -name iommu_test 2>/dev/null | sort | tr '\n' ' ')
+	if [ "$IOMMU" = 1 ]; then TESTS=selftests/iommu_test; fi
 	if [ "$L2" = 1 ]; then TESTS="$TESTS l1/l2-smoke.sh"; fi
 fi
 : > "$ROOT/pvx/tests.list"
@@ -144,13 +152,22 @@ fi
 (cd "$ROOT" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$OUT/initramfs.cpio.gz"
 tb_log "$LANE: initramfs $(du -h "$OUT/initramfs.cpio.gz" | cut -f1), booting $VMLINUZ (timeout ${TIMEOUT}s)"
 
+# The IOMMU proof: VT-d in front of edu (it must come before the devices
+# it translates for); intremap off, as TCG has no split irqchip to need it.
+MACHINE=()
+APPEND_IOMMU=
+if [ "$IOMMU" = 1 ]; then
+	MACHINE=(-M q35 -device intel-iommu,intremap=off -device edu)
+	APPEND_IOMMU=intel_iommu=on
+fi
+
 start=$(date +%s)
 rc=0
 MON=$(mktemp -u /tmp/pvx-l1mon.XXXXXX)
-qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$MEM" \
+qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$MEM" "${MACHINE[@]}" \
 	-display none -monitor "unix:$MON,server=on,wait=off" -no-reboot \
 	-kernel "$VMLINUZ" -initrd "$OUT/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off nokaslr ${PVX_L1_APPEND:-}" \
+	-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off nokaslr $APPEND_IOMMU ${PVX_L1_APPEND:-}" \
 	-serial "file:$OUT/console.log" -serial "file:$OUT/tap.log" \
 	"${VIRTFS[@]}" < /dev/null > "$OUT/qemu.log" 2>&1 &
 qpid=$!
