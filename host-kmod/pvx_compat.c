@@ -451,10 +451,11 @@ long pvx_compat_pin_guest_page(struct kvm *kvm, u64 gfn, bool write,
 }
 
 /*
- * The VMM's address of a run of guest RAM that lies in one plain memslot,
- * for handing to another kernel interface that pins it (VFIO).  Returns 0,
- * -PVX_EFAULT (not all in one memslot) or -PVX_EPERM (guest_memfd, or a
- * read-only slot when @write).  Under kvm->srcu.
+ * The VMM's address of a run of guest RAM that lies in one plain memslot
+ * of the VMM's (not one of KVM's private slots, such as the APIC access
+ * page), for handing to another kernel interface that pins it (VFIO).
+ * Returns 0, -PVX_EFAULT (not all in one such memslot) or -PVX_EPERM
+ * (guest_memfd, or a read-only slot when @write).  Under kvm->srcu.
  */
 long pvx_compat_gfn_range_to_hva(struct kvm *kvm, u64 gfn, u64 npages,
 				 bool write, unsigned long *hva)
@@ -468,7 +469,8 @@ long pvx_compat_gfn_range_to_hva(struct kvm *kvm, u64 gfn, u64 npages,
 	if (!*hva)
 		return err;
 	slot = gfn_to_memslot(kvm, gfn);
-	if (gfn + npages > slot->base_gfn + slot->npages)
+	if (slot->id >= KVM_USER_MEM_SLOTS ||
+	    gfn + npages > slot->base_gfn + slot->npages)
 		return -PVX_EFAULT;
 	return 0;
 }
