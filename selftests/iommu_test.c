@@ -522,6 +522,19 @@ static int iommu_setup(int pvx, uint64_t id, int container, uint64_t base,
 	return pvx_ioctl_raw(pvx, PVX_IOC_IOMMU_SETUP, &s);
 }
 
+/* PVX_IOC_IOMMU_SETUP from another process (a forked child): -errno. */
+static int setup_from_child(int pvx, uint64_t id, int container)
+{
+	int wst = 0;
+	pid_t pid = fork();
+
+	TEST_REQUIRE_SYS(pid >= 0, "fork");
+	if (!pid)
+		_exit(-iommu_setup(pvx, id, container, IOVA_BASE, IOVA_WIN, RW));
+	TEST_REQUIRE_SYS(waitpid(pid, &wst, 0) == pid, "waitpid");
+	return WIFEXITED(wst) ? -WEXITSTATUS(wst) : -EINTR;
+}
+
 static void fill(uint8_t *p, uint8_t seed)
 {
 	uint64_t i;
@@ -604,6 +617,8 @@ static void test_vm1(int pvx, struct edu *e)
 	       -EINVAL, "setup: unaligned window refused");
 	TAP_EQ(iommu_setup(pvx, id, e->container, IOVA_BASE, IOVA_WIN, 0),
 	       -EINVAL, "setup: no permissions refused");
+	TAP_EQ(setup_from_child(pvx, id, e->container), -EPERM,
+	       "setup: refused to a process that is not the VMM");
 	TAP_EQ(iommu_setup(pvx, id, e->container, IOVA_BASE, IOVA_WIN, RW), 0,
 	       "setup: container and window accepted");
 	TAP_EQ(iommu_setup(pvx, id, e->container, IOVA_BASE, IOVA_WIN, RW),
