@@ -9,16 +9,18 @@
  *
  * The device is per CPU, registered as each CPU comes online and rated
  * above the LAPIC timer so the kernel switches to it; a CPU going offline
- * hands its tick back first.  Switching back at
- * runtime is the clockevents sysfs file: echo pvx >
- * /sys/devices/system/clockevents/clockevent<N>/unbind_device.  The module
- * cannot be unloaded: a clock event device cannot be taken from under the
- * tick safely.  Before a reboot or kexec every CPU goes back to another
+ * hands its tick back first.  Switching back at runtime: echo 0 >
+ * /sys/module/pvx_clock/parameters/active hands every CPU's tick to the
+ * next best device, echo 1 takes them again.  (The clockevents sysfs file
+ * unbind_device finds a device by name, and every CPU's is "pvx": it can
+ * only reach the first one registered.)  The module cannot be unloaded: a
+ * clock event device cannot be taken from under the tick safely.  Before a reboot or kexec every CPU goes back to another
  * device, ahead of pvx_guest turning the notifications off.
  */
 #define pr_fmt(fmt) "pvx_clock: " fmt
 
 #include <linux/clockchips.h>
+#include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/module.h>
 #include <linux/notifier.h>
@@ -63,11 +65,18 @@ static struct notifier_block pvx_clock_nb = {
 	.notifier_call = pvx_clock_notify,
 };
 
+static bool active = true;
+static bool pvx_clock_ready;	/* cpuhp state set up: @active applies */
+
 static int pvx_clock_cpu_online(unsigned int cpu)
 {
 	struct clock_event_device *ced = per_cpu_ptr(&pvx_ced, cpu);
 
 	memset(ced, 0, sizeof(*ced));
+	/* Off every list until registered (see pvx_clock_active_set()). */
+	INIT_LIST_HEAD(&ced->list);
+	if (!READ_ONCE(active))
+		return 0;
 	ced->name = "pvx";
 	ced->features = CLOCK_EVT_FEAT_ONESHOT;
 	ced->rating = rating;
@@ -92,13 +101,61 @@ static int pvx_clock_cpu_online(unsigned int cpu)
  */
 static int pvx_clock_cpu_offline(unsigned int cpu)
 {
-	int ret = clockevents_unbind_device(per_cpu_ptr(&pvx_ced, cpu), cpu);
+	struct clock_event_device *ced = per_cpu_ptr(&pvx_ced, cpu);
+	int ret;
+
+	if (list_empty(&ced->list))	/* unbound already */
+		return 0;
+	ret = clockevents_unbind_device(ced, cpu);
 
 	if (ret)
 		pr_warn("CPU %u: no other clock event device to take the tick: %d\n",
 			cpu, ret);
 	return ret;
 }
+
+static void pvx_clock_register_here(void *unused)
+{
+	pvx_clock_cpu_online(smp_processor_id());
+}
+
+/*
+ * An unbound device is off the clockevents lists (list_del_init), and a
+ * registered one is on one: that is how each CPU's state is told here,
+ * whichever way it was unbound.
+ */
+static int pvx_clock_active_set(const char *val, const struct kernel_param *kp)
+{
+	struct clock_event_device *ced;
+	bool on;
+	int cpu, ret;
+
+	ret = kstrtobool(val, &on);
+	if (ret)
+		return ret;
+	cpus_read_lock();
+	WRITE_ONCE(active, on);
+	if (pvx_clock_ready) {
+		for_each_online_cpu(cpu) {
+			ced = per_cpu_ptr(&pvx_ced, cpu);
+			if (on && list_empty(&ced->list))
+				smp_call_function_single(cpu,
+							 pvx_clock_register_here,
+							 NULL, 1);
+			else if (!on && !list_empty(&ced->list))
+				clockevents_unbind_device(ced, cpu);
+		}
+	}
+	cpus_read_unlock();
+	return 0;
+}
+
+static const struct kernel_param_ops pvx_clock_active_ops = {
+	.set = pvx_clock_active_set,
+	.get = param_get_bool,
+};
+module_param_cb(active, &pvx_clock_active_ops, &active, 0644);
+MODULE_PARM_DESC(active, "Every CPU's tick on pvx (1) or handed back (0)");
 
 static int pvx_clock_reboot(struct notifier_block *nb, unsigned long action,
 			    void *unused)
@@ -133,6 +190,9 @@ static int __init pvx_clock_init(void)
 		pvx_unregister_notifier(&pvx_clock_nb);
 		return ret;
 	}
+	cpus_read_lock();
+	pvx_clock_ready = true;
+	cpus_read_unlock();
 	register_reboot_notifier(&pvx_clock_reboot_nb);
 	pr_info("clock event device \"pvx\" registered, rating %d\n", rating);
 	return 0;
