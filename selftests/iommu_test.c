@@ -142,6 +142,12 @@ static void guest_main(uint64_t arg)
 	(void)arg;
 	for (i = 0; i < NR_MAP; i++)
 		set_map(i, IOVA_BASE + i * PAGE, BUF_GFN + i, 1, RW);
+	/*
+	 * Touch the page of the hypercall's instruction choice now: with 4 KiB
+	 * stage-2 pages (the debug kernel has no THP) its first read would
+	 * be a page fault exit inside the measured window.
+	 */
+	(void)READ_ONCE(guest_use_vmmcall);
 	GUEST_SYNC(STEP_MAP_START);
 	r = hc(PVX_HC_IOMMU_MAP, maps, NR_MAP, 0);
 	for (i = 0; i < NR_MAP; i++)
@@ -593,7 +599,7 @@ static void expect_refusals(struct vcpu *vcpu, uint64_t step, const char *op,
 /* The first VM: the DMA proof and the refusals. */
 static void test_vm1(int pvx, struct edu *e)
 {
-	uint64_t e0, hc0, exits, hcs, id, lck0, lck1, i;
+	uint64_t e0, hc0, irq0, io0, exits, hcs, irqs, ios, id, lck0, lck1, i;
 	struct pvx_vm_stats st;
 	uint8_t *buf, *ro, *pat;
 	struct vcpu *vcpu;
@@ -628,14 +634,23 @@ static void test_vm1(int pvx, struct edu *e)
 		tap_finish();
 	e0 = vcpu_stat(vcpu, "exits");
 	hc0 = vcpu_stat(vcpu, "hypercalls");
+	irq0 = vcpu_stat(vcpu, "irq_exits");
+	io0 = vcpu_stat(vcpu, "io_exits");
 	if (vcpu_expect_step(vcpu, STEP_MAP_END, &uc)) {
 		TAP_EQ(uc.args[1], NR_MAP, "one IOMMU_MAP call mapped 256 entries");
 		TAP_EQ(uc.args[2], 0, "every entry's status is 0");
 	}
 	exits = vcpu_stat(vcpu, "exits") - e0;
 	hcs = vcpu_stat(vcpu, "hypercalls") - hc0;
+	irqs = vcpu_stat(vcpu, "irq_exits") - irq0;
+	ios = vcpu_stat(vcpu, "io_exits") - io0;
+	tap_diag("256 maps: %llu exits: %llu hypercall, %llu I/O (the closing message), %llu host interrupts",
+		 (unsigned long long)exits, (unsigned long long)hcs,
+		 (unsigned long long)ios, (unsigned long long)irqs);
 	TAP_EQ(hcs, 1, "256 maps: one hypercall");
-	TAP_EQ(exits, 2, "256 maps: one exit (plus the closing message's)");
+	/* A host interrupt may land while the guest runs: not the guest's. */
+	TAP_EQ(exits - irqs - ios, 1,
+	       "256 maps: one exit, beside the message and host interrupts");
 	lck1 = locked_kb();
 	TAP_EQ(lck1 - lck0, NR_MAP * PAGE / 1024,
 	       "VFIO accounted the 256 pinned pages in locked_vm (VmLck)");
