@@ -229,6 +229,7 @@ static void pvx_iommu_run(struct pvx_batch *b, bool map)
 			b->processed = b->done + 1;
 			goto out;
 		}
+		cond_resched();
 	}
 	b->processed = b->done;
 out:
