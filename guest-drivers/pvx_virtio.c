@@ -31,8 +31,10 @@
  * to the queue's notify register as usual, and the queue uses the plain
  * write from then on.
  *
- * Interrupts: two MSI-X vectors, one for configuration changes and one
- * shared by all the queues of the device.
+ * Interrupts: MSI-X, a vector for configuration changes and one per
+ * queue, spread over the CPUs as the driver asks (virtio_blk's queues
+ * complete on the CPUs that submit to them); if the device has too few
+ * vectors, one for configuration changes and one shared by the queues.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -51,8 +53,7 @@
 #include "pvx_guest.h"
 
 #define PVX_VIRTIO_CONFIG_VECTOR	0
-#define PVX_VIRTIO_VQ_VECTOR		1
-#define PVX_VIRTIO_NR_VECTORS		2
+#define PVX_VIRTIO_SHARED_VQ_VECTOR	1	/* without per-queue vectors */
 
 /* Entries in one CPU's batch: more than the queues one CPU kicks at once. */
 #define PVX_VIRTIO_BATCH		32
@@ -61,6 +62,8 @@ struct pvx_virtio_dev {
 	struct virtio_device vdev;
 	struct virtio_pci_modern_device mdev;
 	bool have_vqs;
+	bool per_vq_vectors;
+	unsigned int nvectors;		/* allocated by find_vqs */
 	char config_irq_name[32];
 	char vqs_irq_name[32];
 };
@@ -73,6 +76,8 @@ struct pvx_virtio_vq {
 	u8 space;		/* PVX_DOORBELL_MMIO or _PIO */
 	u8 len;			/* 2: the queue index; 4: notification data */
 	bool plain;		/* the host has no listener: write it */
+	u16 vector;		/* MSI-X, or VIRTIO_MSI_NO_VECTOR */
+	char irq_name[32];	/* with a vector of its own */
 };
 
 struct pvx_virtio_batch {
@@ -292,10 +297,11 @@ static void pvx_virtio_set_status(struct virtio_device *vdev, u8 status)
 
 static void pvx_virtio_synchronize_cbs(struct virtio_device *vdev)
 {
-	struct pci_dev *pdev = to_pvx_virtio(vdev)->mdev.pci_dev;
+	struct pvx_virtio_dev *vp = to_pvx_virtio(vdev);
+	unsigned int v;
 
-	synchronize_irq(pci_irq_vector(pdev, PVX_VIRTIO_CONFIG_VECTOR));
-	synchronize_irq(pci_irq_vector(pdev, PVX_VIRTIO_VQ_VECTOR));
+	for (v = 0; v < vp->nvectors; v++)
+		synchronize_irq(pci_irq_vector(vp->mdev.pci_dev, v));
 }
 
 static void pvx_virtio_reset(struct virtio_device *vdev)
@@ -340,8 +346,8 @@ static irqreturn_t pvx_virtio_config_interrupt(int irq, void *data)
 }
 
 /*
- * The queue vector is requested after the queues exist and freed before
- * they go, so the list of queues is stable while it can fire.
+ * The shared queue vector is requested after the queues exist and freed
+ * before they go, so the list of queues is stable while it can fire.
  */
 static irqreturn_t pvx_virtio_vqs_interrupt(int irq, void *data)
 {
@@ -374,7 +380,8 @@ static u8 pvx_virtio_space(struct pci_dev *pdev, u64 addr)
 
 static struct virtqueue *pvx_virtio_setup_vq(struct pvx_virtio_dev *vp,
 					     unsigned int index,
-					     struct virtqueue_info *info)
+					     struct virtqueue_info *info,
+					     u16 vector)
 {
 	struct virtio_pci_modern_device *mdev = &vp->mdev;
 	struct pvx_virtio_vq *pq;
@@ -393,6 +400,7 @@ static struct virtqueue *pvx_virtio_setup_vq(struct pvx_virtio_dev *vp,
 	if (!pq)
 		return ERR_PTR(-ENOMEM);
 	pq->len = __virtio_test_bit(&vp->vdev, VIRTIO_F_NOTIFICATION_DATA) ? 4 : 2;
+	pq->vector = vector;
 
 	vq = vring_create_virtqueue(index, num, SMP_CACHE_BYTES, &vp->vdev,
 				    true, true, info->ctx, pvx_virtio_notify,
@@ -418,14 +426,25 @@ static struct virtqueue *pvx_virtio_setup_vq(struct pvx_virtio_dev *vp,
 	pq->notify_gpa = pa;
 	pq->space = pvx_virtio_space(mdev->pci_dev, pa);
 
-	if (info->callback &&
-	    vp_modern_queue_vector(mdev, index, PVX_VIRTIO_VQ_VECTOR) ==
-	    VIRTIO_MSI_NO_VECTOR) {
+	if (vector == VIRTIO_MSI_NO_VECTOR)
+		return vq;
+	if (vp->per_vq_vectors) {
+		snprintf(pq->irq_name, sizeof(pq->irq_name), "%s-%s",
+			 dev_name(&vp->vdev.dev), info->name);
+		err = request_irq(pci_irq_vector(mdev->pci_dev, vector),
+				  vring_interrupt, 0, pq->irq_name, vq);
+		if (err)
+			goto err_unmap_notify;
+	}
+	if (vp_modern_queue_vector(mdev, index, vector) == VIRTIO_MSI_NO_VECTOR) {
 		err = -EBUSY;
-		goto err_unmap_notify;
+		goto err_free_irq;
 	}
 	return vq;
 
+err_free_irq:
+	if (vp->per_vq_vectors)
+		free_irq(pci_irq_vector(mdev->pci_dev, vector), vq);
 err_unmap_notify:
 	if (!mdev->notify_base)
 		pci_iounmap(mdev->pci_dev, pq->notify);
@@ -441,8 +460,11 @@ static void pvx_virtio_del_vq(struct pvx_virtio_dev *vp, struct virtqueue *vq)
 	struct virtio_pci_modern_device *mdev = &vp->mdev;
 	struct pvx_virtio_vq *pq = vq->priv;
 
-	if (vq->callback)
+	if (pq->vector != VIRTIO_MSI_NO_VECTOR) {
 		vp_modern_queue_vector(mdev, vq->index, VIRTIO_MSI_NO_VECTOR);
+		if (vp->per_vq_vectors)
+			free_irq(pci_irq_vector(mdev->pci_dev, pq->vector), vq);
+	}
 	if (!mdev->notify_base)
 		pci_iounmap(mdev->pci_dev, pq->notify);
 	vring_del_virtqueue(vq);
@@ -459,6 +481,43 @@ static void pvx_virtio_del_all_vqs(struct pvx_virtio_dev *vp)
 		pvx_virtio_del_vq(vp, vq);
 }
 
+/*
+ * A vector for configuration changes and one for each of the @ncb queues
+ * with a callback, spread over the CPUs as @desc asks; else two vectors.
+ */
+static int pvx_virtio_alloc_vectors(struct pvx_virtio_dev *vp,
+				    unsigned int ncb, struct irq_affinity *desc)
+{
+	struct pci_dev *pdev = vp->mdev.pci_dev;
+	struct irq_affinity affd = {};
+	unsigned int flags = PCI_IRQ_MSIX;
+	int ret;
+
+	if (desc) {
+		/* the configuration vector is not spread */
+		affd = *desc;
+		affd.pre_vectors++;
+		flags |= PCI_IRQ_AFFINITY;
+	}
+	ret = pci_alloc_irq_vectors_affinity(pdev, ncb + 1, ncb + 1, flags,
+					     desc ? &affd : NULL);
+	vp->per_vq_vectors = ret > 0;
+	if (ret < 0)
+		ret = pci_alloc_irq_vectors(pdev, 2, 2, PCI_IRQ_MSIX);
+	if (ret < 0) {
+		dev_err(&vp->vdev.dev, "no MSI-X vectors: %d\n", ret);
+		return ret;
+	}
+	vp->nvectors = ret;
+	return 0;
+}
+
+static void pvx_virtio_free_vectors(struct pvx_virtio_dev *vp)
+{
+	vp->nvectors = 0;
+	pci_free_irq_vectors(vp->mdev.pci_dev);
+}
+
 static int pvx_virtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 			       struct virtqueue *vqs[],
 			       struct virtqueue_info vqs_info[],
@@ -467,14 +526,22 @@ static int pvx_virtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 	struct pvx_virtio_dev *vp = to_pvx_virtio(vdev);
 	struct virtio_pci_modern_device *mdev = &vp->mdev;
 	struct pci_dev *pdev = mdev->pci_dev;
-	unsigned int i, index = 0;
+	unsigned int i, index = 0, ncb = 0;
+	u16 vector, next = PVX_VIRTIO_CONFIG_VECTOR + 1;
 	struct virtqueue *vq;
 	int err;
+
+	for (i = 0; i < nvqs; i++)
+		if (vqs_info[i].name && vqs_info[i].callback)
+			ncb++;
+	err = pvx_virtio_alloc_vectors(vp, ncb, desc);
+	if (err)
+		return err;
 
 	err = request_irq(pci_irq_vector(pdev, PVX_VIRTIO_CONFIG_VECTOR),
 			  pvx_virtio_config_interrupt, 0, vp->config_irq_name, vp);
 	if (err)
-		return err;
+		goto err_free_vectors;
 	if (vp_modern_config_vector(mdev, PVX_VIRTIO_CONFIG_VECTOR) ==
 	    VIRTIO_MSI_NO_VECTOR) {
 		err = -EBUSY;
@@ -487,17 +554,25 @@ static int pvx_virtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 			vqs[i] = NULL;
 			continue;
 		}
-		vqs[i] = pvx_virtio_setup_vq(vp, index++, &vqs_info[i]);
+		if (!vqs_info[i].callback)
+			vector = VIRTIO_MSI_NO_VECTOR;
+		else if (vp->per_vq_vectors)
+			vector = next++;
+		else
+			vector = PVX_VIRTIO_SHARED_VQ_VECTOR;
+		vqs[i] = pvx_virtio_setup_vq(vp, index++, &vqs_info[i], vector);
 		if (IS_ERR(vqs[i])) {
 			err = PTR_ERR(vqs[i]);
 			goto err_del_vqs;
 		}
 	}
 
-	err = request_irq(pci_irq_vector(pdev, PVX_VIRTIO_VQ_VECTOR),
-			  pvx_virtio_vqs_interrupt, 0, vp->vqs_irq_name, vp);
-	if (err)
-		goto err_del_vqs;
+	if (!vp->per_vq_vectors) {
+		err = request_irq(pci_irq_vector(pdev, PVX_VIRTIO_SHARED_VQ_VECTOR),
+				  pvx_virtio_vqs_interrupt, 0, vp->vqs_irq_name, vp);
+		if (err)
+			goto err_del_vqs;
+	}
 
 	list_for_each_entry(vq, &vdev->vqs, list)
 		vp_modern_set_queue_enable(mdev, vq->index, true);
@@ -509,6 +584,8 @@ err_del_vqs:
 	vp_modern_config_vector(mdev, VIRTIO_MSI_NO_VECTOR);
 err_free_config_irq:
 	free_irq(pci_irq_vector(pdev, PVX_VIRTIO_CONFIG_VECTOR), vp);
+err_free_vectors:
+	pvx_virtio_free_vectors(vp);
 	return err;
 }
 
@@ -520,10 +597,29 @@ static void pvx_virtio_del_vqs(struct virtio_device *vdev)
 	if (!vp->have_vqs)
 		return;
 	vp->have_vqs = false;
-	free_irq(pci_irq_vector(pdev, PVX_VIRTIO_VQ_VECTOR), vp);
+	if (!vp->per_vq_vectors)
+		free_irq(pci_irq_vector(pdev, PVX_VIRTIO_SHARED_VQ_VECTOR), vp);
 	pvx_virtio_del_all_vqs(vp);
 	vp_modern_config_vector(&vp->mdev, VIRTIO_MSI_NO_VECTOR);
 	free_irq(pci_irq_vector(pdev, PVX_VIRTIO_CONFIG_VECTOR), vp);
+	pvx_virtio_free_vectors(vp);
+}
+
+static const struct cpumask *
+pvx_virtio_get_vq_affinity(struct virtio_device *vdev, int index)
+{
+	struct pvx_virtio_dev *vp = to_pvx_virtio(vdev);
+	struct pvx_virtio_vq *pq;
+	struct virtqueue *vq;
+
+	if (!vp->per_vq_vectors)
+		return NULL;
+	list_for_each_entry(vq, &vdev->vqs, list) {
+		pq = vq->priv;
+		if (vq->index == index && pq->vector != VIRTIO_MSI_NO_VECTOR)
+			return pci_irq_get_affinity(vp->mdev.pci_dev, pq->vector);
+	}
+	return NULL;
 }
 
 static const struct virtio_config_ops pvx_virtio_config_ops = {
@@ -539,6 +635,7 @@ static const struct virtio_config_ops pvx_virtio_config_ops = {
 	.get_features		= pvx_virtio_get_features,
 	.finalize_features	= pvx_virtio_finalize_features,
 	.bus_name		= pvx_virtio_bus_name,
+	.get_vq_affinity	= pvx_virtio_get_vq_affinity,
 };
 
 /* The last reference on the virtio device frees the whole structure. */
@@ -579,27 +676,17 @@ static int pvx_virtio_probe(struct pci_dev *pdev,
 	vp->vdev.id = vp->mdev.id;
 	pci_set_master(pdev);
 
-	err = pci_alloc_irq_vectors(pdev, PVX_VIRTIO_NR_VECTORS,
-				    PVX_VIRTIO_NR_VECTORS, PCI_IRQ_MSIX);
-	if (err < 0) {
-		dev_err(&pdev->dev, "no %d MSI-X vectors: %d\n",
-			PVX_VIRTIO_NR_VECTORS, err);
-		goto err_remove_modern;
-	}
-
 	err = register_virtio_device(&vp->vdev);
 	if (err) {
 		/* it initialised vdev.dev: the last put frees vp */
 		registered = true;
-		goto err_free_vectors;
+		goto err_clear_master;
 	}
 	dev_info(&pdev->dev, "virtio device %u as %s, notified by pvx doorbell\n",
 		 vp->vdev.id.device, dev_name(&vp->vdev.dev));
 	return 0;
 
-err_free_vectors:
-	pci_free_irq_vectors(pdev);
-err_remove_modern:
+err_clear_master:
 	pci_clear_master(pdev);
 	vp_modern_remove(&vp->mdev);
 err_disable_device:
@@ -619,7 +706,6 @@ static void pvx_virtio_remove(struct pci_dev *pdev)
 	struct device *dev = get_device(&vp->vdev.dev);
 
 	unregister_virtio_device(&vp->vdev);
-	pci_free_irq_vectors(pdev);
 	pci_clear_master(pdev);
 	vp_modern_remove(&vp->mdev);
 	pci_disable_device(pdev);
