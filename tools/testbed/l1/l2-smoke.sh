@@ -42,20 +42,24 @@ res $vis "qemu, /dev/kvm, L2 kernel and initramfs visible under $H"
 
 rm -f $H/run/l2mon.in $H/run/l2mon.out $H/run/l2.log
 mkfifo $H/run/l2mon.in $H/run/l2mon.out
+# pvx_virtio's disk, network and ack channel ($L2V_QEMU_ARGS)
+. /pvx/l1/l2-virtio.sh && l2v_setup
 # Not -cpu host: under TCG the XSAVE sizes it passes through disagree with
 # the features, and L2's kernel WARNs at boot ("XSAVE consistency").
 # -mem-prealloc: all guest RAM is resident in QEMU from the start, so that
 # what the balloon gives back must show in QEMU's RSS.  The virtio-rng
 # device (modern virtio-pci, QEMU's ioeventfd on its notify register) is
-# for pvx_kick_test's doorbell.
-TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm -mem-prealloc -cpu "${PVX_L2_CPU:-qemu64}" -M pc -smp "${PVX_L2_SMP:-2}" -m 512 \
+# for pvx_kick_test's doorbell.  768 MiB: fio and its libraries (for
+# pvx_virtio's test) take about 90 MiB of the initramfs.
+TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm -mem-prealloc -cpu "${PVX_L2_CPU:-qemu64}" -M pc -smp "${PVX_L2_SMP:-2}" -m 768 \
 	-display none -no-reboot -S \
 	-device virtio-rng-pci,disable-legacy=on \
-	-serial file:/run/l2.log -monitor pipe:/run/l2mon \
+	-serial file:/run/l2.log -monitor pipe:/run/l2mon $L2V_QEMU_ARGS \
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" \
 	-append "console=ttyS0 panic=-1 rdinit=/init" \
 	> /tmp/l2-qemu.log 2>&1 &
 qpid=$!
+l2v_sampler $qpid &
 cat $H/run/l2mon.out > /tmp/l2mon.log 2>/dev/null &
 catpid=$!
 
@@ -180,6 +184,9 @@ else
 	[ -n "$plan" ] && [ "$got" = "$plan" ] && [ "$got" -gt 0 ]
 	res $? "l2 kselftests: $got results for the runner's plan 1..${plan:-?}"
 fi
+
+# pvx_virtio: fio, network, exits per I/O against virtio-pci
+[ $attached = 1 ] && l2v_results
 
 # The same splat patterns as L1's console: a WARN in L2 is a failure too.
 L2_SPLAT_RE='Oops|BUG:|KASAN|WARNING:|cut here|circular locking|inconsistent lock state|suspicious RCU usage|blocked for more than|general protection fault|Call Trace:|kernel BUG|UBSAN|soft lockup|hard LOCKUP|rcu_sched self-detected stall|RCU stall'

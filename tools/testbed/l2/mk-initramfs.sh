@@ -26,5 +26,6 @@ if [ -d "$STAGE/l2/kselftest" ]; then
 		cp -L --parents "$lib" "$R/"
 	done
 fi
+"$HERE/virtio-initramfs.sh" "$R"	# the pvx_virtio test
 (cd "$R" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$OUTD/initramfs.cpio.gz"
 rm -rf "$R"
