@@ -44,6 +44,8 @@ static const char *const hc_names[PVX_HC_COUNT] = {
 	[PVX_HC_BALLOON_INFLATE - PVX_HC_BASE] = "inflate",
 	[PVX_HC_BALLOON_DEFLATE - PVX_HC_BASE] = "deflate",
 	[PVX_HC_BALLOON_STATS - PVX_HC_BASE] = "balloon_stats",
+	[PVX_HC_IOMMU_MAP - PVX_HC_BASE] = "iommu_map",
+	[PVX_HC_IOMMU_UNMAP - PVX_HC_BASE] = "iommu_unmap",
 };
 
 static const char *const yield_names[PVX_YIELD_NR_RESULTS] = {
@@ -287,6 +289,8 @@ static void print_table(const struct pvx_stats *st,
 		else
 			printf(", target %" PRIu64 "\n",
 			       (uint64_t)vm->balloon_target);
+		printf("  iommu: %" PRIu64 " pages mapped\n",
+		       (uint64_t)vm->iommu_pages);
 	}
 }
 
@@ -328,6 +332,8 @@ static void print_json(const struct pvx_stats *st,
 		       (uint64_t)vm->timers_fired);
 		printf(", \"balloon_pages\": %" PRIu64,
 		       (uint64_t)vm->balloon_pages);
+		printf(", \"iommu_pages\": %" PRIu64,
+		       (uint64_t)vm->iommu_pages);
 		/* No target: JSON null, not the all-ones marker. */
 		if (vm->balloon_target == PVX_BALLOON_NO_TARGET)
 			printf(", \"balloon_target\": null}");
