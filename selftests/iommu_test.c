@@ -578,6 +578,37 @@ static const int bad_unmap_err[NR_BAD_UNMAP] = {
 	PVX_EINVAL, PVX_EINVAL, PVX_ERANGE, PVX_ENOENT, PVX_EINVAL, PVX_ENOENT,
 };
 
+/* `pvxctl stats --json` shows VM @id with 256 pages and one map call. */
+static bool pvxctl_shows(uint64_t id)
+{
+	char line[16384], want[64];
+	bool vm = false, pages = false, calls = false;
+	const char *ctl = access("/pvx/pvxctl", X_OK) ? "../tools/pvxctl/pvxctl" :
+							  "/pvx/pvxctl";
+	FILE *f;
+
+	snprintf(line, sizeof(line), "%s stats --json", ctl);
+	f = popen(line, "r");
+	if (!f)
+		return false;
+	snprintf(want, sizeof(want), "{\"vm_id\": %llu,", (unsigned long long)id);
+	/* One line: the VM's record runs from its vm_id to the next one. */
+	if (fgets(line, sizeof(line), f)) {
+		char *rec = strstr(line, want), *end;
+
+		if (rec) {
+			vm = true;
+			end = strstr(rec + 1, "{\"vm_id\"");
+			if (end)
+				*end = 0;
+			pages = strstr(rec, "\"iommu_pages\": 256") != NULL;
+			calls = strstr(rec, "\"iommu_map\": {\"calls\": 1,") != NULL;
+		}
+	}
+	pclose(f);
+	return vm && pages && calls;
+}
+
 /* Each step: the batch stopped at its bad first entry, the next untouched. */
 static void expect_refusals(struct vcpu *vcpu, uint64_t step, const char *op,
 			    const char *const *what, const int *err, int n,
@@ -658,6 +689,7 @@ static void test_vm1(int pvx, struct edu *e)
 		TAP_EQ(st.iommu_pages, NR_MAP, "pvx stats: 256 pages mapped");
 	else
 		tap_ok(false, "pvx stats: VM listed");
+	tap_ok(pvxctl_shows(id), "pvxctl stats --json: iommu_pages 256, one iommu_map call");
 
 	/* The DMA proof: page 0 -> edu -> pages 1, 100 and 255. */
 	memset(buf, 0, NR_MAP * PAGE);
