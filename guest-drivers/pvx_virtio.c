@@ -130,7 +130,7 @@ static void pvx_virtio_flush(struct pvx_virtio_batch *b)
 		if (i < ret && b->list[i].status == PVX_DOORBELL_NO_LISTENER &&
 		    !pq->plain) {
 			WRITE_ONCE(pq->plain, true);
-			dev_info(&pq->vq->vdev->dev,
+			dev_info(pq->vq->vdev->dev.parent,
 				 "queue %u: no doorbell listener in the host, writing its notify register\n",
 				 pq->vq->index);
 		}
