@@ -15,6 +15,7 @@ L2V_RE='PVX-L2-VIRTIO: '
 l2v_setup() {
 	# the disk lives on L1's tmpfs (QEMU sees $H/run as /run)
 	dd if=/dev/zero of=$H/run/l2-disk.img bs=1M count=32 2>/dev/null
+	dd if=/dev/zero of=$H/run/l2-disk2.img bs=1M count=8 2>/dev/null
 	rm -f $H/run/l2ack.in $H/run/l2ack.out
 	mkfifo $H/run/l2ack.in $H/run/l2ack.out
 	cat $H/run/l2ack.out > /dev/null 2>&1 &
@@ -25,10 +26,14 @@ l2v_setup() {
 	# carries L1's acks into L2; what L2 writes there is drained (a full
 	# pipe would stop L2's vCPU in the UART).  The echo service for the
 	# TCP test is a cat that QEMU's user network starts per connection.
-	# No option ROM: L2 boots with -kernel.
+	# No option ROM: L2 boots with -kernel.  The second disk has no
+	# ioeventfd (the host finds no listener: pvx_virtio's fallback) and a
+	# fixed address, 00:0c.0, by which L2 tells it from the first.
 	L2V_QEMU_ARGS="-serial pipe:/run/l2ack
 		-drive file=/run/l2-disk.img,if=none,id=pvxdisk,format=raw
 		-device virtio-blk-pci,drive=pvxdisk,disable-legacy=on
+		-drive file=/run/l2-disk2.img,if=none,id=pvxdisk2,format=raw
+		-device virtio-blk-pci,drive=pvxdisk2,disable-legacy=on,ioeventfd=off,num-queues=1,addr=0x0c
 		-netdev user,id=pvxnet,guestfwd=tcp:10.0.2.100:5000-cmd:cat
 		-device virtio-net-pci,netdev=pvxnet,disable-legacy=on,romfile="
 }
@@ -42,7 +47,8 @@ l2v_sampler() {
 			name=$(grep "${L2V_RE}mark " $L2V_LOG | sed -n "${seen}p" |
 				sed 's/.*mark //' | tr -d '\r')
 			d=$(ls -d /sys/kernel/debug/kvm/"$1"-* 2>/dev/null | head -n1)
-			echo "$name $(cat "$d/exits" 2>/dev/null) $(cat "$d/hypercalls" 2>/dev/null)" >> $L2V_EXITS
+			echo "$name $(cat "$d/exits" "$d/hypercalls" "$d/mmio_exits" \
+				"$d/halt_exits" 2>/dev/null | tr '\n' ' ')" >> $L2V_EXITS
 			# (QEMU holds the fifo open; if it just died, do not block)
 			timeout 5 sh -c "echo 'ack $name' > $H/run/l2ack.in"
 		done
@@ -55,11 +61,18 @@ l2v_line() {
 	grep "$L2V_RE$1" $L2V_LOG | head -n1 | tr -d '\r' | sed "s/.*$L2V_RE//"
 }
 
-# l2v_count NAME: exits between NAME-begin and NAME-end, "exits hypercalls"
+# l2v_count NAME: KVM's counts between NAME-begin and NAME-end:
+# "exits hypercalls mmio_exits halt_exits"
 l2v_count() {
-	awk -v n="$1" '$1 == n "-begin" { e0 = $2; h0 = $3 }
-		$1 == n "-end" { e1 = $2; h1 = $3 }
-		END { if (e0 != "" && e1 != "") print e1 - e0, h1 - h0 }' $L2V_EXITS
+	awk -v n="$1" '$1 == n "-begin" { for (i = 2; i <= 5; i++) c0[i] = $i; b = NF }
+		$1 == n "-end" { for (i = 2; i <= 5; i++) c1[i] = $i; e = NF }
+		END { if (b == 5 && e == 5)
+			print c1[2] - c0[2], c1[3] - c0[3], c1[4] - c0[4], c1[5] - c0[5] }' $L2V_EXITS
+}
+
+# l2v_calls NAME: pvx_virtio's hypercalls in its "stats NAME" line
+l2v_calls() {
+	l2v_line "stats $1: " | sed -n 's/.* hypercalls \([0-9]*\).*/\1/p'
 }
 
 l2v_results() {
@@ -83,18 +96,29 @@ l2v_results() {
 	res $? "pvx_virtio: kicks delivered by doorbell hypercalls ($(l2v_line 'stats net: '))"
 	l2v_line 'unbound: ' | grep -q 'blk virtio-pci, net virtio-pci'
 	res $? "pvx_virtio: unbound while idle, devices back on virtio-pci ($(l2v_line 'unbound: '))"
+	l2v_line 'no-listener disk: ' | grep -Eq 'fio rc=0, 1 queue fell back, plain [1-9]'
+	res $? "pvx_virtio: a queue without an ioeventfd falls back to its notify register ($(l2v_line 'no-listener disk: '))"
 	grep -q "${L2V_RE}rmmod pvx_virtio ok" $L2V_LOG
 	res $? "pvx_virtio: rmmod"
 	grep "${L2V_RE}" $L2V_LOG | tr -d '\r' | grep -v ' fio: ' | sed 's/^/# /'
 
-	# exits per I/O: the same fio job, L2 still around it (L1 acked)
+	# exits per I/O: the same fio job, L2 still around it (L1 acked).
+	# Then what they were: pvx_virtio's doorbell hypercalls in that
+	# window (one per kick), other hypercalls (pvx_clock's timer), halts,
+	# and the rest (virtio-pci's notify writes, which KVM hands to the
+	# ioeventfd in the kernel without a count of their own, interrupts).
 	s=$(l2v_count stock) p=$(l2v_count pvx)
 	si=$(l2v_line 'fio stock ' | sed -n 's/.*ios=\([0-9]*\).*/\1/p')
 	pi=$(l2v_line 'fio pvx ' | sed -n 's/.*ios=\([0-9]*\).*/\1/p')
-	echo "$s $si $p $pi" | awk 'NF == 6 && $3 > 0 && $6 > 0 {
-		a = $1 / $3; b = $4 / $6
-		printf "# exits per I/O: stock virtio-pci %.3f (%d exits, %d of them hypercalls, %d ios), pvx_virtio %.3f (%d exits, %d of them hypercalls, %d ios); pvx/stock %.3f\n",
-			a, $1, $2, $3, b, $4, $5, $6, (a > 0 ? b / a : 0) }'
+	db=$(( $(l2v_calls fio) - $(l2v_calls before) ))
+	echo "$s $si $p $pi $db" | awk 'NF == 11 && $5 > 0 && $10 > 0 {
+		a = $1 / $5; b = $6 / $10
+		printf "# exits per I/O: stock virtio-pci %.3f (%d exits, %d ios), pvx_virtio %.3f (%d exits, %d ios); pvx/stock %.3f\n",
+			a, $1, $5, b, $6, $10, (a > 0 ? b / a : 0)
+		printf "# per I/O, stock virtio-pci: hypercalls %.3f, halts %.3f, the rest %.3f\n",
+			$2 / $5, $4 / $5, ($1 - $2 - $4) / $5
+		printf "# per I/O, pvx_virtio: doorbell hypercalls %.3f, other hypercalls %.3f, halts %.3f, the rest %.3f\n",
+			$11 / $10, ($7 - $11) / $10, $9 / $10, ($6 - $7 - $9) / $10 }'
 	[ -n "$s" ] && [ -n "$p" ]
 	res $? "pvx_virtio: KVM exit counts read at L2's marks (exits per I/O printed)"
 }
