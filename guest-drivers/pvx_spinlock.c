@@ -113,11 +113,13 @@ static void pvx_spin_calibrate(void)
 static int __init pvx_spinlock_init(void)
 {
 	pvx_can_yield = pvx_features() & PVX_F_YIELD_TO;
-	if (!pvx_can_yield)
-		pr_info("host offers no directed yield to this VM: spinning only\n");
 	pvx_spin_calibrate();
-	pr_info("spin bound %lu loops (%u us), yield %s\n", pvx_spin_bound,
-		spin_us, pvx_can_yield && directed_yield ? "on" : "off");
+	if (!pvx_can_yield)
+		pr_info("host offers no directed yield to this VM: spinning only (%lu loops)\n",
+			pvx_spin_bound);
+	else
+		pr_info("spin bound %lu loops (%u us), yield %s\n",
+			pvx_spin_bound, spin_us, directed_yield ? "on" : "off");
 	return 0;
 }
 

@@ -17,6 +17,16 @@ L2ARG=(--l2)
 P=0 F=0 S=0
 t0=$(date +%s)
 
+# boot NAME OUT RUN-L1-ARGS...: one L1 boot, its results added as NAME's.
+boot() {
+	local name=$1 o=$2 p f s
+	shift 2
+	"$TESTBED_DIR/run-l1.sh" "$@" --out "$o"
+	"$TESTBED_DIR/parse.py" --lane "$name" --out "$o" --counts "$o/counts"
+	read -r p f s < "$o/counts" || { p=0 f=1 s=0; }
+	P=$((P + p)) F=$((F + f)) S=$((S + s))
+}
+
 [ -f "$PVX_CACHE/stock.env" ] || "$TESTBED_DIR/deps.sh" || tb_die "deps.sh failed"
 STOCK_KDIR=$(. "$PVX_CACHE/stock.env"; echo "$KDIR")
 
@@ -24,7 +34,7 @@ for lane in $LANES; do
 	tl=$(date +%s)
 	out=$PVX_CACHE/out/$lane
 	stage=$PVX_CACHE/stage/$lane
-	rm -rf "$out" "$out-l2" "$out-iommu"; mkdir -p "$out"
+	rm -rf "$out" "$out-l2" "$out-l2-refuse" "$out-iommu"; mkdir -p "$out"
 	if [ "$lane" = debug ]; then
 		tb_log "debug: building/reusing the debug kernel (log: $out/debug-kernel.log; cold: 20-40 min)"
 		if ! "$TESTBED_DIR/debug-kernel.sh" > "$out/debug-kernel.log" 2>&1; then
@@ -48,11 +58,8 @@ for lane in $LANES; do
 		F=$((F + 1)); continue
 	fi
 	tb=$(date +%s)
-	"$TESTBED_DIR/run-l1.sh" --lane "$lane" --stage "$stage" --out "$out"
+	boot "$lane" "$out" --lane "$lane" --stage "$stage"
 	te=$(date +%s)
-	"$TESTBED_DIR/parse.py" --lane "$lane" --out "$out" --counts "$out/counts"
-	read -r p f s < "$out/counts" || { p=0 f=1 s=0; }
-	P=$((P + p)) F=$((F + f)) S=$((S + s))
 	tb_log "$lane: build+stage $((tb - tl))s, L1 boot+tests $((te - tb))s; logs in $out"
 
 	# L2 in a fresh L1 of its own, on the stock lane (L2 runs the stock
@@ -61,12 +68,14 @@ for lane in $LANES; do
 	# L2 spinning with interrupts off); alone it has not: see the
 	# testbed README.  The debug L1 takes a minute per L2 boot.
 	if [ "$lane" = stock ] && [ ${#L2ARG[@]} -gt 0 ]; then
-		"$TESTBED_DIR/run-l1.sh" --lane "$lane" --stage "$stage" "${L2ARG[@]}" \
-			--tests l1/l2-smoke.sh --out "$out-l2"
-		"$TESTBED_DIR/parse.py" --lane "$lane-l2" --out "$out-l2" --counts "$out-l2/counts"
-		read -r p f s < "$out-l2/counts" || { p=0 f=1 s=0; }
-		P=$((P + p)) F=$((F + f)) S=$((S + s))
+		boot "$lane-l2" "$out-l2" --lane "$lane" --stage "$stage" \
+			"${L2ARG[@]}" --tests l1/l2-smoke.sh
 		tb_log "$lane: L2 smoke in its own L1 $(( $(date +%s) - te ))s; logs in $out-l2"
+		# L2 served nothing (no pvx host; no features): drivers refuse.
+		tr=$(date +%s)
+		boot "$lane-l2-refuse" "$out-l2-refuse" --lane "$lane" \
+			--stage "$stage" "${L2ARG[@]}" --tests l1/l2-refuse.sh
+		tb_log "$lane: L2 served nothing, in its own L1 $(( $(date +%s) - tr ))s; logs in $out-l2-refuse"
 	fi
 
 	# The IOMMU proof (iommu_test: edu's DMA through VT-d and VFIO) in an
@@ -74,10 +83,7 @@ for lane in $LANES; do
 	# the edu device, and the other tests keep their -M pc machine.
 	if [ "${PVX_NO_IOMMU:-0}" != 1 ]; then
 		ti=$(date +%s)
-		"$TESTBED_DIR/run-l1.sh" --lane "$lane" --stage "$stage" --iommu --out "$out-iommu"
-		"$TESTBED_DIR/parse.py" --lane "$lane-iommu" --out "$out-iommu" --counts "$out-iommu/counts"
-		read -r p f s < "$out-iommu/counts" || { p=0 f=1 s=0; }
-		P=$((P + p)) F=$((F + f)) S=$((S + s))
+		boot "$lane-iommu" "$out-iommu" --lane "$lane" --stage "$stage" --iommu
 		tb_log "$lane: IOMMU proof in its own L1 $(( $(date +%s) - ti ))s; logs in $out-iommu"
 	fi
 done

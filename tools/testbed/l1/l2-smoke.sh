@@ -79,16 +79,23 @@ if [ $vm != 0 ]; then
 	bail
 fi
 
+# Served nothing (l2-refuse.sh): not attached (PVX_L2_ATTACH=0), or
+# attached with no features (PVX_L2_FEATURES=0).
+FEATURES=${PVX_L2_FEATURES:-}
+refuse=0
+if [ "${PVX_L2_ATTACH:-1}" = 0 ] || [ "$FEATURES" = 0 ]; then refuse=1; fi
 attached=0
-if [ -x /pvx/pvxctl ] && [ "${PVX_L2_ATTACH:-1}" = 1 ]; then
-	/pvx/pvxctl attach --pid $qpid 2>&1 | sed 's/^/# pvxctl: /'
+if [ "${PVX_L2_ATTACH:-1}" = 0 ]; then
+	echo "# not attached (PVX_L2_ATTACH=0): the guest must find no pvx host"
+elif [ -x /pvx/pvxctl ]; then
+	/pvx/pvxctl attach --pid $qpid ${FEATURES:+--features $FEATURES} 2>&1 | sed 's/^/# pvxctl: /'
 	# sed hides pvxctl's status; ask again through the exit status
 	/pvx/pvxctl stats > /tmp/l2-stats.txt 2>&1
 	if grep -q "kvm-$qpid" /tmp/l2-stats.txt; then attached=1; fi
 	sed 's/^/# pvxctl stats: /' /tmp/l2-stats.txt
 	[ $attached = 1 ]; res $? "pvxctl attach --pid $qpid (VM listed by pvxctl stats)"
 else
-	skip "pvxctl attach" "no /pvx/pvxctl staged, or PVX_L2_ATTACH=0"
+	skip "pvxctl attach" "no /pvx/pvxctl staged"
 fi
 
 # L2 QEMU's anonymous memory (guest RAM), in kB.
@@ -113,7 +120,7 @@ while [ $(( $(date +%s) - start )) -lt $L2_TIMEOUT ] && kill -0 $qpid 2>/dev/nul
 	fi
 	sleep 1
 	now=$(date +%s)
-	if [ $((now - last)) -ge 30 ]; then
+	if [ $((now - last)) -ge 10 ]; then
 		last=$now
 		echo "# waited $((now - start))s; L2 log: $(wc -l < $H/run/l2.log) lines, last: $(tail -n1 $H/run/l2.log | tr -d '\r')"
 	fi
@@ -130,7 +137,32 @@ kill $qpid 2>/dev/null; sleep 1; kill -9 $qpid 2>/dev/null
 wait $qpid 2>/dev/null
 kill $catpid 2>/dev/null
 
-if ! grep -q 'PVX-L2: insmod' $H/run/l2.log 2>/dev/null; then
+# L2's /init, served nothing, prints one line per driver:
+# "PVX-L2-REFUSE: <module> rc=<insmod's status>: <its kernel lines, |-joined>"
+refuse_results() {
+	tr -d '\r' < $H/run/l2.log | sed -n 's/^PVX-L2-REFUSE: //p' > /tmp/l2-refuse.txt
+	[ "$(wc -l < /tmp/l2-refuse.txt)" = 4 ]
+	res $? "l2 served nothing: a result for each of the 4 drivers"
+	while read -r m rc msg; do
+		rc=${rc#rc=}; rc=${rc%:}
+		one=1
+		case $msg in ""|*"|"*) ;; *) one=0 ;; esac
+		if [ "${PVX_L2_ATTACH:-1}" = 0 ]; then
+			[ "$rc" != 0 ] && [ $one = 0 ] && echo "$msg" | grep -Eq "^$L2_NOHOST_RE"
+			res $? "l2 no pvx host: $m does not load; one line, pvx_guest's ($msg)"
+		elif [ "$m" = pvx_spinlock ]; then
+			[ "$rc" = 0 ] && [ $one = 0 ] && echo "$msg" | grep -q '^pvx_spinlock: .*spinning only'
+			res $? "l2 no features: pvx_spinlock loads spinning only, saying so in one line ($msg)"
+		else
+			[ "$rc" != 0 ] && [ $one = 0 ] && echo "$msg" | grep -q "^$m: "
+			res $? "l2 no features: $m refuses with one line of its own ($msg)"
+		fi
+	done < /tmp/l2-refuse.txt
+}
+
+if [ $refuse = 1 ]; then
+	refuse_results
+elif ! grep -q 'PVX-L2: insmod' $H/run/l2.log 2>/dev/null; then
 	skip "l2 probe" "no l2/*.ko staged or L2 did not get that far"
 elif [ $attached = 1 ]; then
 	grep -Eq "$L2_PROBE_RE" $H/run/l2.log; res $? "l2 probe: guest saw the pvx host (/$L2_PROBE_RE/)"
@@ -162,7 +194,9 @@ fi
 # is one result here; their subtests are the runner's "# " lines and count
 # only through their test's result.  No runner output is a failure.
 tr -d '\r' < $H/run/l2.log 2>/dev/null | sed -n 's/^PVX-KSFT: //p' > /tmp/l2-ksft.log
-if ! grep -q '^PVX-L2-KSFT: done' $H/run/l2.log 2>/dev/null; then
+if [ $refuse = 1 ]; then
+	:	# nothing served: no kselftests run
+elif ! grep -q '^PVX-L2-KSFT: done' $H/run/l2.log 2>/dev/null; then
 	res 1 "l2 kselftests: the runner's output (no PVX-L2-KSFT: done from L2)"
 else
 	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' /tmp/l2-ksft.log | head -n1)
@@ -186,7 +220,7 @@ else
 fi
 
 # pvx_virtio: fio, network, exits per I/O against virtio-pci
-[ $attached = 1 ] && l2v_results
+[ $attached = 1 ] && [ $refuse = 0 ] && l2v_results
 
 # The same splat patterns as L1's console: a WARN in L2 is a failure too.
 L2_SPLAT_RE='Oops|BUG:|KASAN|WARNING:|cut here|circular locking|inconsistent lock state|suspicious RCU usage|blocked for more than|general protection fault|Call Trace:|kernel BUG|UBSAN|soft lockup|hard LOCKUP|rcu_sched self-detected stall|RCU stall'
