@@ -284,18 +284,6 @@ static void delete_slot(struct vm *vm, int slot, uint64_t gpa)
 			 "delete memslot");
 }
 
-static int write_param(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EIO;
-}
-
 static void test_balloon(int pvx)
 {
 	uint64_t id, rss0, rss1, blk0, blk1, pages, want, thp0, thp1;
@@ -380,14 +368,14 @@ static void test_balloon(int pvx)
 
 	if (vcpu_expect_step(vcpu, STEP_SET_LIMIT, &uc)) {
 		/* 64 + 16 MiB ballooned: one more range is over 80 MiB. */
-		r = write_param(LIMIT_PARAM, "80");
+		r = write_file(LIMIT_PARAM, "80");
 		tap_ok(!r, "set balloon_limit_mb=80: %s", r ? strerror(-r) : "ok");
 	}
 	if (vcpu_expect_step(vcpu, STEP_LIMITED, &uc)) {
 		TAP_EQ(uc.args[1], 0, "over the limit: nothing inflated");
 		TAP_EQ(uc.args[2], PVX_ERR(PVX_ENOSPC), "over the limit: -ENOSPC");
 	}
-	write_param(LIMIT_PARAM, "0");
+	write_file(LIMIT_PARAM, "0");
 	if (vcpu_expect_step(vcpu, STEP_DEL_INFLATED, &uc))
 		TAP_EQ(uc.args[1], 1, "limit lifted: range inflated");
 	delete_slot(vm, 3, DEL_GPA);
@@ -498,12 +486,12 @@ static void test_host_target(int pvx)
 	TAP_EQ(set_target(pvx, &req), -EINVAL, "set target: reserved refused");
 	req = (struct pvx_balloon_target){ .vm_id = id + 1000 };
 	TAP_EQ(set_target(pvx, &req), -ENOENT, "set target: unknown vm refused");
-	r = write_param(LIMIT_PARAM, "8");
+	r = write_file(LIMIT_PARAM, "8");
 	tap_ok(!r, "set balloon_limit_mb=8: %s", r ? strerror(-r) : "ok");
 	req = (struct pvx_balloon_target){ .vm_id = id,
 					   .target_pages = 8 * MB / PAGE + 1 };
 	TAP_EQ(set_target(pvx, &req), -ENOSPC, "set target: above the limit refused");
-	write_param(LIMIT_PARAM, "0");
+	write_file(LIMIT_PARAM, "0");
 
 	vm_nob = vm_create();
 	r = pvx_attach(pvx, vm_nob->fd, PVX_F_TIMER, 0, &id_nob);

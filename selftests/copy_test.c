@@ -140,41 +140,11 @@ static uint64_t dirty_log(struct vm *vm)
 	return bitmap;
 }
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -errno;
-}
-
-static uint64_t read_u64(const char *path)
-{
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY);
-
-	if (fd >= 0) {
-		if (read(fd, buf, sizeof(buf) - 1) < 0)
-			buf[0] = 0;
-		close(fd);
-	}
-	return strtoull(buf, NULL, 0);
-}
-
 static bool engine_is_dma(void)
 {
-	char buf[64] = "";
-	int fd = open(ENGINE_PARAM, O_RDONLY);
+	char buf[64];
 
-	if (fd >= 0) {
-		if (read(fd, buf, sizeof(buf) - 1) < 0)
-			buf[0] = 0;
-		close(fd);
-	}
+	read_file(ENGINE_PARAM, buf, sizeof(buf));
 	tap_diag("copy engine: %s", buf[0] ? strtok(buf, "\n") : "?");
 	return !strncmp(buf, "dma", 3);
 }

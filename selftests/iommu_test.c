@@ -229,18 +229,6 @@ struct edu {
 	size_t bar_size;
 };
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static unsigned long read_hex(const char *path)
 {
 	char buf[32] = "";

@@ -32,18 +32,6 @@ static void guest_main(uint64_t arg)
 	GUEST_DONE();
 }
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
-}
-
 /* The whole output of a command or file, NUL-terminated; caller frees. */
 static char *slurp(FILE *f)
 {

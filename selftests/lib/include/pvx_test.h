@@ -319,5 +319,9 @@ uint64_t pvx_live_vms(int pvx_fd);
 /* ------------------------------------------------------------- misc */
 
 uint64_t now_ns(void);
+/* sysfs and module parameters: 0 or -errno; read_u64() 0 on error. */
+int write_file(const char *path, const char *s);
+int read_file(const char *path, char *buf, size_t len);
+uint64_t read_u64(const char *path);
 
 #endif /* PVX_TEST_H */
