@@ -247,8 +247,14 @@ static void check_cpu_sleeps(const char *where, int cpu, bool pvx)
 		       "%s: pvx notifications on CPU %d during its sleeps: %" PRIu64,
 		       where, cpu, after - before);
 	else
-		tap_ok(after == before,
-		       "%s: no pvx notifications on CPU %d during its sleeps: %" PRIu64,
+		/*
+		 * At most the one interrupt of a timer the host had already
+		 * fired when the tick moved away (the cancel cannot stop its
+		 * injection): with pvx still the tick there would be one per
+		 * sleep, over a hundred.
+		 */
+		tap_ok(after - before <= 1,
+		       "%s: no pvx ticks on CPU %d during its sleeps (%" PRIu64 " notifications: at most one already on its way)",
 		       where, cpu, after - before);
 	for (k = 0; k < K_NR; k++)
 		stats_free(&st[k]);
