@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_api_test: pvx_guest's C API against the real host, from a Linux
- * guest.  Each call goes through a VM exit; each check looks at the effect
+ * guest (split-phase and the IOMMU calls included).  Each call goes through a VM exit; each check looks at the effect
  * (bytes copied, MSR value, ranges completed, refusals), not just the
  * return value.  Results are logged one line per check for the testbed.
  */
@@ -52,6 +52,57 @@ out:
 		__free_page(dst);
 	if (src)
 		__free_page(src);
+}
+
+/* The same copy, split-phase: the vCPU sleeps, the host's worker copies. */
+static void pvx_test_split_copy(void)
+{
+	struct page *src = alloc_page(GFP_KERNEL), *dst = alloc_page(GFP_KERNEL);
+	struct pvx_copy_entry *e = kzalloc(sizeof(*e), GFP_KERNEL);
+	struct pvx_completion *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	long ret;
+
+	if (!src || !dst || !e || !c)
+		goto out;
+	memset(page_address(src), 0xa5, PAGE_SIZE);
+	memset(page_address(dst), 0, PAGE_SIZE);
+	e->src_gfn = page_to_pfn(src);
+	e->dst_gfn = page_to_pfn(dst);
+	ret = pvx_split_submit(PVX_HC_COPY_PAGES, e, 1, c);
+	pvx_check(ret == -PVX_EINPROGRESS,
+		  "pvx_split_submit: a copy in progress", ret);
+	if (ret != -PVX_EINPROGRESS)
+		goto out;
+	ret = pvx_split_wait(c);
+	pvx_check(ret == 1 && !memcmp(page_address(src), page_address(dst),
+				      PAGE_SIZE),
+		  "pvx_split_wait: the host finished it, the page is copied",
+		  ret);
+out:
+	kfree(c);
+	kfree(e);
+	if (dst)
+		__free_page(dst);
+	if (src)
+		__free_page(src);
+}
+
+/* No device was handed over: the call reaches the host and is refused. */
+static void pvx_test_iommu(void)
+{
+	struct pvx_iommu_map *m = kzalloc(sizeof(*m), GFP_KERNEL);
+	long ret;
+
+	if (!m)
+		return;
+	m->iova = 0x100000;
+	m->npages = 1;
+	m->perms = PVX_IOMMU_READ;
+	ret = pvx_iommu_map(m, 1);
+	pvx_check(ret == -PVX_ENOENT,
+		  "pvx_iommu_map: refused, no VFIO container set up for this VM",
+		  ret);
+	kfree(m);
 }
 
 static void pvx_test_prefault(void)
@@ -127,6 +178,10 @@ static int __init pvx_api_test_init(void)
 
 	if (f & PVX_F_COPY_PAGES)
 		pvx_test_copy();
+	if ((f & PVX_F_COPY_PAGES) && (f & PVX_F_SPLIT))
+		pvx_test_split_copy();
+	if (f & PVX_F_IOMMU)
+		pvx_test_iommu();
 	if (f & PVX_F_PREFAULT)
 		pvx_test_prefault();
 	if (f & PVX_F_MSR_BATCH)

@@ -28,6 +28,7 @@
 #include <linux/reboot.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
+#include <linux/wait.h>
 #include <asm/hw_irq.h>
 #include <asm/irqdomain.h>
 #include <asm/kvm_para.h>
@@ -45,6 +46,7 @@ struct pvx_cpu {
 	int virq;
 	u8 vector;
 	unsigned long count;
+	unsigned int split_outstanding;	/* submitted here, not collected */
 };
 
 #define PVX_EVENT_CPU	0
@@ -56,6 +58,7 @@ static ATOMIC_NOTIFIER_HEAD(pvx_notify_chain);
 static int pvx_cpuhp_state;
 static struct pvx_cpu pvx_event;
 static ATOMIC_NOTIFIER_HEAD(pvx_event_chain);
+static DECLARE_WAIT_QUEUE_HEAD(pvx_split_wq);
 
 long pvx_hypercall(unsigned int nr, unsigned long a0, unsigned long a1,
 		   unsigned long a2, unsigned long a3)
@@ -136,6 +139,62 @@ long pvx_doorbell(struct pvx_doorbell *list, unsigned int n)
 }
 EXPORT_SYMBOL_GPL(pvx_doorbell);
 
+long pvx_iommu_map(struct pvx_iommu_map *list, unsigned int n)
+{
+	return pvx_batch(PVX_HC_IOMMU_MAP, list, n);
+}
+EXPORT_SYMBOL_GPL(pvx_iommu_map);
+
+long pvx_iommu_unmap(struct pvx_iommu_unmap *list, unsigned int n)
+{
+	return pvx_batch(PVX_HC_IOMMU_UNMAP, list, n);
+}
+EXPORT_SYMBOL_GPL(pvx_iommu_unmap);
+
+long pvx_split_submit(unsigned int nr, void *list, unsigned int n,
+		      struct pvx_completion *c)
+{
+	unsigned long flags;
+	long ret;
+
+	/* Interrupts off: the count is up before this CPU can collect. */
+	local_irq_save(flags);
+	if (!this_cpu_read(pvx_cpu.virq)) {
+		/* No notification here: nobody would collect the result. */
+		ret = -PVX_EOPNOTSUPP;
+	} else {
+		ret = pvx_hypercall(nr, virt_to_phys(list), n, PVX_SPLIT,
+				    virt_to_phys(c));
+		if (ret == -PVX_EINPROGRESS)
+			this_cpu_inc(pvx_cpu.split_outstanding);
+	}
+	local_irq_restore(flags);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pvx_split_submit);
+
+long pvx_split_wait(struct pvx_completion *c)
+{
+	wait_event(pvx_split_wq,
+		   smp_load_acquire(&c->state) == PVX_COMPLETION_DONE);
+	return READ_ONCE(c->result);
+}
+EXPORT_SYMBOL_GPL(pvx_split_wait);
+
+/* In the notification (or teardown) of this CPU, interrupts off. */
+static void pvx_split_collect(void)
+{
+	long n;
+
+	if (!this_cpu_read(pvx_cpu.split_outstanding))
+		return;
+	n = pvx_hypercall(PVX_HC_SPLIT_COLLECT, 0, 0, 0, 0);
+	if (n <= 0)
+		return;
+	this_cpu_sub(pvx_cpu.split_outstanding, n);
+	wake_up_all(&pvx_split_wq);
+}
+
 long pvx_yield_to_cpu(unsigned int cpu)
 {
 	return pvx_hypercall(PVX_HC_YIELD_TO, per_cpu(x86_cpu_to_apicid, cpu),
@@ -146,6 +205,7 @@ EXPORT_SYMBOL_GPL(pvx_yield_to_cpu);
 static irqreturn_t pvx_notify_irq(int irq, void *dev)
 {
 	this_cpu_inc(pvx_cpu.count);
+	pvx_split_collect();
 	atomic_notifier_call_chain(&pvx_notify_chain, 0, NULL);
 	return IRQ_HANDLED;
 }
@@ -221,6 +281,17 @@ static int pvx_cpu_offline(unsigned int cpu)
 
 	if (!pc->virq)
 		return 0;
+	/*
+	 * Split-phase work submitted here is collected here: wait for the
+	 * host to finish it (it always does) before the vector goes.
+	 */
+	while (READ_ONCE(pc->split_outstanding)) {
+		local_irq_disable();
+		pvx_split_collect();
+		local_irq_enable();
+		if (READ_ONCE(pc->split_outstanding))
+			msleep(1);
+	}
 	/* Host first: nothing may arrive on a vector about to be freed. */
 	pvx_hypercall(PVX_HC_SET_VECTOR, 0, 0, 0, 0);
 	pvx_irq_free(pc);

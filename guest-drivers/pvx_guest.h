@@ -41,6 +41,27 @@ long pvx_prefault_write(struct pvx_gfn_range *list, unsigned int n);
 long pvx_copy_pages(struct pvx_copy_entry *list, unsigned int n);
 long pvx_doorbell(struct pvx_doorbell *list, unsigned int n);
 
+struct pvx_iommu_map;
+struct pvx_iommu_unmap;
+struct pvx_completion;
+
+/* The IOMMU of the device the VMM passed through (PVX_F_IOMMU). */
+long pvx_iommu_map(struct pvx_iommu_map *list, unsigned int n);
+long pvx_iommu_unmap(struct pvx_iommu_unmap *list, unsigned int n);
+
+/*
+ * Split-phase (PVX_F_SPLIT): PVX_HC_COPY_PAGES, _PREFAULT_WRITE or
+ * _BALLOON_* of @list, done by the host while this vCPU runs on.
+ * pvx_split_submit() returns -PVX_EINPROGRESS, or an error as the
+ * synchronous call would; @list and @c (same rules as @list) must stay
+ * until pvx_split_wait(), which sleeps until the host has finished and
+ * returns what the synchronous call would have (statuses are written back
+ * in @list).  The calling CPU's notification collects the result.
+ */
+long pvx_split_submit(unsigned int nr, void *list, unsigned int n,
+		      struct pvx_completion *c);
+long pvx_split_wait(struct pvx_completion *c);
+
 /* Give this vCPU's time to @cpu's vCPU if the host preempted it. */
 long pvx_yield_to_cpu(unsigned int cpu);
 

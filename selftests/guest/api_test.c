@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * api_test: pvx_guest's C API (page copy, write-prefault, MSR batch,
- * directed yield, doorbell) through pvx_api_test.ko, which checks each
+ * api_test: pvx_guest's C API (page copy, split-phase copy,
+ * write-prefault, MSR batch, directed yield, doorbell, IOMMU map) through
+ * pvx_api_test.ko, which checks each
  * call against the real host as it loads and logs one line per check.
  * Each of those lines becomes one TAP result here; the module's summary
  * must agree with them.
@@ -19,7 +20,8 @@
 #include "gtest.h"
 
 #define API_FEATURES	(PVX_F_COPY_PAGES | PVX_F_PREFAULT | PVX_F_MSR_BATCH | \
-			 PVX_F_YIELD_TO | PVX_F_DOORBELL)
+			 PVX_F_YIELD_TO | PVX_F_DOORBELL | PVX_F_SPLIT | \
+			 PVX_F_IOMMU)
 
 int main(int argc, char **argv)
 {
@@ -38,7 +40,7 @@ int main(int argc, char **argv)
 	}
 	tap_init("api_test: pvx_guest's C API through pvx_api_test.ko");
 	features = gt_require_pvx(API_FEATURES,
-				  "copy, prefault, MSR batch, yield or doorbell");
+				  "copy, prefault, MSR batch, yield, doorbell, split-phase or IOMMU");
 	/* It checks at load: a copy loaded earlier must go first. */
 	if (gt_module_loaded("pvx_api_test")) {
 		ret = gt_rmmod("pvx_api_test");
