@@ -175,6 +175,7 @@ EXPORT_SYMBOL_GPL(pvx_split_submit);
 
 long pvx_split_wait(struct pvx_completion *c)
 {
+	/* Acquire: the result is read only after the state says DONE. */
 	wait_event(pvx_split_wq,
 		   smp_load_acquire(&c->state) == PVX_COMPLETION_DONE);
 	return READ_ONCE(c->result);
@@ -290,7 +291,7 @@ static int pvx_cpu_offline(unsigned int cpu)
 		pvx_split_collect();
 		local_irq_enable();
 		if (READ_ONCE(pc->split_outstanding))
-			msleep(1);
+			usleep_range(1000, 2000);
 	}
 	/* Host first: nothing may arrive on a vector about to be freed. */
 	pvx_hypercall(PVX_HC_SET_VECTOR, 0, 0, 0, 0);
