@@ -173,11 +173,15 @@ long pvx_split_submit(unsigned int nr, void *list, unsigned int n,
 }
 EXPORT_SYMBOL_GPL(pvx_split_submit);
 
-long pvx_split_wait(struct pvx_completion *c)
+static bool pvx_split_done(struct pvx_completion *c)
 {
 	/* Acquire: the result is read only after the state says DONE. */
-	wait_event(pvx_split_wq,
-		   smp_load_acquire(&c->state) == PVX_COMPLETION_DONE);
+	return smp_load_acquire(&c->state) == PVX_COMPLETION_DONE;
+}
+
+long pvx_split_wait(struct pvx_completion *c)
+{
+	wait_event(pvx_split_wq, pvx_split_done(c));
 	return READ_ONCE(c->result);
 }
 EXPORT_SYMBOL_GPL(pvx_split_wait);
