@@ -18,10 +18,23 @@ P=0 F=0 S=0
 t0=$(date +%s)
 
 # boot NAME OUT RUN-L1-ARGS...: one L1 boot, its results added as NAME's.
+# An L1 that froze (the nested-TCG freeze of the testbed README, "When L1
+# hangs": L1 silent until run-l1.sh's timeout) is booted again, up to
+# twice; each frozen one is kept beside it and named at the end.  A third
+# freeze, like any failure in the boot that counts, fails.
+HUNG=()
 boot() {
-	local name=$1 o=$2 p f s
+	local name=$1 o=$2 p f s try
 	shift 2
 	"$TESTBED_DIR/run-l1.sh" "$@" --out "$o"
+	for try in 1 2; do
+		grep -q '^# PVX-L1-TIMEOUT' "$o/tap.log" 2>/dev/null || break
+		rm -rf "$o.hung$try"
+		mv "$o" "$o.hung$try"
+		HUNG+=("$name (registers: $o.hung$try/hang-registers.txt)")
+		tb_log "$name: L1 froze; booting it again"
+		"$TESTBED_DIR/run-l1.sh" "$@" --out "$o"
+	done
 	"$TESTBED_DIR/parse.py" --lane "$name" --out "$o" --counts "$o/counts"
 	read -r p f s < "$o/counts" || { p=0 f=1 s=0; }
 	P=$((P + p)) F=$((F + f)) S=$((S + s))
@@ -34,7 +47,7 @@ for lane in $LANES; do
 	tl=$(date +%s)
 	out=$PVX_CACHE/out/$lane
 	stage=$PVX_CACHE/stage/$lane
-	rm -rf "$out" "$out-l2" "$out-l2-refuse" "$out-iommu"; mkdir -p "$out"
+	rm -rf "$out" "$out-l2" "$out-l2-refuse" "$out-iommu" "$out"*.hung?; mkdir -p "$out"
 	if [ "$lane" = debug ]; then
 		tb_log "debug: building/reusing the debug kernel (log: $out/debug-kernel.log; cold: 20-40 min)"
 		if ! "$TESTBED_DIR/debug-kernel.sh" > "$out/debug-kernel.log" 2>&1; then
@@ -88,6 +101,7 @@ for lane in $LANES; do
 	fi
 done
 
+for h in "${HUNG[@]}"; do tb_log "L1 froze and was booted again: $h"; done
 tb_log "total $(( $(date +%s) - t0 ))s"
 line="$P passed, $F failed"
 [ "$S" -gt 0 ] && line="$line, $S skipped"
