@@ -17,24 +17,13 @@ L2ARG=(--l2)
 P=0 F=0 S=0
 t0=$(date +%s)
 
-# boot NAME OUT RUN-L1-ARGS...: one L1 boot, its results added as NAME's.
-# An L1 that froze (the nested-TCG freeze of the testbed README, "When L1
-# hangs": L1 silent until run-l1.sh's timeout) is booted again, up to
-# twice; each frozen one is kept beside it and named at the end.  A third
-# freeze, like any failure in the boot that counts, fails.
-HUNG=()
+# boot NAME OUT RUN-L1-ARGS...: one L1 boot (a frozen one booted again,
+# see tb_boot), its results added as NAME's.  A third freeze, like any
+# failure in the boot that counts, fails.
 boot() {
-	local name=$1 o=$2 p f s try
+	local name=$1 o=$2 p f s
 	shift 2
-	"$TESTBED_DIR/run-l1.sh" "$@" --out "$o"
-	for try in 1 2; do
-		grep -q '^# PVX-L1-TIMEOUT' "$o/tap.log" 2>/dev/null || break
-		rm -rf "$o.hung$try"
-		mv "$o" "$o.hung$try"
-		HUNG+=("$name (registers: $o.hung$try/hang-registers.txt)")
-		tb_log "$name: L1 froze; booting it again"
-		"$TESTBED_DIR/run-l1.sh" "$@" --out "$o"
-	done
+	tb_boot "$o" "$@"
 	"$TESTBED_DIR/parse.py" --lane "$name" --out "$o" --counts "$o/counts"
 	read -r p f s < "$o/counts" || { p=0 f=1 s=0; }
 	P=$((P + p)) F=$((F + f)) S=$((S + s))
@@ -101,7 +90,7 @@ for lane in $LANES; do
 	fi
 done
 
-for h in "${HUNG[@]}"; do tb_log "L1 froze and was booted again: $h"; done
+for h in "${TB_HUNG[@]}"; do tb_log "L1 froze and was booted again: $h"; done
 tb_log "total $(( $(date +%s) - t0 ))s"
 line="$P passed, $F failed"
 [ "$S" -gt 0 ] && line="$line, $S skipped"

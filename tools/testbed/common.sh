@@ -25,3 +25,22 @@ tb_abi_from_version() {
 	local up=${1%%-*}
 	printf '%s+deb12-amd64\n' "$up"
 }
+
+# tb_boot OUT RUN-L1-ARGS...: run-l1.sh --out OUT, and a frozen L1 (the
+# nested-TCG freeze of README.md, "When L1 hangs": silent until
+# run-l1.sh's timeout) booted again, up to twice.  Each frozen run is kept
+# as OUT.hungN and appended to TB_HUNG for the caller to name.
+TB_HUNG=()
+tb_boot() {
+	local o=$1 try
+	shift
+	"$TESTBED_DIR/run-l1.sh" "$@" --out "$o"
+	for try in 1 2; do
+		grep -q '^# PVX-L1-TIMEOUT' "$o/tap.log" 2>/dev/null || return 0
+		rm -rf "$o.hung$try"
+		mv "$o" "$o.hung$try"
+		TB_HUNG+=("$o.hung$try (registers: hang-registers.txt there)")
+		tb_log "L1 froze ($o.hung$try); booting it again"
+		"$TESTBED_DIR/run-l1.sh" "$@" --out "$o"
+	done
+}

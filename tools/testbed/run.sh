@@ -15,9 +15,10 @@ else
 	make -C "$REPO_DIR" stage KDIR="$KDIR" STAGE="$stage" > "$out/stage.log" 2>&1 || {
 		tail -40 "$out/stage.log"; tb_die "make stage failed"; }
 fi
-"$TESTBED_DIR/run-l1.sh" --lane stock --stage "$stage" --l2 --tests l1/demo.sh --out "$out" --timeout 600
+tb_boot "$out" --lane stock --stage "$stage" --l2 --tests l1/demo.sh --timeout 600
 echo "================ L1 test output ($out/tap.log) ================"
 # L2's own kernel log is long: keep only what pvx and the L2 init printed
 grep -v '^# l2: \[' "$out/tap.log" | tr -d '\r'
 echo "================ results ================"
+for h in "${TB_HUNG[@]}"; do tb_log "L1 froze and was booted again: $h"; done
 "$TESTBED_DIR/parse.py" --lane stock --out "$out"
