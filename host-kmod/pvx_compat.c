@@ -348,24 +348,34 @@ static bool pvx_stage2_map_is_safe(struct kvm_vcpu *vcpu)
  * is not in a memslot, or is in one the guest may not write.  Under
  * kvm->srcu.  Address space 0: kvm_vcpu_gfn_to_memslot() is not exported.
  */
-static unsigned long pvx_gfn_to_hva(struct kvm *kvm, u64 gfn, bool write,
-				    long *err)
+static struct kvm_memory_slot *pvx_ram_slot(struct kvm *kvm, u64 gfn,
+					    bool write, long *err)
 {
 	struct kvm_memory_slot *slot;
 
 	*err = -PVX_EFAULT;
 	if (gfn >= BIT_ULL(52 - PAGE_SHIFT))
-		return 0;
+		return NULL;
 	slot = gfn_to_memslot(kvm, gfn);
-	if (!slot || slot->flags & KVM_MEMSLOT_INVALID)
-		return 0;
+	/* KVM's private slots (APIC access page, TSS) are not guest RAM. */
+	if (!slot || slot->flags & KVM_MEMSLOT_INVALID ||
+	    slot->id >= KVM_USER_MEM_SLOTS)
+		return NULL;
 	if (slot->flags & KVM_MEM_GUEST_MEMFD ||
 	    (write && slot->flags & KVM_MEM_READONLY)) {
 		*err = -PVX_EPERM;
-		return 0;
+		return NULL;
 	}
 	*err = 0;
-	return __gfn_to_hva_memslot(slot, gfn);
+	return slot;
+}
+
+static unsigned long pvx_gfn_to_hva(struct kvm *kvm, u64 gfn, bool write,
+				    long *err)
+{
+	struct kvm_memory_slot *slot = pvx_ram_slot(kvm, gfn, write, err);
+
+	return slot ? __gfn_to_hva_memslot(slot, gfn) : 0;
 }
 
 /*
@@ -465,13 +475,12 @@ long pvx_compat_gfn_range_to_hva(struct kvm *kvm, u64 gfn, u64 npages,
 
 	if (!npages || gfn + npages <= gfn)
 		return -PVX_EINVAL;
-	*hva = pvx_gfn_to_hva(kvm, gfn, write, &err);
-	if (!*hva)
+	slot = pvx_ram_slot(kvm, gfn, write, &err);
+	if (!slot)
 		return err;
-	slot = gfn_to_memslot(kvm, gfn);
-	if (slot->id >= KVM_USER_MEM_SLOTS ||
-	    gfn + npages > slot->base_gfn + slot->npages)
+	if (gfn + npages > slot->base_gfn + slot->npages)
 		return -PVX_EFAULT;
+	*hva = __gfn_to_hva_memslot(slot, gfn);
 	return 0;
 }
 
@@ -494,12 +503,11 @@ long pvx_compat_discard(struct kvm *kvm, u64 gfn, u64 npages)
 	unsigned long start, end;
 	long ret = 0;
 
-	slot = gfn_to_memslot(kvm, gfn);
-	if (!slot || slot->flags & KVM_MEMSLOT_INVALID ||
-	    gfn + npages > slot->base_gfn + slot->npages)
+	slot = pvx_ram_slot(kvm, gfn, true, &ret);
+	if (!slot)
+		return ret;
+	if (gfn + npages > slot->base_gfn + slot->npages)
 		return -PVX_EFAULT;
-	if (slot->flags & (KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD))
-		return -PVX_EPERM;
 	start = __gfn_to_hva_memslot(slot, gfn);
 	end = start + (npages << PAGE_SHIFT);
 

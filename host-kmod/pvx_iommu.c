@@ -31,7 +31,6 @@
 #include <linux/fs.h>
 #include <linux/interval_tree.h>
 #include <linux/kthread.h>
-#include <linux/kvm_host.h>
 #include <linux/major.h>
 #include <linux/miscdevice.h>
 #include <linux/mman.h>

@@ -62,8 +62,8 @@ enum {
 #define EV_TARGET2	777
 
 static struct pvx_gfn_range ranges[PVX_LIST_MAX_BYTES / sizeof(struct pvx_gfn_range)]
-	__attribute__((aligned(4096)));
-static struct pvx_balloon_info info __attribute__((aligned(64)));
+	__aligned(4096);
+static struct pvx_balloon_info info __aligned(64);
 static volatile uint64_t stop_user, user_rounds;
 
 static uint64_t balloon(uint64_t nr, uint64_t count)

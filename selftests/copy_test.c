@@ -44,8 +44,8 @@ enum {
 	STEP_ENGINE_FAIL,
 };
 
-static struct pvx_copy_entry list[NCOPY] __attribute__((aligned(64)));
-static struct pvx_completion completion __attribute__((aligned(64)));
+static struct pvx_copy_entry list[NCOPY] __aligned(64);
+static struct pvx_completion completion __aligned(64);
 
 static uint64_t copy_pages(uint64_t count)
 {
