@@ -88,7 +88,9 @@ static int pvx_kick_probe(struct virtio_device *vdev)
 	long ret;
 	int err;
 
-	if (!(pvx_features() & PVX_F_DOORBELL) || !dev_is_pci(vdev->dev.parent))
+	/* on pvx_virtio the transport's own kicks are doorbells already */
+	if (!(pvx_features() & PVX_F_DOORBELL) || !dev_is_pci(vdev->dev.parent) ||
+	    strcmp(dev_driver_string(vdev->dev.parent), "virtio-pci"))
 		return -ENODEV;
 	k = devm_kzalloc(&vdev->dev, sizeof(*k), GFP_KERNEL);
 	bell = devm_kzalloc(&vdev->dev, sizeof(*bell), GFP_KERNEL);

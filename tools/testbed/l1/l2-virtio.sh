@@ -5,7 +5,8 @@
 #
 #   l2v_setup            disk image and ack fifos; sets L2V_QEMU_ARGS
 #   l2v_sampler QPID &   at each "PVX-L2-VIRTIO: mark NAME" of L2, records
-#                        KVM's exits and hypercalls of QPID's VM, then acks
+#                        KVM's exits and hypercalls of QPID's VM and pvx's
+#                        doorbell calls, then acks
 #   l2v_results          TAP results and exits per I/O, stock vs pvx_virtio
 
 L2V_LOG=$H/run/l2.log
@@ -28,14 +29,18 @@ l2v_setup() {
 	# TCP test is a cat that QEMU's user network starts per connection.
 	# No option ROM: L2 boots with -kernel.  The second disk has no
 	# ioeventfd (the host finds no listener: pvx_virtio's fallback) and a
-	# fixed address, 00:0c.0, by which L2 tells it from the first.
+	# fixed address, 00:0c.0, by which L2 tells it from the first.  The
+	# virtio-rng devices at 00:0d.0-00:0f.0 are pvx_batch_test's queues.
 	L2V_QEMU_ARGS="-serial pipe:/run/l2ack
 		-drive file=/run/l2-disk.img,if=none,id=pvxdisk,format=raw
 		-device virtio-blk-pci,drive=pvxdisk,disable-legacy=on
 		-drive file=/run/l2-disk2.img,if=none,id=pvxdisk2,format=raw
 		-device virtio-blk-pci,drive=pvxdisk2,disable-legacy=on,ioeventfd=off,num-queues=1,addr=0x0c
 		-netdev user,id=pvxnet,guestfwd=tcp:10.0.2.100:5000-cmd:cat
-		-device virtio-net-pci,netdev=pvxnet,disable-legacy=on,romfile="
+		-device virtio-net-pci,netdev=pvxnet,disable-legacy=on,romfile=
+		-device virtio-rng-pci,disable-legacy=on,addr=0x0d
+		-device virtio-rng-pci,disable-legacy=on,addr=0x0e
+		-device virtio-rng-pci,disable-legacy=on,addr=0x0f"
 }
 
 l2v_sampler() {
@@ -47,8 +52,10 @@ l2v_sampler() {
 			name=$(grep "${L2V_RE}mark " $L2V_LOG | sed -n "${seen}p" |
 				sed 's/.*mark //' | tr -d '\r')
 			d=$(ls -d /sys/kernel/debug/kvm/"$1"-* 2>/dev/null | head -n1)
+			bells=$(/pvx/pvxctl stats 2>/dev/null |
+				awk '$1 == "doorbell" { print $2; exit }')
 			echo "$name $(cat "$d/exits" "$d/hypercalls" "$d/mmio_exits" \
-				"$d/halt_exits" 2>/dev/null | tr '\n' ' ')" >> $L2V_EXITS
+				"$d/halt_exits" 2>/dev/null | tr '\n' ' ')${bells:-?}" >> $L2V_EXITS
 			# (QEMU holds the fifo open; if it just died, do not block)
 			timeout 5 sh -c "echo 'ack $name' > $H/run/l2ack.in"
 		done
@@ -61,13 +68,13 @@ l2v_line() {
 	grep "$L2V_RE$1" $L2V_LOG | head -n1 | tr -d '\r' | sed "s/.*$L2V_RE//"
 }
 
-# l2v_count NAME: KVM's counts between NAME-begin and NAME-end:
-# "exits hypercalls mmio_exits halt_exits"
+# l2v_count NAME: the counts between NAME-begin and NAME-end, KVM's
+# "exits hypercalls mmio_exits halt_exits" then pvx's doorbell calls
 l2v_count() {
-	awk -v n="$1" '$1 == n "-begin" { for (i = 2; i <= 5; i++) c0[i] = $i; b = NF }
-		$1 == n "-end" { for (i = 2; i <= 5; i++) c1[i] = $i; e = NF }
-		END { if (b == 5 && e == 5)
-			print c1[2] - c0[2], c1[3] - c0[3], c1[4] - c0[4], c1[5] - c0[5] }' $L2V_EXITS
+	awk -v n="$1" '$1 == n "-begin" { for (i = 2; i <= 6; i++) c0[i] = $i; b = NF }
+		$1 == n "-end" { for (i = 2; i <= 6; i++) c1[i] = $i; e = NF }
+		END { if (b == 6 && e == 6 && c0[6] != "?" && c1[6] != "?")
+			print c1[2] - c0[2], c1[3] - c0[3], c1[4] - c0[4], c1[5] - c0[5], c1[6] - c0[6] }' $L2V_EXITS
 }
 
 # l2v_calls NAME: pvx_virtio's hypercalls in its "stats NAME" line
@@ -88,6 +95,11 @@ l2v_results() {
 	done
 	l2v_line 'verify control: ' | grep -Eq 'write rc=0, intact rc=0, corrupted rc=[1-9]'
 	res $? "pvx_virtio: fio's verify fails on a block changed behind its back ($(l2v_line 'verify control: '))"
+	l2v_line 'batch: ' | grep -Eq '^batch: rc=0, 3 queues, 3 notifications from one softirq pass, 3 devices answered; pvx_virtio: kicks \+3 hypercalls \+1 delivered \+3 plain \+0$'
+	res $? "pvx_virtio: 3 queues kicked in one softirq pass, one doorbell hypercall ($(l2v_line 'batch: '))"
+	bells=$(l2v_count batch | awk '{ print $5 }')
+	[ "$bells" = 1 ]
+	res $? "pvx_virtio: the host took that batch as one doorbell hypercall (pvxctl stats: ${bells:-no count})"
 	l2v_line 'ping ' | grep -q 'rc=0'
 	res $? "pvx_virtio: virtio-net pings QEMU's gateway ($(l2v_line 'ping '))"
 	l2v_line 'tcp echo: ' | awk '/bytes: intact/ && $6 > 0 && $6 == $8 { ok = 1 } END { exit !ok }'
@@ -107,7 +119,7 @@ l2v_results() {
 	# window (one per kick), other hypercalls (pvx_clock's timer), halts,
 	# and the rest (virtio-pci's notify writes, which KVM hands to the
 	# ioeventfd in the kernel without a count of their own, interrupts).
-	s=$(l2v_count stock) p=$(l2v_count pvx)
+	s=$(l2v_count stock | cut -d' ' -f1-4) p=$(l2v_count pvx | cut -d' ' -f1-4)
 	si=$(l2v_line 'fio stock ' | sed -n 's/.*ios=\([0-9]*\).*/\1/p')
 	pi=$(l2v_line 'fio pvx ' | sed -n 's/.*ios=\([0-9]*\).*/\1/p')
 	db=$(( $(l2v_calls fio) - $(l2v_calls before) ))
