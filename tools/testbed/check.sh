@@ -90,7 +90,7 @@ for lane in $LANES; do
 	fi
 done
 
-for h in "${TB_HUNG[@]}"; do tb_log "L1 froze and was booted again: $h"; done
+for h in "${TB_HUNG[@]}"; do tb_log "L1 lost and booted again: $h"; done
 tb_log "total $(( $(date +%s) - t0 ))s"
 line="$P passed, $F failed"
 [ "$S" -gt 0 ] && line="$line, $S skipped"

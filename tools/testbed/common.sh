@@ -26,21 +26,24 @@ tb_abi_from_version() {
 	printf '%s+deb12-amd64\n' "$up"
 }
 
-# tb_boot OUT RUN-L1-ARGS...: run-l1.sh --out OUT, and a frozen L1 (the
-# nested-TCG freeze of README.md, "When L1 hangs": silent until
-# run-l1.sh's timeout) booted again, up to twice.  Each frozen run is kept
-# as OUT.hungN and appended to TB_HUNG for the caller to name.
+# tb_boot OUT RUN-L1-ARGS...: run-l1.sh --out OUT, and a boot lost to the
+# testbed booted again, up to twice.  Lost (parse.py --lost): L1 stopped
+# before PVX-ALL-DONE without a kernel message saying why, i.e. the
+# nested-TCG freeze of README.md, "When L1 hangs" (silent until
+# run-l1.sh's timeout), or an L1 that reset or whose QEMU ended.  A splat
+# is never retried.  Each lost run is kept as OUT.hungN and appended to
+# TB_HUNG for the caller to name.
 TB_HUNG=()
 tb_boot() {
 	local o=$1 try
 	shift
 	"$TESTBED_DIR/run-l1.sh" "$@" --out "$o"
 	for try in 1 2; do
-		grep -q '^# PVX-L1-TIMEOUT' "$o/tap.log" 2>/dev/null || return 0
+		"$TESTBED_DIR/parse.py" --lost --out "$o" || return 0
 		rm -rf "$o.hung$try"
 		mv "$o" "$o.hung$try"
-		TB_HUNG+=("$o.hung$try (registers: hang-registers.txt there)")
-		tb_log "L1 froze ($o.hung$try); booting it again"
+		TB_HUNG+=("$o.hung$try ($(tail -n1 "$o.hung$try/tap.log"); registers and QEMU's log there)")
+		tb_log "L1 lost ($o.hung$try); booting it again"
 		"$TESTBED_DIR/run-l1.sh" "$@" --out "$o"
 	done
 }

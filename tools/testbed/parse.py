@@ -2,10 +2,16 @@
 """Turn one lane's tap.log + console.log into per-test results.
 
 usage: parse.py --lane NAME --out DIR [--counts FILE]
+       parse.py --lost --out DIR
 DIR holds tap.log (ttyS1), console.log (ttyS0) and tests.list (what /init
 was asked to run).  Prints one line per result and a summary; with
 --counts writes "passed failed skipped" to FILE.  Exit status 1 when any
 result failed.
+
+--lost answers whether that boot was lost to the testbed rather than
+failed: exit 0 when L1 stopped (froze until the timeout, reset, or QEMU
+itself ended) before PVX-ALL-DONE without a kernel message saying why;
+exit 1 otherwise, and for a boot that printed a splat (a real failure).
 
 Counting rules:
  - every "ok N ..." / "not ok N ..." line (any indentation: KTAP subtests
@@ -31,6 +37,7 @@ SPLAT_PATTERNS = [
     r"inconsistent lock state", r"suspicious RCU usage",
     r"INFO: task .* blocked for more than", r"general protection fault",
     r"Call Trace:", r"kernel BUG", r"UBSAN", r"kmemleak: .* new suspected",
+    r"Kernel panic",
 ]
 SPLAT_RE = re.compile("|".join(SPLAT_PATTERNS))
 RESULT_RE = re.compile(r"^(\s*)(not ok|ok)\b\s*(\d+)?\s*-?\s*(.*)$")
@@ -67,12 +74,25 @@ class Counter:
         print(f"{kind} {self.lane}/{test}: {desc}")
 
 
+def lost(out):
+    tap = read_lines(os.path.join(out, "tap.log")) or []
+    con = read_lines(os.path.join(out, "console.log")) or []
+    if any(l.startswith("# PVX-ALL-DONE") for l in tap):
+        return False
+    return not any(SPLAT_RE.search(l) for l in con)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--lane", required=True)
+    ap.add_argument("--lane")
     ap.add_argument("--out", required=True)
     ap.add_argument("--counts")
+    ap.add_argument("--lost", action="store_true")
     a = ap.parse_args()
+    if a.lost:
+        return 0 if lost(a.out) else 1
+    if not a.lane:
+        ap.error("--lane is required")
     c = Counter(a.lane)
     tap = read_lines(os.path.join(a.out, "tap.log"))
     con = read_lines(os.path.join(a.out, "console.log")) or []

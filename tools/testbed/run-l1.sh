@@ -170,8 +170,11 @@ if [ "$LANE" = debug ]; then APPEND_MACHINE="$APPEND_MACHINE no5lvl"; fi
 start=$(date +%s)
 rc=0
 MON=$(mktemp -u /tmp/pvx-l1mon.XXXXXX)
+# -d cpu_reset: a triple fault (an L1 that resets and, with -no-reboot,
+# ends without a word on its console) leaves the CPU state in qemu-debug.log.
 qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$MEM" "${MACHINE[@]}" \
 	-display none -monitor "unix:$MON,server=on,wait=off" -no-reboot \
+	-d cpu_reset -D "$OUT/qemu-debug.log" \
 	-kernel "$VMLINUZ" -initrd "$OUT/initramfs.cpio.gz" \
 	-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off nokaslr $APPEND_MACHINE ${PVX_L1_APPEND:-}" \
 	-serial "file:$OUT/console.log" -serial "file:$OUT/tap.log" \
@@ -197,6 +200,9 @@ if [ "$rc" = 124 ]; then
 	tb_log "$LANE: L1 TIMED OUT after ${secs}s; L1 CPU state: $OUT/hang-registers.txt"
 	grep -E '^(RIP|sample)' "$OUT/hang-registers.txt" >&2 || true
 	echo "# PVX-L1-TIMEOUT after ${secs}s" >> "$OUT/tap.log"
+elif ! grep -q '^# PVX-ALL-DONE' "$OUT/tap.log" 2>/dev/null; then
+	tb_log "$LANE: L1 ended before its tests did (qemu rc $rc): $(tail -3 "$OUT/qemu.log")"
+	echo "# PVX-L1-DIED after ${secs}s, qemu rc $rc" >> "$OUT/tap.log"
 elif [ "$rc" != 0 ]; then
 	tb_log "$LANE: qemu exited with $rc: $(tail -3 "$OUT/qemu.log")"
 fi

@@ -20,5 +20,5 @@ echo "================ L1 test output ($out/tap.log) ================"
 # L2's own kernel log is long: keep only what pvx and the L2 init printed
 grep -v '^# l2: \[' "$out/tap.log" | tr -d '\r'
 echo "================ results ================"
-for h in "${TB_HUNG[@]}"; do tb_log "L1 froze and was booted again: $h"; done
+for h in "${TB_HUNG[@]}"; do tb_log "L1 lost and booted again: $h"; done
 "$TESTBED_DIR/parse.py" --lane stock --out "$out"
