@@ -21,12 +21,16 @@
 #   --timeout   hard limit for the whole boot (default 600 s stock,
 #               900 s debug; env PVX_L1_TIMEOUT); per test PVX_TEST_TIMEOUT
 #               (300 s)
+# L1's /init writes its uptime to ttyS2 (heartbeat.log) every 5 s; when that
+# stops for PVX_L1_STALL seconds (90) L1 is taken as frozen, as at the
+# timeout, without waiting for it.
 set -euo pipefail
 # shellcheck source=tools/testbed/common.sh
 . "$(dirname "$0")/common.sh"
 
 LANE='' STAGE=${PVX_STAGE:-} TESTS='' L2=0 L2STAGE='' OUT='' TIMEOUT=${PVX_L1_TIMEOUT:-}
 IOMMU=0
+STALL=${PVX_L1_STALL:-90}
 TEST_TIMEOUT=${PVX_TEST_TIMEOUT:-300}
 MEM=${PVX_L1_MEM:-3072}
 while [ $# -gt 0 ]; do
@@ -178,15 +182,23 @@ qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$MEM" "${MACHINE[@]}" \
 	-kernel "$VMLINUZ" -initrd "$OUT/initramfs.cpio.gz" \
 	-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off nokaslr $APPEND_MACHINE ${PVX_L1_APPEND:-}" \
 	-serial "file:$OUT/console.log" -serial "file:$OUT/tap.log" \
+	-serial "file:$OUT/heartbeat.log" \
 	"${VIRTFS[@]}" < /dev/null > "$OUT/qemu.log" 2>&1 &
 qpid=$!
-timed_out=0
+timed_out=0 stalled=0 beat=0 beat_at=$start
 while kill -0 "$qpid" 2>/dev/null; do
-	if [ $(( $(date +%s) - start )) -ge "$TIMEOUT" ]; then
+	now=$(date +%s)
+	b=$(stat -c %s "$OUT/heartbeat.log" 2>/dev/null || echo 0)
+	if [ "$b" != "$beat" ]; then beat=$b beat_at=$now; fi
+	if [ "$beat" -gt 0 ] && [ $((now - beat_at)) -ge "$STALL" ]; then stalled=1; fi
+	if [ $((now - start)) -ge "$TIMEOUT" ] || [ $stalled = 1 ]; then
 		timed_out=1
 		# Where is the L1 CPU?  A frozen L1 cannot tell us itself.
 		"$TESTBED_DIR/l1-regs.py" "$MON" "$SYSMAP" > "$OUT/hang-registers.txt" 2>&1 || true
-		kill "$qpid" 2>/dev/null; sleep 5; kill -9 "$qpid" 2>/dev/null
+		kill "$qpid" 2>/dev/null || true
+		sleep 5
+		# (set -e: QEMU usually is gone by now)
+		kill -9 "$qpid" 2>/dev/null || true
 		break
 	fi
 	sleep 2
@@ -197,9 +209,11 @@ rm -f "$MON"
 secs=$(( $(date +%s) - start ))
 echo "$secs" > "$OUT/boot-seconds"
 if [ "$rc" = 124 ]; then
-	tb_log "$LANE: L1 TIMED OUT after ${secs}s; L1 CPU state: $OUT/hang-registers.txt"
+	why="after ${secs}s"
+	[ $stalled = 1 ] && why="after ${secs}s (no heartbeat for ${STALL}s)"
+	tb_log "$LANE: L1 TIMED OUT $why; L1 CPU state: $OUT/hang-registers.txt"
 	grep -E '^(RIP|sample)' "$OUT/hang-registers.txt" >&2 || true
-	echo "# PVX-L1-TIMEOUT after ${secs}s" >> "$OUT/tap.log"
+	echo "# PVX-L1-TIMEOUT $why" >> "$OUT/tap.log"
 elif ! grep -q '^# PVX-ALL-DONE' "$OUT/tap.log" 2>/dev/null; then
 	tb_log "$LANE: L1 ended before its tests did (qemu rc $rc): $(tail -3 "$OUT/qemu.log")"
 	echo "# PVX-L1-DIED after ${secs}s, qemu rc $rc" >> "$OUT/tap.log"
