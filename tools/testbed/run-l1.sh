@@ -21,6 +21,7 @@
 #   --timeout   hard limit for the whole boot (default 600 s stock,
 #               900 s debug; env PVX_L1_TIMEOUT); per test PVX_TEST_TIMEOUT
 #               (300 s)
+# env PVX_L1_ACCEL: QEMU's -accel for L1 (tcg; e.g. tcg,thread=single)
 # L1's /init writes its uptime to ttyS2 (heartbeat.log) every 5 s; when that
 # stops for PVX_L1_STALL seconds (90) L1 is taken as frozen, as at the
 # timeout, without waiting for it.
@@ -176,7 +177,7 @@ rc=0
 MON=$(mktemp -u /tmp/pvx-l1mon.XXXXXX)
 # -d cpu_reset: a triple fault (an L1 that resets and, with -no-reboot,
 # ends without a word on its console) leaves the CPU state in qemu-debug.log.
-qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$MEM" "${MACHINE[@]}" \
+qemu-system-x86_64 -accel "${PVX_L1_ACCEL:-tcg}" -cpu max -smp 1 -m "$MEM" "${MACHINE[@]}" \
 	-display none -monitor "unix:$MON,server=on,wait=off" -no-reboot \
 	-d cpu_reset -D "$OUT/qemu-debug.log" \
 	-kernel "$VMLINUZ" -initrd "$OUT/initramfs.cpio.gz" \
