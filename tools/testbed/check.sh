@@ -29,7 +29,8 @@ boot() {
 	P=$((P + p)) F=$((F + f)) S=$((S + s))
 }
 
-[ -f "$PVX_CACHE/stock.env" ] || "$TESTBED_DIR/deps.sh" || tb_die "deps.sh failed"
+{ [ -f "$PVX_CACHE/stock.env" ] && [ -f "$PVX_CACHE/qemu.env" ]; } ||
+	"$TESTBED_DIR/deps.sh" || tb_die "deps.sh failed"
 STOCK_KDIR=$(. "$PVX_CACHE/stock.env"; echo "$KDIR")
 
 for lane in $LANES; do

@@ -6,6 +6,8 @@
 # - linux-headers-<abi> for the stock lane (KDIR=/usr/src/linux-headers-<abi>)
 # - linux-image-<abi>-unsigned unpacked (not installed) into
 #   $PVX_CACHE/stock-<abi>/ with depmod run there
+# - bookworm-backports' QEMU unpacked (not installed) into
+#   $PVX_CACHE/qemu-bpo/, the QEMU that runs L1 ($PVX_CACHE/qemu.env)
 # The ABI follows linux-source-6.12's apt candidate so that the stock kernel
 # and the debug lane's source are the same release.
 # Writes $PVX_CACHE/stock.env: KVER KDIR VMLINUZ MODDIR DEBVER.
@@ -83,5 +85,54 @@ VMLINUZ=$VMLINUZ
 MODDIR=$IMGDIR
 EOT
 mv "$PVX_CACHE/stock.env.tmp" "$PVX_CACHE/stock.env"
+
+# L0's QEMU, the one that emulates L1: bookworm-backports' (QEMU 10),
+# unpacked into the cache, not installed.  Bookworm's QEMU 7.2 froze L1
+# now and then under nested SVM (README.md, "When L1 hangs"); the QEMU
+# that L1 runs for L2 stays the system's.  apt reads backports through a
+# configuration of its own here, so the system's sources stay as they are.
+# Without it (backports unreachable) L1 runs on the system's QEMU.
+fetch_bpo_qemu() {
+	local apt_dir=$PVX_CACHE/apt-bpo dir=$1 tmp libs bpo
+	rm -rf "$apt_dir"
+	mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+	cat > "$apt_dir/parts/bookworm-backports.sources" <<EOT
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOT
+	bpo=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt_dir/parts"
+		-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache")
+	# as root, into a directory apt's own user may not enter
+	[ -z "$SUDO" ] && bpo+=(-o APT::Sandbox::User=root)
+	$SUDO apt-get "${bpo[@]}" update -qq || return 1
+	tmp=$(mktemp -d "$PVX_CACHE/dl.XXXXXX")
+	(cd "$tmp" && apt-get "${bpo[@]}" download -qq qemu-system-x86/bookworm-backports \
+		qemu-system-common/bookworm-backports qemu-system-data/bookworm-backports) || return 1
+	# the libraries it links come from bookworm itself
+	libs=$(dpkg-deb -f "$tmp"/qemu-system-x86_*.deb Depends | tr ',|' '\n\n' |
+		sed 's/^ *//; s/[ (].*//' | grep -v -e '^qemu-' -e '^seabios' -e '^ipxe' | sort -u)
+	# shellcheck disable=SC2086
+	ensure_pkgs $libs || return 1
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	for d in "$tmp"/*.deb; do dpkg-deb -x "$d" "$dir" || return 1; done
+	rm -rf "$tmp" "$apt_dir"
+	"$dir/usr/bin/qemu-system-x86_64" --version | head -n1 >&2 || return 1
+	touch "$dir/.pvx-complete"
+}
+QEMU_DIR=$PVX_CACHE/qemu-bpo
+if [ ! -f "$QEMU_DIR/.pvx-complete" ]; then
+	tb_log "fetching QEMU from bookworm-backports into $QEMU_DIR (L0 for L1)"
+	fetch_bpo_qemu "$QEMU_DIR" || tb_log "no QEMU from bookworm-backports: L1 runs on the system's QEMU"
+fi
+# (empty: the system's QEMU)
+L0_QEMU= L0_QEMU_DATA=
+if [ -f "$QEMU_DIR/.pvx-complete" ]; then
+	L0_QEMU=$QEMU_DIR/usr/bin/qemu-system-x86_64 L0_QEMU_DATA=$QEMU_DIR/usr/share/qemu
+fi
+printf 'L0_QEMU=%s\nL0_QEMU_DATA=%s\n' "$L0_QEMU" "$L0_QEMU_DATA" > "$PVX_CACHE/qemu.env"
 tb_log "stock lane ready: $PVX_CACHE/stock.env"
 cat "$PVX_CACHE/stock.env" >&2

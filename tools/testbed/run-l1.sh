@@ -21,7 +21,8 @@
 #   --timeout   hard limit for the whole boot (default 600 s stock,
 #               900 s debug; env PVX_L1_TIMEOUT); per test PVX_TEST_TIMEOUT
 #               (300 s)
-# env PVX_L1_ACCEL: QEMU's -accel for L1 (tcg; e.g. tcg,thread=single)
+# env PVX_L1_ACCEL: QEMU's -accel for L1 (tcg; e.g. tcg,thread=single);
+#     PVX_L1_QEMU: the QEMU that runs L1 (default: deps.sh's, qemu.env)
 # L1's /init writes its uptime to ttyS2 (heartbeat.log) every 5 s; when that
 # stops for PVX_L1_STALL seconds (90) L1 is taken as frozen, as at the
 # timeout, without waiting for it.
@@ -172,12 +173,24 @@ fi
 # The window exists at every debug boot, whatever the machine.
 if [ "$LANE" = debug ]; then APPEND_MACHINE="$APPEND_MACHINE no5lvl"; fi
 
+# L0's QEMU: deps.sh's (qemu.env: bookworm-backports'), else the system's
+QEMU=(qemu-system-x86_64)
+L0_QEMU='' L0_QEMU_DATA=''
+# shellcheck disable=SC1091
+[ -f "$PVX_CACHE/qemu.env" ] && . "$PVX_CACHE/qemu.env"
+if [ -n "${PVX_L1_QEMU:-}" ]; then
+	QEMU=("$PVX_L1_QEMU")
+elif [ -n "$L0_QEMU" ]; then
+	QEMU=("$L0_QEMU" -L "$L0_QEMU_DATA")
+fi
+tb_log "$LANE: L1's QEMU: $("${QEMU[@]}" --version | head -n1)"
+
 start=$(date +%s)
 rc=0
 MON=$(mktemp -u /tmp/pvx-l1mon.XXXXXX)
 # -d cpu_reset: a triple fault (an L1 that resets and, with -no-reboot,
 # ends without a word on its console) leaves the CPU state in qemu-debug.log.
-qemu-system-x86_64 -accel "${PVX_L1_ACCEL:-tcg}" -cpu max -smp 1 -m "$MEM" "${MACHINE[@]}" \
+"${QEMU[@]}" -accel "${PVX_L1_ACCEL:-tcg}" -cpu max -smp 1 -m "$MEM" "${MACHINE[@]}" \
 	-display none -monitor "unix:$MON,server=on,wait=off" -no-reboot \
 	-d cpu_reset -D "$OUT/qemu-debug.log" \
 	-kernel "$VMLINUZ" -initrd "$OUT/initramfs.cpio.gz" \

@@ -4,7 +4,8 @@
 set -uo pipefail
 # shellcheck source=tools/testbed/common.sh
 . "$(dirname "$0")/common.sh"
-[ -f "$PVX_CACHE/stock.env" ] || "$TESTBED_DIR/deps.sh" || tb_die "deps.sh failed"
+{ [ -f "$PVX_CACHE/stock.env" ] && [ -f "$PVX_CACHE/qemu.env" ]; } ||
+	"$TESTBED_DIR/deps.sh" || tb_die "deps.sh failed"
 KDIR=$(. "$PVX_CACHE/stock.env"; echo "$KDIR")
 out=$PVX_CACHE/out/run
 stage=$PVX_CACHE/stage/stock
