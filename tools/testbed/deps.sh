@@ -129,7 +129,7 @@ if [ ! -f "$QEMU_DIR/.pvx-complete" ]; then
 	fetch_bpo_qemu "$QEMU_DIR" || tb_log "no QEMU from bookworm-backports: L1 runs on the system's QEMU"
 fi
 # (empty: the system's QEMU)
-L0_QEMU= L0_QEMU_DATA=
+L0_QEMU='' L0_QEMU_DATA=''
 if [ -f "$QEMU_DIR/.pvx-complete" ]; then
 	L0_QEMU=$QEMU_DIR/usr/bin/qemu-system-x86_64 L0_QEMU_DATA=$QEMU_DIR/usr/share/qemu
 fi
