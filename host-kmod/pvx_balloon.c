@@ -234,7 +234,9 @@ static long pvx_balloon_stats(struct pvx_call *call)
  * PVX_IOC_SET_BALLOON_TARGET.  The host only asks: the guest's driver
  * does the ballooning, through the hypercalls above, and the limit still
  * holds whatever the guest does.  PVX_BALLOON_NO_TARGET withdraws the
- * request.
+ * request.  A target above the limit or above the VM's RAM (now: memory
+ * added later is the VMM's business) is refused, not left for the guest
+ * to chase.  The caller holds a reference on the VM's KVM.
  */
 int pvx_balloon_set_target(struct pvx_vm *vm, u64 target, bool *notified)
 {
@@ -243,7 +245,8 @@ int pvx_balloon_set_target(struct pvx_vm *vm, u64 target, bool *notified)
 
 	if (!(vm->features & PVX_F_BALLOON))
 		return -EOPNOTSUPP;
-	if (target != PVX_BALLOON_NO_TARGET && limit && target > limit)
+	if (target != PVX_BALLOON_NO_TARGET &&
+	    ((limit && target > limit) || target > pvx_compat_ram_pages(vm->kvm)))
 		return -ENOSPC;
 	mutex_lock(&b->lock);
 	WRITE_ONCE(b->target, target);

@@ -348,6 +348,13 @@ static bool pvx_stage2_map_is_safe(struct kvm_vcpu *vcpu)
  * is not in a memslot, or is in one the guest may not write.  Under
  * kvm->srcu.  Address space 0: kvm_vcpu_gfn_to_memslot() is not exported.
  */
+/* KVM's private slots (APIC access page, TSS) are not guest RAM. */
+static bool pvx_slot_is_vmm_ram(const struct kvm_memory_slot *slot)
+{
+	return !(slot->flags & KVM_MEMSLOT_INVALID) &&
+	       slot->id < KVM_USER_MEM_SLOTS;
+}
+
 static struct kvm_memory_slot *pvx_ram_slot(struct kvm *kvm, u64 gfn,
 					    bool write, long *err)
 {
@@ -357,9 +364,7 @@ static struct kvm_memory_slot *pvx_ram_slot(struct kvm *kvm, u64 gfn,
 	if (gfn >= BIT_ULL(52 - PAGE_SHIFT))
 		return NULL;
 	slot = gfn_to_memslot(kvm, gfn);
-	/* KVM's private slots (APIC access page, TSS) are not guest RAM. */
-	if (!slot || slot->flags & KVM_MEMSLOT_INVALID ||
-	    slot->id >= KVM_USER_MEM_SLOTS)
+	if (!slot || !pvx_slot_is_vmm_ram(slot))
 		return NULL;
 	if (slot->flags & KVM_MEM_GUEST_MEMFD ||
 	    (write && slot->flags & KVM_MEM_READONLY)) {
@@ -368,6 +373,22 @@ static struct kvm_memory_slot *pvx_ram_slot(struct kvm *kvm, u64 gfn,
 	}
 	*err = 0;
 	return slot;
+}
+
+/* The pages pvx could balloon: writable guest RAM, address space 0. */
+u64 pvx_compat_ram_pages(struct kvm *kvm)
+{
+	struct kvm_memory_slot *slot;
+	u64 pages = 0;
+	int idx, bkt;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	kvm_for_each_memslot(slot, bkt, kvm_memslots(kvm))
+		if (pvx_slot_is_vmm_ram(slot) &&
+		    !(slot->flags & (KVM_MEM_GUEST_MEMFD | KVM_MEM_READONLY)))
+			pages += slot->npages;
+	srcu_read_unlock(&kvm->srcu, idx);
+	return pages;
 }
 
 static unsigned long pvx_gfn_to_hva(struct kvm *kvm, u64 gfn, bool write,

@@ -492,6 +492,11 @@ static void test_host_target(int pvx)
 					   .target_pages = 8 * MB / PAGE + 1 };
 	TAP_EQ(set_target(pvx, &req), -ENOSPC, "set target: above the limit refused");
 	write_file(LIMIT_PARAM, "0");
+	req = (struct pvx_balloon_target){ .vm_id = id,
+					   .target_pages = GUEST_MEM_SIZE / PAGE + 1 };
+	TAP_EQ(set_target(pvx, &req), -ENOSPC,
+	       "set target: more than the VM's %llu RAM pages refused",
+	       GUEST_MEM_SIZE / PAGE);
 
 	vm_nob = vm_create();
 	r = pvx_attach(pvx, vm_nob->fd, PVX_F_TIMER, 0, &id_nob);

@@ -447,7 +447,7 @@ static int cmd_balloon(pid_t pid, uint64_t id, int by_id, uint64_t target)
 	if (ioctl(dev, PVX_IOC_SET_BALLOON_TARGET, &req)) {
 		fprintf(stderr, "pvxctl: balloon target for vm %" PRIu64 ": %s%s\n",
 			id, strerror(errno),
-			errno == ENOSPC ? " (above pvx_host's balloon_limit_mb)" :
+			errno == ENOSPC ? " (above pvx_host's balloon_limit_mb or the VM's RAM)" :
 			errno == EOPNOTSUPP ? " (VM attached without the balloon feature)" : "");
 		goto out;
 	}

@@ -333,7 +333,7 @@ struct pvx_balloon_info {
  */
 struct pvx_balloon_target {
 	__u64 vm_id;		/* in: from PVX_IOC_ATTACH */
-	__u64 target_pages;	/* in: at most the balloon limit */
+	__u64 target_pages;	/* in: at most the limit and the VM's RAM */
 	__u32 flags;		/* in: zero */
 	__u32 notified;		/* out: 1 if the guest was sent an event */
 	__u64 reserved[2];	/* in: zero */
