@@ -13,14 +13,19 @@
  *
  * - from task context the batch is flushed at once: the caller may wait
  *   for the device right after the kick, so nothing may be held back;
- * - from hard or soft interrupt context (a NAPI poll refilling its
- *   receive queue and sending an ACK on its transmit queue, the
- *   completions of several queues in one interrupt) the flush is left to
+ * - from a softirq with interrupts on (a NAPI poll refilling its receive
+ *   queue and sending an ACK on its transmit queue) the flush is left to
  *   this CPU's work item on the BH workqueue.  It runs when the current
- *   softirq pass reaches it, or on the way out of the hard interrupt, so
- *   every kick made in that softirq or interrupt goes to the host in one
- *   call, and without any extra exit to schedule it (a softirq is a bit
- *   in a per-CPU word, not an interrupt).
+ *   softirq pass reaches it, so every kick made in that pass goes to the
+ *   host in one call, and without any extra exit to schedule it (a
+ *   softirq is a bit in a per-CPU word, not an interrupt);
+ * - from a hard interrupt, or with interrupts off, the batch is flushed at
+ *   once: a driver may spin right after its kick for the device's answer
+ *   (virtio_console's put_chars() does, under a spinlock), and the work
+ *   item could not run on this CPU until it stopped;
+ * - a queue with notification data (4-byte notifications) is never held
+ *   back: a later kick of it from another CPU would overtake the older
+ *   value, and the device would see its available index go backwards.
  *
  * The batch is a per-CPU structure, touched with interrupts off.  A full
  * batch is flushed on the spot.  The same queue kicked twice in one
@@ -29,7 +34,9 @@
  * Fallback.  The host answers PVX_DOORBELL_NO_LISTENER for a write that
  * no in-kernel device (an ioeventfd) takes.  That entry is then written
  * to the queue's notify register as usual, and the queue uses the plain
- * write from then on.
+ * write from then on.  A doorbell call that fails as a whole (the VM was
+ * detached from pvx, say) turns every queue to the plain write for good;
+ * only -PVX_EAGAIN is taken as passing.
  *
  * Interrupts: MSI-X, a vector for configuration changes and one per
  * queue, spread over the CPUs as the driver asks (virtio_blk's queues
@@ -93,6 +100,7 @@ struct pvx_virtio_batch {
 
 static struct pvx_virtio_batch __percpu *pvx_virtio_batches;
 static unsigned int pvx_virtio_batch_max;
+static bool pvx_virtio_no_doorbell;	/* the host refused a whole call */
 
 static struct pvx_virtio_dev *to_pvx_virtio(struct virtio_device *vdev)
 {
@@ -118,16 +126,20 @@ static void pvx_virtio_flush(struct pvx_virtio_batch *b)
 		return;
 	ret = pvx_doorbell(b->list, b->n);
 	b->calls++;
-	if (ret < 0)
-		pr_warn_once("doorbell call failed (%ld): notify register writes instead\n",
+	if (ret < 0 && ret != -PVX_EAGAIN) {
+		WRITE_ONCE(pvx_virtio_no_doorbell, true);
+		pr_warn_once("doorbell call failed (%ld): notify register writes from now on\n",
 			     ret);
+	}
 	for (i = 0; i < b->n; i++) {
 		pq = b->vqs[i];
-		if (i < ret && b->list[i].status == PVX_DOORBELL_DELIVERED) {
+		if ((long)i < ret &&
+		    b->list[i].status == PVX_DOORBELL_DELIVERED) {
 			b->delivered++;
 			continue;
 		}
-		if (i < ret && b->list[i].status == PVX_DOORBELL_NO_LISTENER &&
+		if ((long)i < ret &&
+		    b->list[i].status == PVX_DOORBELL_NO_LISTENER &&
 		    !pq->plain) {
 			WRITE_ONCE(pq->plain, true);
 			dev_info(pq->vq->vdev->dev.parent,
@@ -161,7 +173,7 @@ static bool pvx_virtio_notify(struct virtqueue *vq)
 	u32 value;
 
 	value = pq->len == 4 ? vring_notification_data(vq) : vq->index;
-	if (READ_ONCE(pq->plain)) {
+	if (READ_ONCE(pq->plain) || READ_ONCE(pvx_virtio_no_doorbell)) {
 		pvx_virtio_write_notify(pq, value);
 		this_cpu_inc(pvx_virtio_batches->kicks);
 		this_cpu_inc(pvx_virtio_batches->plain);
@@ -182,8 +194,10 @@ static bool pvx_virtio_notify(struct virtqueue *vq)
 		e->reserved0 = 0;
 	}
 	e->value = value;
-	e->status = 0;
-	if (b->n == pvx_virtio_batch_max || !(in_hardirq() || in_serving_softirq()))
+	/* not PVX_DOORBELL_DELIVERED until the host says so */
+	e->status = -PVX_EINVAL;
+	if (b->n == pvx_virtio_batch_max || pq->len == 4 ||
+	    !in_serving_softirq() || in_hardirq() || irqs_disabled_flags(flags))
 		pvx_virtio_flush(b);
 	else
 		queue_work_on(smp_processor_id(), system_bh_wq, &b->work);
@@ -455,7 +469,8 @@ err_free:
 	return ERR_PTR(err);
 }
 
-static void pvx_virtio_del_vq(struct pvx_virtio_dev *vp, struct virtqueue *vq)
+static void pvx_virtio_del_vq_irq(struct pvx_virtio_dev *vp,
+				  struct virtqueue *vq)
 {
 	struct virtio_pci_modern_device *mdev = &vp->mdev;
 	struct pvx_virtio_vq *pq = vq->priv;
@@ -465,6 +480,13 @@ static void pvx_virtio_del_vq(struct pvx_virtio_dev *vp, struct virtqueue *vq)
 		if (vp->per_vq_vectors)
 			free_irq(pci_irq_vector(mdev->pci_dev, pq->vector), vq);
 	}
+}
+
+static void pvx_virtio_del_vq(struct pvx_virtio_dev *vp, struct virtqueue *vq)
+{
+	struct virtio_pci_modern_device *mdev = &vp->mdev;
+	struct pvx_virtio_vq *pq = vq->priv;
+
 	if (!mdev->notify_base)
 		pci_iounmap(mdev->pci_dev, pq->notify);
 	vring_del_virtqueue(vq);
@@ -475,6 +497,9 @@ static void pvx_virtio_del_all_vqs(struct pvx_virtio_dev *vp)
 {
 	struct virtqueue *vq, *n;
 
+	/* No callback may kick after the drain: interrupts go first. */
+	list_for_each_entry(vq, &vp->vdev.vqs, list)
+		pvx_virtio_del_vq_irq(vp, vq);
 	/* no CPU's batch may still point at these queues */
 	pvx_virtio_drain();
 	list_for_each_entry_safe(vq, n, &vp->vdev.vqs, list)
