@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_api_test: pvx_guest's C API against the real host, from a Linux
- * guest (split-phase and the IOMMU calls included).  Each call goes through a VM exit; each check looks at the effect
- * (bytes copied, MSR value, ranges completed, refusals), not just the
- * return value.  Results are logged one line per check for the testbed.
+ * guest (split-phase and the IOMMU calls included).  Each call goes
+ * through a VM exit; each check looks at the effect (bytes copied, MSR
+ * value, ranges completed, refusals), not just the return value.  Results are logged one line per check for the testbed.
  */
 #define pr_fmt(fmt) "pvx_api_test: " fmt
 

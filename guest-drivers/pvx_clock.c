@@ -14,8 +14,9 @@
  * next best device, echo 1 takes them again.  (The clockevents sysfs file
  * unbind_device finds a device by name, and every CPU's is "pvx": it can
  * only reach the first one registered.)  The module cannot be unloaded: a
- * clock event device cannot be taken from under the tick safely.  Before a reboot or kexec every CPU goes back to another
- * device, ahead of pvx_guest turning the notifications off.
+ * clock event device cannot be taken from under the tick safely.  Before
+ * a reboot or kexec every CPU goes back to another device, ahead of
+ * pvx_guest turning the notifications off.
  */
 #define pr_fmt(fmt) "pvx_clock: " fmt
 

@@ -343,11 +343,6 @@ static bool pvx_stage2_map_is_safe(struct kvm_vcpu *vcpu)
 	return true;
 }
 
-/*
- * A plain RAM page's address in the VMM, or 0 (with *err set) when the gfn
- * is not in a memslot, or is in one the guest may not write.  Under
- * kvm->srcu.  Address space 0: kvm_vcpu_gfn_to_memslot() is not exported.
- */
 /* KVM's private slots (APIC access page, TSS) are not guest RAM. */
 static bool pvx_slot_is_vmm_ram(const struct kvm_memory_slot *slot)
 {
@@ -355,6 +350,12 @@ static bool pvx_slot_is_vmm_ram(const struct kvm_memory_slot *slot)
 	       slot->id < KVM_USER_MEM_SLOTS;
 }
 
+/*
+ * The memslot of a plain RAM page of the VMM's, or NULL (with *err set)
+ * when the gfn is not in such a memslot, or is in one the guest may not
+ * write.  Under kvm->srcu.  Address space 0: kvm_vcpu_gfn_to_memslot() is
+ * not exported.
+ */
 static struct kvm_memory_slot *pvx_ram_slot(struct kvm *kvm, u64 gfn,
 					    bool write, long *err)
 {

@@ -64,7 +64,7 @@ enum {
 static struct pvx_gfn_range ranges[PVX_LIST_MAX_BYTES / sizeof(struct pvx_gfn_range)]
 	__aligned(4096);
 static struct pvx_balloon_info info __aligned(64);
-static volatile uint64_t stop_user, user_rounds;
+static uint64_t stop_user, user_rounds;
 
 static uint64_t balloon(uint64_t nr, uint64_t count)
 {
@@ -110,7 +110,7 @@ static uint64_t bad_statuses(uint64_t n)
 
 static void guest_main(uint64_t arg)
 {
-	volatile uint8_t *anon = (volatile uint8_t *)ANON_GPA;
+	uint8_t *anon = (uint8_t *)ANON_GPA;
 	uint64_t n, r, i, v, zero_bad = 0, pattern_bad = 0;
 
 	(void)arg;
@@ -137,9 +137,9 @@ static void guest_main(uint64_t arg)
 	GUEST_SYNC(STEP_REFUSED, 4, r, (uint64_t)(int64_t)ranges[0].status);
 
 	/* Touching a ballooned page: zeros, and a write works. */
-	v = anon[0];
-	anon[8] = 0x55;
-	GUEST_SYNC(STEP_TOUCH, v, anon[8]);
+	v = READ_ONCE(anon[0]);
+	WRITE_ONCE(anon[8], 0x55);
+	GUEST_SYNC(STEP_TOUCH, v, READ_ONCE(anon[8]));
 
 	n = fill(MEMFD_GPA, MEMFD_SIZE);
 	r = balloon(PVX_HC_BALLOON_INFLATE, n);
@@ -166,11 +166,11 @@ static void guest_main(uint64_t arg)
 	ranges[0].npages = 100;
 	r = balloon(PVX_HC_BALLOON_DEFLATE, n + 1);
 	for (i = 0; i < ANON_SIZE; i += PAGE) {
-		zero_bad += anon[i] != 0 || anon[i + 8] != 0;
-		anon[i + 16] = (uint8_t)(i / PAGE);
+		zero_bad += READ_ONCE(anon[i]) != 0 || READ_ONCE(anon[i + 8]) != 0;
+		WRITE_ONCE(anon[i + 16], (uint8_t)(i / PAGE));
 	}
 	for (i = 0; i < ANON_SIZE; i += PAGE)
-		pattern_bad += anon[i + 16] != (uint8_t)(i / PAGE);
+		pattern_bad += READ_ONCE(anon[i + 16]) != (uint8_t)(i / PAGE);
 	GUEST_SYNC(STEP_DEFLATED, r, zero_bad, pattern_bad);
 
 	r = balloon(PVX_HC_BALLOON_DEFLATE, fill(MEMFD_GPA, MEMFD_SIZE));
@@ -182,14 +182,14 @@ static void guest_main(uint64_t arg)
 /* Keeps using the memory the other vCPU balloons. */
 static void guest_user(uint64_t arg)
 {
-	volatile uint8_t *anon = (volatile uint8_t *)ANON_GPA;
+	uint8_t *anon = (uint8_t *)ANON_GPA;
 	uint64_t i;
 
 	(void)arg;
-	while (!stop_user) {
-		for (i = 0; i < ANON_SIZE && !stop_user; i += PAGE)
-			anon[i] = anon[i + 1] + 1;
-		user_rounds++;
+	while (!READ_ONCE(stop_user)) {
+		for (i = 0; i < ANON_SIZE && !READ_ONCE(stop_user); i += PAGE)
+			WRITE_ONCE(anon[i], READ_ONCE(anon[i + 1]) + 1);
+		WRITE_ONCE(user_rounds, user_rounds + 1);
 	}
 	GUEST_DONE();
 }
@@ -199,7 +199,7 @@ static void guest_ballooner(uint64_t arg)
 	uint64_t round, r, bad = 0;
 
 	(void)arg;
-	while (!user_rounds)
+	while (!READ_ONCE(user_rounds))
 		asm volatile("pause");
 	for (round = 0; round < ROUNDS; round++) {
 		r = balloon(PVX_HC_BALLOON_INFLATE, fill(ANON_GPA, ANON_SIZE));
@@ -207,7 +207,7 @@ static void guest_ballooner(uint64_t arg)
 		r = balloon(PVX_HC_BALLOON_DEFLATE, fill(ANON_GPA, ANON_SIZE));
 		bad += r != ANON_SIZE / RANGE_BYTES;
 	}
-	stop_user = 1;
+	WRITE_ONCE(stop_user, 1);
 	r = ballooned();
 	GUEST_SYNC(STEP_ROUNDS, bad, r);
 	GUEST_DONE();

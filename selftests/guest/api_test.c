@@ -2,10 +2,9 @@
 /*
  * api_test: pvx_guest's C API (page copy, split-phase copy,
  * write-prefault, MSR batch, directed yield, doorbell, IOMMU map) through
- * pvx_api_test.ko, which checks each
- * call against the real host as it loads and logs one line per check.
- * Each of those lines becomes one TAP result here; the module's summary
- * must agree with them.
+ * pvx_api_test.ko, which checks each call against the real host as it
+ * loads and logs one line per check.  Each of those lines becomes one TAP
+ * result here; the module's summary must agree with them.
  *
  * Options (environment in brackets):
  *   -m DIR   load modules from DIR [PVX_MODULE_DIR]; default: modprobe

@@ -26,12 +26,13 @@ int write_file(const char *path, const char *s)
 
 int read_file(const char *path, char *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
+	int fd;
 
 	if (!len)
 		return -EINVAL;
 	buf[0] = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, len - 1);
