@@ -18,7 +18,7 @@ P=0 F=0 S=0
 t0=$(date +%s)
 
 # boot NAME OUT RUN-L1-ARGS...: one L1 boot (a lost one booted again,
-# see tb_boot), its results added as NAME's.  A third lost boot, like any
+# see tb_boot), its results added as NAME's.  A fourth lost boot, like any
 # failure in the boot that counts, fails.
 boot() {
 	local name=$1 o=$2 p f s

@@ -27,7 +27,7 @@ tb_abi_from_version() {
 }
 
 # tb_boot OUT RUN-L1-ARGS...: run-l1.sh --out OUT, and a boot lost to the
-# testbed booted again, up to twice.  Lost (parse.py --lost): L1 stopped
+# testbed booted again, up to three times.  Lost (parse.py --lost): L1 stopped
 # before PVX-ALL-DONE without a kernel message saying why, i.e. the
 # nested-TCG freeze of README.md, "When L1 hangs" (silent until
 # run-l1.sh's timeout), or an L1 that reset or whose QEMU ended.  A splat
@@ -38,7 +38,7 @@ tb_boot() {
 	local o=$1 try
 	shift
 	"$TESTBED_DIR/run-l1.sh" "$@" --out "$o"
-	for try in 1 2; do
+	for try in 1 2 3; do
 		"$TESTBED_DIR/parse.py" --lost --out "$o" || return 0
 		rm -rf "$o.hung$try"
 		mv "$o" "$o.hung$try"

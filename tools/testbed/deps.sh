@@ -88,8 +88,9 @@ mv "$PVX_CACHE/stock.env.tmp" "$PVX_CACHE/stock.env"
 
 # L0's QEMU, the one that emulates L1: bookworm-backports' (QEMU 10),
 # unpacked into the cache, not installed.  Bookworm's QEMU 7.2 froze L1
-# now and then under nested SVM (README.md, "When L1 hangs"); the QEMU
-# that L1 runs for L2 stays the system's.  apt reads backports through a
+# now and then under nested SVM; 10 froze less in short boots, not never
+# (README.md, "When L1 hangs").  The QEMU that L1 runs for L2 stays the
+# system's.  apt reads backports through a
 # configuration of its own here, so the system's sources stay as they are.
 # Without it (backports unreachable) L1 runs on the system's QEMU.
 fetch_bpo_qemu() {
