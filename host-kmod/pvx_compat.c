@@ -99,7 +99,12 @@ static unsigned long pvx_emulate_hypercall(struct kvm_vcpu *vcpu,
 	return ret;
 }
 
-/* Preemption is off here (ftrace's recursion protection). */
+/*
+ * Preemption is off here: FTRACE_OPS_FL_RECURSION makes ftrace call the
+ * handler through its recursion guard, which disables it.  Without the
+ * flag an x86 per-ops trampoline calls the handler with preemption as the
+ * traced function had it.
+ */
 static void notrace pvx_destroy_vm_handler(unsigned long ip,
 					   unsigned long parent_ip,
 					   struct ftrace_ops *ops,
@@ -136,11 +141,19 @@ static void notrace pvx_ftrace_handler(unsigned long ip,
 	ftrace_regs_set_instruction_pointer(fregs, hook->replacement);
 }
 
+/*
+ * The handlers call functions that may themselves be traced (a function
+ * graph tracer on KVM, say): ftrace's recursion guard keeps a traced call
+ * from re-entering them.
+ */
 #ifdef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
-#define PVX_FTRACE_FLAGS	(FTRACE_OPS_FL_IPMODIFY | FTRACE_OPS_FL_PERMANENT)
+#define PVX_FTRACE_FLAGS	(FTRACE_OPS_FL_IPMODIFY | \
+				 FTRACE_OPS_FL_PERMANENT | \
+				 FTRACE_OPS_FL_RECURSION)
 #else
 #define PVX_FTRACE_FLAGS	(FTRACE_OPS_FL_IPMODIFY | \
 				 FTRACE_OPS_FL_PERMANENT | \
+				 FTRACE_OPS_FL_RECURSION | \
 				 FTRACE_OPS_FL_SAVE_REGS)
 #endif
 
@@ -194,7 +207,7 @@ static void pvx_unhook_one(struct pvx_hook *hook)
 
 static struct ftrace_ops pvx_destroy_ops = {
 	.func = pvx_destroy_vm_handler,
-	.flags = FTRACE_OPS_FL_PERMANENT,
+	.flags = FTRACE_OPS_FL_PERMANENT | FTRACE_OPS_FL_RECURSION,
 };
 
 /*
