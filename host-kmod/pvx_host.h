@@ -190,6 +190,8 @@ struct pvx_vm *pvx_vm_lookup(struct kvm *kvm);
 struct pvx_vcpu *pvx_vcpu_get(struct pvx_call *call, bool create);
 void pvx_timer_vcpu_init(struct pvx_vcpu *pv);
 void pvx_timer_vcpu_stop(struct pvx_vcpu *pv, bool destroying);
+int pvx_timer_init(void);
+void pvx_timer_exit(void);
 struct pvx_msr_allow *pvx_msr_allow_default(void);
 bool pvx_msr_allowed(const struct pvx_msr_allow *allow, u32 index);
 const struct pvx_msr_allow *pvx_vm_msr_allow(struct pvx_vm *vm);

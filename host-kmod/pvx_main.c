@@ -116,6 +116,10 @@ static int __init pvx_init(void)
 	if (ret)
 		goto err_services;
 
+	ret = pvx_timer_init();
+	if (ret)
+		goto err_timer;
+
 	ret = pvx_split_init();
 	if (ret)
 		goto err_split;
@@ -149,6 +153,8 @@ err_lifetime_hook:
 err_iommu:
 	pvx_split_exit();
 err_split:
+	pvx_timer_exit();
+err_timer:
 	pvx_services_unregister(ARRAY_SIZE(pvx_services));
 err_services:
 	pvx_copy_engine_exit();
@@ -161,6 +167,7 @@ static void __exit pvx_exit(void)
 	pvx_compat_hypercall_hook_remove();
 	pvx_vm_detach_all();
 	pvx_split_exit();
+	pvx_timer_exit();
 	pvx_compat_lifetime_hook_remove();
 	pvx_iommu_exit();
 	pvx_vm_barrier();

@@ -16,7 +16,10 @@
  * (which only marks its interrupt pending from hrtimer context) and like
  * irqfd, the injection runs in process context, from a work item that
  * holds a reference on the VM.  So a VM can never be destroyed under a
- * pending injection, and detach cancels it.
+ * pending injection, and detach cancels it.  The work items run on a
+ * workqueue of pvx's own, so that unload can wait for the last of them:
+ * its final reference drop may destroy the VM and take a while in KVM,
+ * from a function in this module's text.
  */
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
@@ -24,6 +27,8 @@
 #include "pvx_host.h"
 
 #define PVX_FIRST_VECTOR	32	/* 0-31 are exceptions */
+
+static struct workqueue_struct *pvx_timer_wq;
 
 static void pvx_timer_inject(struct work_struct *work)
 {
@@ -49,7 +54,7 @@ static enum hrtimer_restart pvx_timer_fire(struct hrtimer *timer)
 	if (!READ_ONCE(pv->vector) || !pvx_compat_kvm_get_safe(kvm))
 		return HRTIMER_NORESTART;
 	/* Already queued: that one holds a reference too. */
-	if (!queue_work(system_highpri_wq, &pv->timer_inject))
+	if (!queue_work(pvx_timer_wq, &pv->timer_inject))
 		pvx_compat_kvm_put_no_destroy(kvm);
 	return HRTIMER_NORESTART;
 }
@@ -76,6 +81,18 @@ void pvx_timer_vcpu_stop(struct pvx_vcpu *pv, bool destroying)
 	}
 	if (cancel_work_sync(&pv->timer_inject))
 		pvx_compat_kvm_put_no_destroy(pvx_compat_vcpu_kvm(pv->vcpu));
+}
+
+int pvx_timer_init(void)
+{
+	pvx_timer_wq = alloc_workqueue("pvx_timer", WQ_HIGHPRI, 0);
+	return pvx_timer_wq ? 0 : -ENOMEM;
+}
+
+/* Every VM is gone from pvx: waits for the last injection's put. */
+void pvx_timer_exit(void)
+{
+	destroy_workqueue(pvx_timer_wq);
 }
 
 static long pvx_set_vector(struct pvx_call *call)
