@@ -20,6 +20,11 @@
  * workqueue of pvx's own, so that unload can wait for the last of them:
  * its final reference drop may destroy the VM and take a while in KVM,
  * from a function in this module's text.
+ *
+ * A VM that pvx stops serving (detach, unload) gets every armed timer
+ * fired at once: early is allowed, while an expiry that never comes would
+ * leave a guest CPU asleep with its tick on a device that is gone.  The
+ * guest's next TIMER_SET then fails and its clock driver falls back.
  */
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
@@ -70,17 +75,27 @@ void pvx_timer_vcpu_init(struct pvx_vcpu *pv)
  * @destroying: KVM is destroying the VM (atomic context).  No injection
  * can be queued then, since each holds a reference.  Otherwise the VM is
  * held by the caller, and a queued injection is cancelled and its
- * reference dropped (never the last one).
+ * reference dropped (never the last one); an armed or cancelled expiry is
+ * delivered now instead, since pvx stops serving the VM.
  */
 void pvx_timer_vcpu_stop(struct pvx_vcpu *pv, bool destroying)
 {
-	hrtimer_cancel(&pv->timer);
+	bool owed = hrtimer_cancel(&pv->timer);
+	u8 vector;
+
 	if (destroying) {
 		WARN_ON_ONCE(work_pending(&pv->timer_inject));
 		return;
 	}
-	if (cancel_work_sync(&pv->timer_inject))
+	if (cancel_work_sync(&pv->timer_inject)) {
 		pvx_compat_kvm_put_no_destroy(pvx_compat_vcpu_kvm(pv->vcpu));
+		owed = true;
+	}
+	vector = READ_ONCE(pv->vector);
+	if (owed && vector) {
+		pvx_compat_inject_vector(pv->vcpu, vector);
+		atomic64_inc(&pv->vm->timers_fired);
+	}
 }
 
 int pvx_timer_init(void)

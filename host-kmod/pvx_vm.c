@@ -182,11 +182,16 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 	return 0;
 }
 
-/* Unhashed, and the VM kept alive by the caller. */
+/*
+ * Unhashed, and the VM kept alive by the caller.  The guest is told
+ * (host event, armed timers fired) once no call of it can reach pvx any
+ * more, so that the PVX_HC_PROBE it answers with already finds no pvx.
+ */
 static void pvx_vm_release(struct pvx_vm *vm, const char *why)
 {
 	synchronize_srcu(&pvx_vm_srcu);
 	pvx_split_wait_idle(vm);
+	pvx_event_raise(vm);
 	pvx_vm_stop(vm, false);
 	pr_info("vm %llu (%s) %s\n", vm->id, vm->kvm_stats_id, why);
 	pvx_vm_free(vm);

@@ -76,7 +76,8 @@ static void guest_probe_once(uint64_t arg)
 	GUEST_DONE();
 }
 
-static struct pvx_probe_info expected_info(uint64_t features, uint32_t max)
+static struct pvx_probe_info expected_info(uint64_t features, uint32_t max,
+					   uint64_t instance)
 {
 	struct pvx_probe_info e;
 
@@ -88,6 +89,7 @@ static struct pvx_probe_info expected_info(uint64_t features, uint32_t max)
 	e.hc_count = PVX_HC_COUNT;
 	e.max_list_entries = max;
 	e.info_size = INFO_SIZE;
+	e.instance = instance;
 	return e;
 }
 
@@ -136,7 +138,9 @@ static void check_info_fields(struct vm *vm, const struct pvx_probe_info *e,
 	TAP_EQ(got.max_list_entries, e->max_list_entries,
 	       "%s: info.max_list_entries", what);
 	TAP_EQ(got.info_size, e->info_size, "%s: info.info_size", what);
-	for (i = 0; i < 4; i++)
+	TAP_EQ(got.instance, e->instance, "%s: info.instance is the vm_id",
+	       what);
+	for (i = 0; i < 3; i++)
 		TAP_EQ(got.reserved[i], 0, "%s: info.reserved[%d]", what, i);
 }
 
@@ -160,7 +164,7 @@ int main(void)
 	struct vcpu *vcpu;
 	struct ucall uc;
 	struct vm *vm;
-	uint64_t features, vm_id, h0, h1, h2, e1, e2, t1, t2;
+	uint64_t features, vm_id, first_id, h0, h1, h2, e1, e2, t1, t2;
 	char want_id[PVX_STATS_NAME_SIZE];
 	int pvx, r, i;
 	bool zero;
@@ -201,7 +205,7 @@ int main(void)
 	}
 
 	h0 = vcpu_stat(vcpu, "hypercalls");
-	e = expected_info(features, ATTACH_MAX_LIST);
+	e = expected_info(features, ATTACH_MAX_LIST, vm_id);
 
 	fill_canary(vm);
 	if (!run_step(vcpu, STEP_FULL, &uc))
@@ -322,11 +326,15 @@ int main(void)
 	/* max_list_entries 0 at attach means the default. */
 	r = pvx_detach_fd(pvx, vm->fd);
 	tap_ok(!r, "detach: %s", r ? strerror(-r) : "ok");
+	first_id = vm_id;
 	r = pvx_attach(pvx, vm->fd, features, 0, &vm_id);
 	tap_ok(!r, "re-attach with max_list_entries 0: %s",
 	       r ? strerror(-r) : "ok");
+	tap_ok(vm_id != first_id,
+	       "re-attach: a new instance (vm_id %llu, was %llu)",
+	       (unsigned long long)vm_id, (unsigned long long)first_id);
 	vcpu_set_entry(vcpu, guest_probe_once, 0);
-	e = expected_info(features, PVX_DEFAULT_LIST_ENTRIES);
+	e = expected_info(features, PVX_DEFAULT_LIST_ENTRIES, vm_id);
 	fill_canary(vm);
 	if (!run_step(vcpu, STEP_FULL, &uc))
 		goto out;

@@ -28,6 +28,8 @@ enum {
 	STEP_LOOP_START,
 	STEP_LOOP_END,
 	STEP_ARMED,
+	STEP_LONG_ARMED,
+	STEP_LONG_WOKEN,
 };
 
 static uint64_t timer_set(uint64_t delta, uint64_t flags)
@@ -101,7 +103,33 @@ static void guest_main(uint64_t arg)
 	GUEST_DONE();
 }
 
-static struct vm *timer_vm(int pvx, uint64_t features, uint64_t *id)
+/*
+ * Arms a 10 s timer and waits for an interrupt, 3 s at most (kvmclock):
+ * the host detaches meanwhile and must fire the timer early.
+ */
+static void guest_long_wait(uint64_t arg)
+{
+	uint64_t t0, n, end;
+
+	(void)arg;
+	guest_x2apic_enable();
+	guest_kvmclock_enable();
+	set_vector(VEC, 0);
+	n = guest_irq_count;
+	GUEST_SYNC(STEP_LONG_ARMED, timer_set(10000 * MS, 0));
+	t0 = guest_kvmclock_ns();
+	end = t0 + 3000 * MS;
+	guest_sti();
+	while (guest_irq_count == n && guest_kvmclock_ns() < end)
+		asm volatile("pause");
+	guest_cli();
+	GUEST_SYNC(STEP_LONG_WOKEN, guest_irq_count - n,
+		   guest_kvmclock_ns() - t0, timer_set(DELTA, 0));
+	GUEST_DONE();
+}
+
+static struct vm *timer_vm_entry(int pvx, uint64_t features, uint64_t *id,
+				 void (*entry)(uint64_t))
 {
 	struct vcpu *vcpu;
 	struct vm *vm;
@@ -109,12 +137,17 @@ static struct vm *timer_vm(int pvx, uint64_t features, uint64_t *id)
 
 	vm = vm_create();
 	vm_enable_irqchip(vm);
-	vcpu = vcpu_add(vm, guest_main, 0);
+	vcpu = vcpu_add(vm, entry, 0);
 	vcpu_setup_idt(vcpu);
 	r = pvx_attach(pvx, vm->fd, features, 0, id);
 	if (r)
 		tap_bail("attach: %s", strerror(-r));
 	return vm;
+}
+
+static struct vm *timer_vm(int pvx, uint64_t features, uint64_t *id)
+{
+	return timer_vm_entry(pvx, features, id, guest_main);
 }
 
 static void test_timer(int pvx)
@@ -208,6 +241,46 @@ static void test_detach_armed(int pvx)
 	vm_free(vm);
 }
 
+/*
+ * A guest waiting for its timer when pvx stops serving it gets the
+ * interrupt at once: its next TIMER_SET fails and it can fall back,
+ * instead of sleeping until an expiry that no longer comes.
+ */
+static void test_detach_fires(int pvx)
+{
+	struct pvx_vm_stats st;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	uint64_t id;
+	int r;
+
+	vm = timer_vm_entry(pvx, PVX_F_TIMER, &id, guest_long_wait);
+	vcpu = vm->vcpus[0];
+	if (!vcpu_expect_step(vcpu, STEP_LONG_ARMED, &uc) ||
+	    !TAP_EQ(uc.args[1], 0, "10 s timer armed"))
+		goto out;
+	r = pvx_find_vm(pvx, id, &st);
+	tap_ok(r == 1 && st.timers_fired == 0,
+	       "nothing fired before the detach (r=%d, fired %llu)", r,
+	       (unsigned long long)st.timers_fired);
+	r = pvx_detach_id(pvx, id);
+	tap_ok(!r, "detach while the guest waits: %s",
+	       r ? strerror(-r) : "ok");
+	if (vcpu_expect_step(vcpu, STEP_LONG_WOKEN, &uc)) {
+		TAP_EQ(uc.args[1], 1,
+		       "the armed timer fired at the detach, one interrupt");
+		tap_ok(uc.args[2] < 3000 * MS,
+		       "long before its 10 s deadline (%llu ms after arming)",
+		       (unsigned long long)(uc.args[2] / MS));
+		TAP_EQ(uc.args[3], PVX_ERR(PVX_ENOSYS),
+		       "the next TIMER_SET: -ENOSYS, no pvx any more");
+	}
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "guest done");
+out:
+	vm_free(vm);
+}
+
 static void test_feature_gate(int pvx)
 {
 	struct ucall uc;
@@ -232,6 +305,7 @@ int main(void)
 	test_feature_gate(pvx);
 	test_timer(pvx);
 	test_detach_armed(pvx);
+	test_detach_fires(pvx);
 	close(pvx);
 	tap_finish();
 }

@@ -63,8 +63,9 @@
 #define PVX_EINVAL		22
 #define PVX_ENOSPC		28
 #define PVX_ERANGE		34
-#define PVX_EINPROGRESS		115
 #define PVX_EOPNOTSUPP		95
+#define PVX_EINPROGRESS		115
+#define PVX_ECANCELED		125	/* guest side: the host withdrew the service */
 #define PVX_ENOSYS		1000
 
 /*
@@ -106,6 +107,11 @@
  * min(info_size, sizeof(struct pvx_probe_info)) bytes of this structure
  * there; info_size tells the guest's idea of the structure's size so
  * either side can grow it.
+ *
+ * @instance names this attach of the VM.  Host state (vectors, timers,
+ * balloon records, split-phase work) belongs to one instance: a guest that
+ * sees a different value, or -PVX_ENOSYS, has lost all of it and must set
+ * up again what it wants to keep using.
  */
 struct pvx_probe_info {
 	__u32 signature;	/* PVX_SIGNATURE */
@@ -115,7 +121,8 @@ struct pvx_probe_info {
 	__u32 hc_count;		/* PVX_HC_COUNT */
 	__u32 max_list_entries;	/* cap on entries per batch call */
 	__u32 info_size;	/* bytes of this structure the host knows */
-	__u64 reserved[4];	/* zero */
+	__u64 instance;		/* new at every attach, never 0 */
+	__u64 reserved[3];	/* zero */
 };
 
 /*
@@ -139,8 +146,14 @@ struct pvx_probe_info {
  * PVX_HC_SET_VECTOR(vector, PVX_VECTOR_HOST_EVENTS, 0, 0): the VM's host
  * event vector, on the calling vCPU (replacing any vCPU's earlier one; 0
  * turns events off).  The host sends it when something the guest should
- * ask about changed: today the balloon target (PVX_HC_BALLOON_STATS).  A
- * vector of its own, so that a timer tick never costs a question.
+ * ask about changed: the balloon target (PVX_HC_BALLOON_STATS), and the
+ * service itself (PVX_HC_PROBE): it is the last thing a VM gets before the
+ * host stops serving it (detach, unload).  A vector of its own, so that a
+ * timer tick never costs a question.
+ *
+ * When the host stops serving a VM it also sends the notification vector
+ * of every vCPU whose timer is armed, early, so that no vCPU sleeps
+ * waiting for an expiry that can no longer come.
  *
  * PVX_HC_TIMER_SET(delta_ns, flags, 0, 0): one-shot timer for the calling
  * vCPU, due delta_ns nanoseconds after the host handles the call (host
