@@ -27,13 +27,39 @@
  * guest's next TIMER_SET then fails and its clock driver falls back.
  */
 #include <linux/hrtimer.h>
+#include <linux/delay.h>
 #include <linux/ktime.h>
+#include <linux/moduleparam.h>
 #include <linux/workqueue.h>
 #include "pvx_host.h"
 
 #define PVX_FIRST_VECTOR	32	/* 0-31 are exceptions */
 
 static struct workqueue_struct *pvx_timer_wq;
+
+#ifdef PVX_TEST_HOOKS
+/*
+ * Test builds only: an injection sleeps this long before its last
+ * reference drop and twice as long after it, so that unload_test can
+ * close the VM under it and unload the module while it still runs.
+ */
+static unsigned int test_inject_delay_ms;
+module_param(test_inject_delay_ms, uint, 0644);
+MODULE_PARM_DESC(test_inject_delay_ms,
+		 "Test builds: sleep around an injection's reference drop (ms)");
+
+static void pvx_timer_test_delay(unsigned int times)
+{
+	unsigned int ms = READ_ONCE(test_inject_delay_ms);
+
+	if (ms)
+		msleep(ms * times);
+}
+#else
+static void pvx_timer_test_delay(unsigned int times)
+{
+}
+#endif
 
 static void pvx_timer_inject(struct work_struct *work)
 {
@@ -46,8 +72,10 @@ static void pvx_timer_inject(struct work_struct *work)
 		pvx_compat_inject_vector(pv->vcpu, vector);
 		atomic64_inc(&pv->vm->timers_fired);
 	}
+	pvx_timer_test_delay(1);
 	/* May destroy the VM, and pv with it: nothing after this. */
 	pvx_compat_kvm_put(kvm);
+	pvx_timer_test_delay(2);
 }
 
 static enum hrtimer_restart pvx_timer_fire(struct hrtimer *timer)
