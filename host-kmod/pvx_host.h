@@ -170,6 +170,7 @@ struct pvx_vm {
 	struct rcu_head rcu;
 	struct kvm *kvm;	/* a key only: pvx holds no reference */
 	u64 id;
+	u64 instance;		/* PVX_HC_PROBE's: random, never 0 */
 	u64 features;
 	u32 max_list_entries;
 	char kvm_stats_id[PVX_STATS_NAME_SIZE];

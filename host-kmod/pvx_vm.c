@@ -23,6 +23,7 @@
 
 #include <linux/delay.h>
 #include <linux/hash.h>
+#include <linux/random.h>
 #include <linux/kvm_host.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -156,6 +157,13 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 		return -ENOMEM;
 	}
 	vm->kvm = kvm;
+	/*
+	 * Not the id: ids start again at 1 when pvx_host is loaded again,
+	 * and a guest must never take a new attach for the one it knew.
+	 */
+	do {
+		vm->instance = get_random_u64();
+	} while (!vm->instance);
 	vm->features = req->features;
 	vm->max_list_entries = req->max_list_entries ?: PVX_MAX_LIST_ENTRIES;
 	pvx_compat_kvm_stats_id(kvm, vm->kvm_stats_id,

@@ -123,6 +123,17 @@ static bool run_step(struct vcpu *vcpu, uint64_t step, struct ucall *uc)
 	return true;
 }
 
+/* The instance the last probe wrote; never 0. */
+static uint64_t probed_instance(struct vm *vm)
+{
+	struct pvx_probe_info got;
+
+	memcpy(&got, guest_ptr(vm, (uint64_t)info_buf), sizeof(got));
+	tap_ok(got.instance, "probe: info.instance %#llx, not 0",
+	       (unsigned long long)got.instance);
+	return got.instance;
+}
+
 static void check_info_fields(struct vm *vm, const struct pvx_probe_info *e,
 			      const char *what)
 {
@@ -138,7 +149,7 @@ static void check_info_fields(struct vm *vm, const struct pvx_probe_info *e,
 	TAP_EQ(got.max_list_entries, e->max_list_entries,
 	       "%s: info.max_list_entries", what);
 	TAP_EQ(got.info_size, e->info_size, "%s: info.info_size", what);
-	TAP_EQ(got.instance, e->instance, "%s: info.instance is the vm_id",
+	TAP_EQ(got.instance, e->instance, "%s: info.instance, this attach's",
 	       what);
 	for (i = 0; i < 3; i++)
 		TAP_EQ(got.reserved[i], 0, "%s: info.reserved[%d]", what, i);
@@ -164,7 +175,7 @@ int main(void)
 	struct vcpu *vcpu;
 	struct ucall uc;
 	struct vm *vm;
-	uint64_t features, vm_id, first_id, h0, h1, h2, e1, e2, t1, t2;
+	uint64_t features, vm_id, first_id, instance, h0, h1, h2, e1, e2, t1, t2;
 	char want_id[PVX_STATS_NAME_SIZE];
 	int pvx, r, i;
 	bool zero;
@@ -205,11 +216,11 @@ int main(void)
 	}
 
 	h0 = vcpu_stat(vcpu, "hypercalls");
-	e = expected_info(features, ATTACH_MAX_LIST, vm_id);
-
 	fill_canary(vm);
 	if (!run_step(vcpu, STEP_FULL, &uc))
 		goto out;
+	instance = probed_instance(vm);
+	e = expected_info(features, ATTACH_MAX_LIST, instance);
 	TAP_EQ(uc.args[1], PVX_SIGNATURE, "probe(gpa, sizeof info) result");
 	check_info_fields(vm, &e, "full probe");
 	check_canary(vm, INFO_SIZE, sizeof(info_buf), "full probe: beyond info");
@@ -334,10 +345,15 @@ int main(void)
 	       "re-attach: a new instance (vm_id %llu, was %llu)",
 	       (unsigned long long)vm_id, (unsigned long long)first_id);
 	vcpu_set_entry(vcpu, guest_probe_once, 0);
-	e = expected_info(features, PVX_DEFAULT_LIST_ENTRIES, vm_id);
 	fill_canary(vm);
 	if (!run_step(vcpu, STEP_FULL, &uc))
 		goto out;
+	tap_ok(probed_instance(vm) != instance,
+	       "re-attach: the guest sees another instance (%#llx, was %#llx)",
+	       (unsigned long long)probed_instance(vm),
+	       (unsigned long long)instance);
+	e = expected_info(features, PVX_DEFAULT_LIST_ENTRIES,
+			  probed_instance(vm));
 	TAP_EQ(uc.args[1], PVX_SIGNATURE, "probe after re-attach");
 	check_info_fields(vm, &e, "default max_list_entries");
 	r = vcpu_get_ucall(vcpu, &uc);
