@@ -59,7 +59,7 @@ static void pvx_test_split_copy(void)
 {
 	struct page *src = alloc_page(GFP_KERNEL), *dst = alloc_page(GFP_KERNEL);
 	struct pvx_copy_entry *e = kzalloc(sizeof(*e), GFP_KERNEL);
-	struct pvx_completion *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	struct pvx_split *c = kzalloc(sizeof(*c), GFP_KERNEL);
 	long ret;
 
 	if (!src || !dst || !e || !c)

@@ -17,15 +17,29 @@
  * clock event device cannot be taken from under the tick safely.  Before
  * a reboot or kexec every CPU goes back to another device, ahead of
  * pvx_guest turning the notifications off.
+ *
+ * When the host stops serving (detach, pvx_host unloaded, a host without
+ * the timer), TIMER_SET fails.  set_next_event() runs with interrupts off,
+ * often under timer or runqueue locks, and cannot hand the tick over
+ * itself; it answers "programmed" and asks, through an irq_work, for a
+ * work item that unbinds the device.  Unbinding installs the next best
+ * device (the LAPIC timer) with the same pending expiry, so none is lost;
+ * until then the CPU runs without a tick for the few microseconds the
+ * hand-over takes.  The host fires every armed timer as it stops serving,
+ * so no CPU sleeps through that.  When pvx_guest sees the service come
+ * back, every CPU's tick comes back to pvx.
  */
 #define pr_fmt(fmt) "pvx_clock: " fmt
 
 #include <linux/clockchips.h>
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
+#include <linux/irq_work.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/notifier.h>
 #include <linux/reboot.h>
+#include <linux/workqueue.h>
 #include <uapi/linux/pvx.h>
 #include "pvx_guest.h"
 
@@ -34,11 +48,38 @@ module_param(rating, int, 0444);
 MODULE_PARM_DESC(rating, "Clock event rating (LAPIC timer: 100-150)");
 
 static DEFINE_PER_CPU(struct clock_event_device, pvx_ced);
+/* TIMER_SET failed on this CPU: its tick must move. */
+static DEFINE_PER_CPU(bool, pvx_ced_failed);
+static long pvx_ced_last_error;
+
+static void pvx_clock_fallback_fn(struct work_struct *work);
+static DECLARE_WORK(pvx_clock_fallback_work, pvx_clock_fallback_fn);
+
+static void pvx_clock_fallback_kick(struct irq_work *w)
+{
+	queue_work(system_highpri_wq, &pvx_clock_fallback_work);
+}
+
+static struct irq_work pvx_clock_irq_work =
+	IRQ_WORK_INIT_HARD(pvx_clock_fallback_kick);
 
 static int pvx_ced_next_event(unsigned long delta_ns,
 			      struct clock_event_device *ced)
 {
-	return pvx_timer_arm(delta_ns) ? -ETIME : 0;
+	long ret = pvx_timer_arm(delta_ns);
+
+	if (likely(!ret))
+		return 0;
+	/*
+	 * Not -ETIME: clockevents would retry or give up, and the tick
+	 * would stop.  The expiry is kept in ced->next_event, which the
+	 * device taking over is programmed with.
+	 */
+	WRITE_ONCE(pvx_ced_last_error, ret);
+	this_cpu_write(pvx_ced_failed, true);
+	irq_work_queue(&pvx_clock_irq_work);
+	pvx_service_check();
+	return 0;
 }
 
 static int pvx_ced_shutdown(struct clock_event_device *ced)
@@ -68,15 +109,23 @@ static struct notifier_block pvx_clock_nb = {
 
 static bool active = true;
 static bool pvx_clock_ready;	/* cpuhp state set up: @active applies */
+/* Serializes binding and unbinding; taken inside cpus_read_lock(). */
+static DEFINE_MUTEX(pvx_clock_lock);
+
+static bool pvx_clock_wanted(void)
+{
+	return READ_ONCE(active) && (pvx_features() & PVX_F_TIMER);
+}
 
 static int pvx_clock_cpu_online(unsigned int cpu)
 {
 	struct clock_event_device *ced = per_cpu_ptr(&pvx_ced, cpu);
 
 	memset(ced, 0, sizeof(*ced));
-	/* Off every list until registered (see pvx_clock_active_set()). */
+	/* Off every list until registered (see pvx_clock_bind()). */
 	INIT_LIST_HEAD(&ced->list);
-	if (!READ_ONCE(active))
+	per_cpu(pvx_ced_failed, cpu) = false;
+	if (!pvx_clock_wanted())
 		return 0;
 	ced->name = "pvx";
 	ced->features = CLOCK_EVT_FEAT_ONESHOT;
@@ -123,31 +172,115 @@ static void pvx_clock_register_here(void *unused)
 /*
  * An unbound device is off the clockevents lists (list_del_init), and a
  * registered one is on one: that is how each CPU's state is told here,
- * whichever way it was unbound.
+ * whichever way it was unbound.  Under cpus_read_lock() and
+ * pvx_clock_lock.  Both return the CPUs they moved in @moved.
  */
-static int pvx_clock_active_set(const char *val, const struct kernel_param *kp)
+static void pvx_clock_bind(struct cpumask *moved)
+{
+	int cpu;
+
+	cpumask_clear(moved);
+	for_each_online_cpu(cpu) {
+		if (!list_empty(&per_cpu_ptr(&pvx_ced, cpu)->list))
+			continue;
+		per_cpu(pvx_ced_failed, cpu) = false;
+		smp_call_function_single(cpu, pvx_clock_register_here, NULL, 1);
+		if (!list_empty(&per_cpu_ptr(&pvx_ced, cpu)->list))
+			cpumask_set_cpu(cpu, moved);
+	}
+}
+
+/* @all, or only the CPUs whose TIMER_SET failed. */
+static void pvx_clock_unbind(bool all, struct cpumask *moved)
 {
 	struct clock_event_device *ced;
-	bool on;
 	int cpu, ret;
+
+	cpumask_clear(moved);
+	for_each_online_cpu(cpu) {
+		ced = per_cpu_ptr(&pvx_ced, cpu);
+		if (!all && !per_cpu(pvx_ced_failed, cpu))
+			continue;
+		per_cpu(pvx_ced_failed, cpu) = false;
+		if (list_empty(&ced->list))
+			continue;
+		ret = clockevents_unbind_device(ced, cpu);
+		if (ret)
+			pr_warn("CPU %d: no other clock event device to take the tick: %d\n",
+				cpu, ret);
+		else
+			cpumask_set_cpu(cpu, moved);
+	}
+}
+
+static void pvx_clock_fallback_fn(struct work_struct *work)
+{
+	cpumask_var_t moved;
+
+	if (!zalloc_cpumask_var(&moved, GFP_KERNEL))
+		return;
+	cpus_read_lock();
+	mutex_lock(&pvx_clock_lock);
+	pvx_clock_unbind(!(pvx_features() & PVX_F_TIMER), moved);
+	mutex_unlock(&pvx_clock_lock);
+	cpus_read_unlock();
+	if (!cpumask_empty(moved))
+		pr_info("host refused the timer (%ld): tick of CPUs %*pbl handed to the next best clock event device\n",
+			READ_ONCE(pvx_ced_last_error), cpumask_pr_args(moved));
+	free_cpumask_var(moved);
+}
+
+/* pvx_guest saw the service go or come back: process context. */
+static int pvx_clock_service(struct notifier_block *nb, unsigned long action,
+			     void *data)
+{
+	cpumask_var_t moved;
+
+	if (!zalloc_cpumask_var(&moved, GFP_KERNEL))
+		return NOTIFY_DONE;
+	cpus_read_lock();
+	mutex_lock(&pvx_clock_lock);
+	if (pvx_clock_ready && action == PVX_SERVICE_DOWN)
+		pvx_clock_unbind(true, moved);
+	else if (pvx_clock_ready && pvx_clock_wanted())
+		pvx_clock_bind(moved);
+	mutex_unlock(&pvx_clock_lock);
+	cpus_read_unlock();
+	if (!cpumask_empty(moved) && action == PVX_SERVICE_DOWN)
+		pr_info("host stopped serving: tick of CPUs %*pbl handed to the next best clock event device\n",
+			cpumask_pr_args(moved));
+	else if (!cpumask_empty(moved))
+		pr_info("host serves the timer again: tick of CPUs %*pbl back on pvx\n",
+			cpumask_pr_args(moved));
+	free_cpumask_var(moved);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block pvx_clock_service_nb = {
+	.notifier_call = pvx_clock_service,
+};
+
+static int pvx_clock_active_set(const char *val, const struct kernel_param *kp)
+{
+	cpumask_var_t moved;
+	bool on;
+	int ret;
 
 	ret = kstrtobool(val, &on);
 	if (ret)
 		return ret;
+	if (!zalloc_cpumask_var(&moved, GFP_KERNEL))
+		return -ENOMEM;
 	cpus_read_lock();
+	mutex_lock(&pvx_clock_lock);
 	WRITE_ONCE(active, on);
-	if (pvx_clock_ready) {
-		for_each_online_cpu(cpu) {
-			ced = per_cpu_ptr(&pvx_ced, cpu);
-			if (on && list_empty(&ced->list))
-				smp_call_function_single(cpu,
-							 pvx_clock_register_here,
-							 NULL, 1);
-			else if (!on && !list_empty(&ced->list))
-				clockevents_unbind_device(ced, cpu);
-		}
-	}
+	if (pvx_clock_ready && pvx_clock_wanted())
+		pvx_clock_bind(moved);
+	else if (pvx_clock_ready && !on)
+		pvx_clock_unbind(true, moved);
+	mutex_unlock(&pvx_clock_lock);
 	cpus_read_unlock();
+	free_cpumask_var(moved);
 	return 0;
 }
 
@@ -161,10 +294,16 @@ MODULE_PARM_DESC(active, "Every CPU's tick on pvx (1) or handed back (0)");
 static int pvx_clock_reboot(struct notifier_block *nb, unsigned long action,
 			    void *unused)
 {
-	int cpu;
+	cpumask_var_t moved;
 
-	for_each_online_cpu(cpu)
-		clockevents_unbind_device(per_cpu_ptr(&pvx_ced, cpu), cpu);
+	if (!zalloc_cpumask_var(&moved, GFP_KERNEL))
+		return NOTIFY_DONE;
+	cpus_read_lock();
+	mutex_lock(&pvx_clock_lock);
+	pvx_clock_unbind(true, moved);
+	mutex_unlock(&pvx_clock_lock);
+	cpus_read_unlock();
+	free_cpumask_var(moved);
 	return NOTIFY_DONE;
 }
 
@@ -182,21 +321,33 @@ static int __init pvx_clock_init(void)
 		pr_info("host offers no pvx timer to this VM: not loaded\n");
 		return -ENODEV;
 	}
+	/* A tick on a device whose interrupt never comes is no tick. */
+	if (!pvx_notifications_work()) {
+		pr_info("host notifications do not reach this guest (pvx_guest notifications=0, or its test interrupt never came): not loaded\n");
+		return -ENODEV;
+	}
 	ret = pvx_register_notifier(&pvx_clock_nb);
 	if (ret)
 		return ret;
+	ret = pvx_register_service_notifier(&pvx_clock_service_nb);
+	if (ret)
+		goto err_service;
 	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "pvx_clock:online",
 				pvx_clock_cpu_online, pvx_clock_cpu_offline);
-	if (ret < 0) {
-		pvx_unregister_notifier(&pvx_clock_nb);
-		return ret;
-	}
+	if (ret < 0)
+		goto err_cpuhp;
 	cpus_read_lock();
 	pvx_clock_ready = true;
 	cpus_read_unlock();
 	register_reboot_notifier(&pvx_clock_reboot_nb);
 	pr_info("clock event device \"pvx\" registered, rating %d\n", rating);
 	return 0;
+
+err_cpuhp:
+	pvx_unregister_service_notifier(&pvx_clock_service_nb);
+err_service:
+	pvx_unregister_notifier(&pvx_clock_nb);
+	return ret;
 }
 
 module_init(pvx_clock_init);

@@ -13,14 +13,19 @@
  * Host events (a new balloon target) come on a vector of their own, on
  * CPU 0, which x86 never takes offline: pvx_register_event_notifier().
  *
+ * The service may go and come back while the guest runs (detach, a host
+ * module upgrade, a new attach): see "The service comes and goes" below.
+ *
  * /sys/kernel/pvx/ shows what the host offers this VM.
  */
 #define pr_fmt(fmt) "pvx: " fmt
 
+#include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/delay.h>
 #include <linux/interrupt.h>
 #include <linux/irq.h>
+#include <linux/irq_work.h>
 #include <linux/irqdomain.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
@@ -29,6 +34,7 @@
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <asm/hw_irq.h>
 #include <asm/irqdomain.h>
 #include <asm/kvm_para.h>
@@ -42,6 +48,11 @@ module_param(notifications, bool, 0444);
 MODULE_PARM_DESC(notifications,
 		 "Take host notifications (timer, completions, events)");
 
+static unsigned int reprobe_ms = 1000;
+module_param(reprobe_ms, uint, 0644);
+MODULE_PARM_DESC(reprobe_ms,
+		 "While the host serves nothing: ask again this often (0: never)");
+
 struct pvx_cpu {
 	int virq;
 	u8 vector;
@@ -51,7 +62,13 @@ struct pvx_cpu {
 
 #define PVX_EVENT_CPU	0
 
-static struct pvx_probe_info pvx_info;
+static struct pvx_probe_info pvx_info;	/* the last answer that served */
+static u64 pvx_served;		/* features served now, 0: none */
+static unsigned int pvx_epoch;	/* bumped each time the service is lost */
+static bool pvx_notify_ok;	/* the load-time notification arrived */
+static bool pvx_exiting;
+static DEFINE_MUTEX(pvx_service_lock);
+static BLOCKING_NOTIFIER_HEAD(pvx_service_chain);
 static struct kobject *pvx_kobj;
 static DEFINE_PER_CPU(struct pvx_cpu, pvx_cpu);
 static ATOMIC_NOTIFIER_HEAD(pvx_notify_chain);
@@ -63,15 +80,48 @@ static DECLARE_WAIT_QUEUE_HEAD(pvx_split_wq);
 long pvx_hypercall(unsigned int nr, unsigned long a0, unsigned long a1,
 		   unsigned long a2, unsigned long a3)
 {
-	return kvm_hypercall4(nr, a0, a1, a2, a3);
+	long ret = kvm_hypercall4(nr, a0, a1, a2, a3);
+
+	/*
+	 * Not attached (any more): KVM's own answer to an unknown call.
+	 * Once the loss is known, the slow re-probe takes over.
+	 */
+	if (unlikely(ret == -PVX_ENOSYS) && nr != PVX_HC_PROBE &&
+	    READ_ONCE(pvx_served))
+		pvx_service_check();
+	return ret;
 }
 EXPORT_SYMBOL_GPL(pvx_hypercall);
 
 u64 pvx_features(void)
 {
-	return pvx_info.features;
+	return READ_ONCE(pvx_served);
 }
 EXPORT_SYMBOL_GPL(pvx_features);
+
+bool pvx_notifications_work(void)
+{
+	return pvx_notify_ok;
+}
+EXPORT_SYMBOL_GPL(pvx_notifications_work);
+
+unsigned int pvx_max_list_entries(void)
+{
+	return READ_ONCE(pvx_info.max_list_entries);
+}
+EXPORT_SYMBOL_GPL(pvx_max_list_entries);
+
+int pvx_register_service_notifier(struct notifier_block *nb)
+{
+	return blocking_notifier_chain_register(&pvx_service_chain, nb);
+}
+EXPORT_SYMBOL_GPL(pvx_register_service_notifier);
+
+int pvx_unregister_service_notifier(struct notifier_block *nb)
+{
+	return blocking_notifier_chain_unregister(&pvx_service_chain, nb);
+}
+EXPORT_SYMBOL_GPL(pvx_unregister_service_notifier);
 
 int pvx_register_notifier(struct notifier_block *nb)
 {
@@ -152,11 +202,13 @@ long pvx_iommu_unmap(struct pvx_iommu_unmap *list, unsigned int n)
 EXPORT_SYMBOL_GPL(pvx_iommu_unmap);
 
 long pvx_split_submit(unsigned int nr, void *list, unsigned int n,
-		      struct pvx_completion *c)
+		      struct pvx_split *s)
 {
 	unsigned long flags;
 	long ret;
 
+	/* Before the call: a loss after it must end the wait. */
+	s->epoch = READ_ONCE(pvx_epoch);
 	/* Interrupts off: the count is up before this CPU can collect. */
 	local_irq_save(flags);
 	if (!this_cpu_read(pvx_cpu.virq)) {
@@ -164,7 +216,7 @@ long pvx_split_submit(unsigned int nr, void *list, unsigned int n,
 		ret = -PVX_EOPNOTSUPP;
 	} else {
 		ret = pvx_hypercall(nr, virt_to_phys(list), n, PVX_SPLIT,
-				    virt_to_phys(c));
+				    virt_to_phys(&s->c));
 		if (ret == -PVX_EINPROGRESS)
 			this_cpu_inc(pvx_cpu.split_outstanding);
 	}
@@ -179,10 +231,17 @@ static bool pvx_split_done(struct pvx_completion *c)
 	return smp_load_acquire(&c->state) == PVX_COMPLETION_DONE;
 }
 
-long pvx_split_wait(struct pvx_completion *c)
+/*
+ * A host that stops serving drops what it was doing for the guest (it
+ * finishes what runs first): nothing will complete the record any more.
+ */
+long pvx_split_wait(struct pvx_split *s)
 {
-	wait_event(pvx_split_wq, pvx_split_done(c));
-	return READ_ONCE(c->result);
+	wait_event(pvx_split_wq, pvx_split_done(&s->c) ||
+				 READ_ONCE(pvx_epoch) != s->epoch);
+	if (!pvx_split_done(&s->c))
+		return -PVX_ECANCELED;
+	return READ_ONCE(s->c.result);
 }
 EXPORT_SYMBOL_GPL(pvx_split_wait);
 
@@ -218,6 +277,8 @@ static irqreturn_t pvx_notify_irq(int irq, void *dev)
 static irqreturn_t pvx_event_irq(int irq, void *dev)
 {
 	pvx_event.count++;
+	/* An event may say the service changed: ask. */
+	pvx_service_check();
 	atomic_notifier_call_chain(&pvx_event_chain, 0, NULL);
 	return IRQ_HANDLED;
 }
@@ -260,7 +321,11 @@ static void pvx_irq_free(struct pvx_cpu *pc)
 	pc->vector = 0;
 }
 
-/* Runs on @cpu as it comes online (and at load for the online ones). */
+/*
+ * Runs on @cpu as it comes online (and at load for the online ones).  A
+ * host that refuses the vector (or serves nothing just now) does not stop
+ * the CPU: the interrupt stays allocated for the service's return.
+ */
 static int pvx_cpu_online(unsigned int cpu)
 {
 	struct pvx_cpu *pc = per_cpu_ptr(&pvx_cpu, cpu);
@@ -271,12 +336,9 @@ static int pvx_cpu_online(unsigned int cpu)
 	if (ret)
 		return ret;
 	hret = pvx_hypercall(PVX_HC_SET_VECTOR, pc->vector, 0, 0, 0);
-	if (hret) {
-		pr_warn_once("host refused notification vector %#x: %ld\n",
-			     pc->vector, hret);
-		pvx_irq_free(pc);
-		return -EIO;
-	}
+	if (hret)
+		pr_warn_once("host refused notification vector %#x on CPU %u: %ld\n",
+			     pc->vector, cpu, hret);
 	return 0;
 }
 
@@ -288,9 +350,10 @@ static int pvx_cpu_offline(unsigned int cpu)
 		return 0;
 	/*
 	 * Split-phase work submitted here is collected here: wait for the
-	 * host to finish it (it always does) before the vector goes.
+	 * host to finish it (a serving host always does) before the vector
+	 * goes.
 	 */
-	while (READ_ONCE(pc->split_outstanding)) {
+	while (READ_ONCE(pc->split_outstanding) && READ_ONCE(pvx_served)) {
 		local_irq_disable();
 		pvx_split_collect();
 		local_irq_enable();
@@ -383,13 +446,15 @@ static void pvx_notify_selftest(void)
 	put_cpu();
 	for (i = 0; i < 1000 && per_cpu(pvx_cpu, cpu).count == before; i++)
 		usleep_range(1000, 2000);
-	if (ret || per_cpu(pvx_cpu, cpu).count == before)
+	if (ret || per_cpu(pvx_cpu, cpu).count == before) {
 		pr_warn("timer notification on CPU %d did not arrive (arm: %ld)\n",
 			cpu, ret);
-	else
-		pr_info("timer notification on CPU %d, vector %#x, after %lld us\n",
-			cpu, per_cpu(pvx_cpu, cpu).vector,
-			ktime_us_delta(ktime_get(), start));
+		return;
+	}
+	pr_info("timer notification on CPU %d, vector %#x, after %lld us\n",
+		cpu, per_cpu(pvx_cpu, cpu).vector,
+		ktime_us_delta(ktime_get(), start));
+	pvx_notify_ok = true;
 }
 
 static int pvx_notify_init(void)
@@ -421,40 +486,201 @@ static void pvx_notify_exit(void)
 	pvx_cpuhp_state = 0;
 }
 
+/*
+ * PVX_HC_PROBE into @info (linear-map memory: the host writes by
+ * guest-physical address).  0 when a pvx host of our ABI answered; else
+ * -ENODEV, and @why says why (for the one line that tells).
+ */
+static int pvx_probe_call(struct pvx_probe_info *info, char *why, size_t len)
+{
+	long ret;
+
+	memset(info, 0, sizeof(*info));
+	ret = pvx_hypercall(PVX_HC_PROBE, __pa(info), sizeof(*info), 0, 0);
+	if (ret == -PVX_ENOSYS)
+		snprintf(why, len, "no pvx host (probe returned %ld)", ret);
+	else if (ret != PVX_SIGNATURE)
+		snprintf(why, len, "hypercall %#x answered %#lx, not pvx",
+			 PVX_HC_PROBE, ret);
+	else if (info->signature != PVX_SIGNATURE ||
+		 info->abi_version != PVX_ABI_VERSION)
+		snprintf(why, len,
+			 "host speaks pvx ABI %u (signature %#x), need %u",
+			 info->abi_version, info->signature, PVX_ABI_VERSION);
+	else
+		return 0;
+	return -ENODEV;
+}
+
 static int pvx_probe_host(void)
 {
 	struct pvx_probe_info *info;
-	long ret;
+	char why[96];
+	int ret;
 
 	if (!kvm_para_available()) {
 		pr_info("not running on KVM: disabled\n");
 		return -ENODEV;
 	}
 
-	/* The host writes by guest-physical address: use linear-map memory. */
 	info = kzalloc(sizeof(*info), GFP_KERNEL);
 	if (!info)
 		return -ENOMEM;
-
-	ret = pvx_hypercall(PVX_HC_PROBE, __pa(info), sizeof(*info), 0, 0);
-	if (ret == -PVX_ENOSYS) {
-		pr_info("no pvx host (probe returned %ld): disabled\n", ret);
-		ret = -ENODEV;
-	} else if (ret != PVX_SIGNATURE) {
-		pr_info("hypercall %#x answered %#lx, not pvx: disabled\n",
-			PVX_HC_PROBE, ret);
-		ret = -ENODEV;
-	} else if (info->signature != PVX_SIGNATURE ||
-		   info->abi_version != PVX_ABI_VERSION) {
-		pr_info("host speaks pvx ABI %u (signature %#x), need %u: disabled\n",
-			info->abi_version, info->signature, PVX_ABI_VERSION);
-		ret = -ENODEV;
+	ret = pvx_probe_call(info, why, sizeof(why));
+	if (ret) {
+		pr_info("%s: disabled\n", why);
 	} else {
 		pvx_info = *info;
-		ret = 0;
+		pvx_served = info->features;
 	}
 	kfree(info);
 	return ret;
+}
+
+/*
+ * The service comes and goes.
+ *
+ * The host state of this guest (notification vectors, the timer, balloon
+ * records, split-phase work) belongs to one attach, which PVX_HC_PROBE's
+ * instance names.  pvx_service_work() asks the host again and compares:
+ *  - nothing served now (-PVX_ENOSYS: detached, pvx_host unloaded; or an
+ *    attach with no features): DOWN.  Every driver goes to its fallback,
+ *    split-phase waits end, and the work asks again every reprobe_ms;
+ *  - served, but another instance than before (a new attach, which may
+ *    have come before the guest noticed the old one go): DOWN, then the
+ *    vectors are registered again and UP with the new features;
+ *  - the same instance: nothing changed.
+ * It runs when the host sends an event (it sends one as it stops serving),
+ * when any call answers -PVX_ENOSYS, when a driver asks, and on the slow
+ * timer.  pvx_service_check() may be called anywhere, set_next_event()
+ * included (interrupts off, timer or runqueue locks held): it only queues
+ * an irq_work, whose handler queues the work.
+ */
+static void pvx_service_work_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(pvx_service_work, pvx_service_work_fn);
+
+static void pvx_service_kick(struct irq_work *w)
+{
+	if (!READ_ONCE(pvx_exiting))
+		mod_delayed_work(system_wq, &pvx_service_work, 0);
+}
+
+static struct irq_work pvx_service_irq_work =
+	IRQ_WORK_INIT_HARD(pvx_service_kick);
+
+void pvx_service_check(void)
+{
+	if (!READ_ONCE(pvx_exiting))
+		irq_work_queue(&pvx_service_irq_work);
+}
+EXPORT_SYMBOL_GPL(pvx_service_check);
+
+static void pvx_service_down(const char *why)
+{
+	int cpu;
+
+	WRITE_ONCE(pvx_served, 0);
+	/* The host dropped every request: nothing is left to collect. */
+	for_each_possible_cpu(cpu)
+		WRITE_ONCE(per_cpu(pvx_cpu, cpu).split_outstanding, 0);
+	WRITE_ONCE(pvx_epoch, pvx_epoch + 1);
+	wake_up_all(&pvx_split_wq);
+	pr_info("host stopped serving pvx (%s): drivers on their fallbacks\n",
+		why);
+	blocking_notifier_call_chain(&pvx_service_chain, PVX_SERVICE_DOWN,
+				     NULL);
+}
+
+static void pvx_cpu_reregister(void *unused)
+{
+	struct pvx_cpu *pc = this_cpu_ptr(&pvx_cpu);
+	long ret;
+
+	if (pc->virq) {
+		ret = pvx_hypercall(PVX_HC_SET_VECTOR, pc->vector, 0, 0, 0);
+		if (ret)
+			pr_warn("CPU %d: host refused notification vector %#x: %ld\n",
+				smp_processor_id(), pc->vector, ret);
+	}
+	if (smp_processor_id() == PVX_EVENT_CPU && pvx_event.virq)
+		pvx_hypercall(PVX_HC_SET_VECTOR, pvx_event.vector,
+			      PVX_VECTOR_HOST_EVENTS, 0, 0);
+}
+
+/* A new instance knows none of our vectors: give them again. */
+static void pvx_service_up(const struct pvx_probe_info *info)
+{
+	u64 features = info->features;
+	int cpu;
+
+	cpus_read_lock();
+	for_each_online_cpu(cpu)
+		smp_call_function_single(cpu, pvx_cpu_reregister, NULL, 1);
+	cpus_read_unlock();
+	pvx_info = *info;
+	WRITE_ONCE(pvx_served, features);
+	pr_info("host serves pvx again: instance %#llx, features %#llx\n",
+		info->instance, features);
+	blocking_notifier_call_chain(&pvx_service_chain, PVX_SERVICE_UP,
+				     &features);
+}
+
+static void pvx_service_work_fn(struct work_struct *work)
+{
+	struct pvx_probe_info *info;
+	char why[96];
+	int ret;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	mutex_lock(&pvx_service_lock);
+	if (!info) {
+		ret = -ENOMEM;
+		snprintf(why, sizeof(why), "out of memory");
+	} else {
+		ret = pvx_probe_call(info, why, sizeof(why));
+		if (!ret && !info->features) {
+			ret = -ENODEV;
+			snprintf(why, sizeof(why), "no features");
+		}
+	}
+	if (ret == -ENOMEM) {
+		/* Tells nothing about the host: try again later. */
+	} else if (ret) {
+		if (READ_ONCE(pvx_served))
+			pvx_service_down(why);
+	} else if (!READ_ONCE(pvx_served) ||
+		   info->instance != pvx_info.instance) {
+		if (READ_ONCE(pvx_served))
+			pvx_service_down("the VM was attached anew");
+		pvx_service_up(info);
+	}
+	if ((!READ_ONCE(pvx_served) || ret == -ENOMEM) && reprobe_ms &&
+	    !READ_ONCE(pvx_exiting))
+		mod_delayed_work(system_wq, &pvx_service_work,
+				 msecs_to_jiffies(reprobe_ms));
+	mutex_unlock(&pvx_service_lock);
+	kfree(info);
+}
+
+static void pvx_service_init(void)
+{
+	if (!pvx_served && reprobe_ms)
+		schedule_delayed_work(&pvx_service_work,
+				      msecs_to_jiffies(reprobe_ms));
+}
+
+/* Before the notifications go: nothing re-registers them behind us. */
+static void pvx_service_stop(void)
+{
+	WRITE_ONCE(pvx_exiting, true);
+	irq_work_sync(&pvx_service_irq_work);
+	cancel_delayed_work_sync(&pvx_service_work);
+}
+
+/* After: an interrupt may have queued the irq_work meanwhile. */
+static void pvx_service_exit(void)
+{
+	irq_work_sync(&pvx_service_irq_work);
 }
 
 static ssize_t abi_version_show(struct kobject *kobj,
@@ -466,7 +692,19 @@ static ssize_t abi_version_show(struct kobject *kobj,
 static ssize_t features_show(struct kobject *kobj, struct kobj_attribute *attr,
 			     char *buf)
 {
-	return sysfs_emit(buf, "%#llx\n", pvx_info.features);
+	return sysfs_emit(buf, "%#llx\n", READ_ONCE(pvx_served));
+}
+
+static ssize_t instance_show(struct kobject *kobj, struct kobj_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%#llx\n", pvx_info.instance);
+}
+
+static ssize_t service_lost_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(pvx_epoch));
 }
 
 static ssize_t max_list_entries_show(struct kobject *kobj,
@@ -497,6 +735,8 @@ static struct kobj_attribute pvx_attr_events = __ATTR_RO(events);
 static struct kobj_attribute pvx_attr_notifications = __ATTR_RO(notifications);
 static struct kobj_attribute pvx_attr_features = __ATTR_RO(features);
 static struct kobj_attribute pvx_attr_max_list = __ATTR_RO(max_list_entries);
+static struct kobj_attribute pvx_attr_instance = __ATTR_RO(instance);
+static struct kobj_attribute pvx_attr_service_lost = __ATTR_RO(service_lost);
 
 static struct attribute *pvx_attrs[] = {
 	&pvx_attr_abi_version.attr,
@@ -504,6 +744,8 @@ static struct attribute *pvx_attrs[] = {
 	&pvx_attr_max_list.attr,
 	&pvx_attr_notifications.attr,
 	&pvx_attr_events.attr,
+	&pvx_attr_instance.attr,
+	&pvx_attr_service_lost.attr,
 	NULL,
 };
 
@@ -534,21 +776,27 @@ static int __init pvx_guest_init(void)
 	ret = sysfs_create_group(pvx_kobj, &pvx_attr_group);
 	if (ret)
 		goto err_sysfs;
+	pvx_service_init();
 	return 0;
 
 err_sysfs:
 	kobject_put(pvx_kobj);
 err_kobj:
+	pvx_service_stop();
 	pvx_notify_exit();
 err_notify:
+	pvx_service_stop();
+	pvx_service_exit();
 	return ret;
 }
 
 static void __exit pvx_guest_exit(void)
 {
+	pvx_service_stop();
 	sysfs_remove_group(pvx_kobj, &pvx_attr_group);
 	kobject_put(pvx_kobj);
 	pvx_notify_exit();
+	pvx_service_exit();
 }
 
 module_init(pvx_guest_init);

@@ -4,12 +4,34 @@
 #define PVX_GUEST_H
 
 #include <linux/types.h>
+#include <uapi/linux/pvx.h>
 
 struct notifier_block;
 
 long pvx_hypercall(unsigned int nr, unsigned long a0, unsigned long a1,
 		   unsigned long a2, unsigned long a3);
+/* What the host serves now: 0 while it serves nothing (see below). */
 u64 pvx_features(void);
+/* Whether host notifications reach this guest (the load-time check). */
+bool pvx_notifications_work(void);
+/* The most entries the host takes in one batch call now. */
+unsigned int pvx_max_list_entries(void);
+
+/*
+ * The service can go (detach, host module unload, a host without pvx)
+ * and come back (a new attach): pvx_guest re-probes when the host says
+ * so, when a call of any pvx driver answers -PVX_ENOSYS, when a driver
+ * asks with pvx_service_check() (any context), and on a slow timer while
+ * nothing is served.  Drivers hear of each change on this chain, in
+ * process context: PVX_SERVICE_DOWN (features are 0 now; every host
+ * state is gone) and PVX_SERVICE_UP (data: the u64 features now served;
+ * the notification vectors are registered again).
+ */
+#define PVX_SERVICE_DOWN	1
+#define PVX_SERVICE_UP		2
+int pvx_register_service_notifier(struct notifier_block *nb);
+int pvx_unregister_service_notifier(struct notifier_block *nb);
+void pvx_service_check(void);
 
 /* Called in hard interrupt context on the notified CPU. */
 int pvx_register_notifier(struct notifier_block *nb);
@@ -43,7 +65,6 @@ long pvx_doorbell(struct pvx_doorbell *list, unsigned int n);
 
 struct pvx_iommu_map;
 struct pvx_iommu_unmap;
-struct pvx_completion;
 
 /* The IOMMU of the device the VMM passed through (PVX_F_IOMMU). */
 long pvx_iommu_map(struct pvx_iommu_map *list, unsigned int n);
@@ -53,14 +74,21 @@ long pvx_iommu_unmap(struct pvx_iommu_unmap *list, unsigned int n);
  * Split-phase (PVX_F_SPLIT): PVX_HC_COPY_PAGES, _PREFAULT_WRITE or
  * _BALLOON_* of @list, done by the host while this vCPU runs on.
  * pvx_split_submit() returns -PVX_EINPROGRESS, or an error as the
- * synchronous call would; @list and @c (same rules as @list) must stay
+ * synchronous call would; @list and @s (same rules as @list) must stay
  * until pvx_split_wait(), which sleeps until the host has finished and
  * returns what the synchronous call would have (statuses are written back
- * in @list).  The calling CPU's notification collects the result.
+ * in @list), or -PVX_ECANCELED when the host stopped serving the guest
+ * meanwhile (the work may or may not have been done).  The calling CPU's
+ * notification collects the result.
  */
+struct pvx_split {
+	struct pvx_completion c;	/* written by the host */
+	unsigned int epoch;		/* pvx_guest's */
+};
+
 long pvx_split_submit(unsigned int nr, void *list, unsigned int n,
-		      struct pvx_completion *c);
-long pvx_split_wait(struct pvx_completion *c);
+		      struct pvx_split *s);
+long pvx_split_wait(struct pvx_split *s);
 
 /* Give this vCPU's time to @cpu's vCPU if the host preempted it. */
 long pvx_yield_to_cpu(unsigned int cpu);
