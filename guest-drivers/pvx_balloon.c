@@ -10,7 +10,14 @@
  * ranges a call; deflating hands them back and prefaults them writable
  * (PVX_HC_PREFAULT_WRITE) before they return to the allocator, so their
  * next use costs no exit.  Under memory pressure the OOM notifier deflates
- * first.  No hypercall is made with a lock held (see design.rst).
+ * first.
+ *
+ * A host that stops serving (detach, pvx_host unloaded) forgets what was
+ * ballooned: every ballooned page goes back to the guest's allocator at
+ * once, with no hypercall (it reads as zero, which the allocator does not
+ * mind), and a later attach starts from an empty balloon.  A deflate the
+ * host answers -PVX_ENOENT for (it has no record of the range) gives the
+ * range back to the guest too: it is the guest's either way.
  */
 #define pr_fmt(fmt) "pvx_balloon: " fmt
 
@@ -70,17 +77,25 @@ static struct page *pvx_balloon_grab(unsigned int *order)
 			  __GFP_NOMEMALLOC);
 }
 
+/* Ranges per call: a page of them, or fewer if the host says so. */
+static unsigned int pvx_balloon_per_call(void)
+{
+	unsigned int max = pvx_max_list_entries();
+
+	return max ? min_t(unsigned int, max, PVX_RANGES_PER_CALL) : 1;
+}
+
 /* One call's worth: up to 256 blocks, within @want pages. */
 static unsigned long pvx_balloon_inflate_some(struct pvx_balloon *b,
 					      unsigned long want)
 {
 	struct page **pages = b->batch;
 	unsigned int *orders = b->orders;
+	unsigned int n = 0, i, per_call = pvx_balloon_per_call();
 	unsigned long got = 0;
-	unsigned int n = 0, i;
 	long ret;
 
-	while (n < PVX_RANGES_PER_CALL && got < want) {
+	while (n < per_call && got < want) {
 		pages[n] = pvx_balloon_grab(&orders[n]);
 		if (!pages[n])
 			break;
@@ -128,13 +143,12 @@ static unsigned long pvx_balloon_inflate_some(struct pvx_balloon *b,
 static unsigned long pvx_balloon_deflate_some(struct pvx_balloon *b,
 					      unsigned long want)
 {
+	unsigned int n = 0, i, per_call = pvx_balloon_per_call();
 	struct page **pages = b->batch;
 	unsigned long got = 0;
-	unsigned int n = 0, i;
-	long ret;
+	long ret, forgot;
 
-	while (n < PVX_RANGES_PER_CALL && got < want &&
-	       !list_empty(&b->blocks)) {
+	while (n < per_call && got < want && !list_empty(&b->blocks)) {
 		pages[n] = list_first_entry(&b->blocks, struct page, lru);
 		list_del(&pages[n]->lru);
 		b->ranges[n].gfn = page_to_pfn(pages[n]);
@@ -152,12 +166,14 @@ static unsigned long pvx_balloon_deflate_some(struct pvx_balloon *b,
 	/* Writable before the allocator hands them out again. */
 	if (ret && pvx_features() & PVX_F_PREFAULT)
 		pvx_prefault_write(b->ranges, ret);
+	/* The first refused range, if the host had no record of it. */
+	forgot = ret < n && b->ranges[ret].status == -PVX_ENOENT ? ret : -1;
 
 	got = 0;
 	for (i = 0; i < n; i++) {
 		unsigned int order = page_private(pages[i]);
 
-		if (i < ret) {
+		if (i < ret || i == forgot) {
 			set_page_private(pages[i], 0);
 			__free_pages(pages[i], order);
 			got += 1UL << order;
@@ -245,6 +261,50 @@ static struct notifier_block pvx_balloon_oom_nb = {
 	.notifier_call = pvx_balloon_oom,
 };
 
+/* The host forgot the balloon: every page is the guest's again. */
+static unsigned long pvx_balloon_release_all(struct pvx_balloon *b)
+{
+	unsigned long got = 0;
+	struct page *page, *tmp;
+	unsigned int order;
+
+	list_for_each_entry_safe(page, tmp, &b->blocks, lru) {
+		list_del(&page->lru);
+		order = page_private(page);
+		set_page_private(page, 0);
+		__free_pages(page, order);
+		got += 1UL << order;
+	}
+	b->pages -= got;
+	b->deflated += got;
+	return got;
+}
+
+static int pvx_balloon_service(struct notifier_block *nb,
+			       unsigned long action, void *data)
+{
+	struct pvx_balloon *b = &pvx_balloon;
+	unsigned long got;
+
+	if (action == PVX_SERVICE_UP) {
+		if (*(u64 *)data & PVX_F_BALLOON)
+			queue_work(system_unbound_wq, &b->host_work);
+		return NOTIFY_OK;
+	}
+	mutex_lock(&b->lock);
+	got = pvx_balloon_release_all(b);
+	WRITE_ONCE(b->target, 0);
+	WRITE_ONCE(b->host_target, PVX_BALLOON_NO_TARGET);
+	mutex_unlock(&b->lock);
+	pr_info("host stopped serving: %lu ballooned pages back to the guest\n",
+		got);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block pvx_balloon_service_nb = {
+	.notifier_call = pvx_balloon_service,
+};
+
 #define PVX_BALLOON_SHOW(field)						\
 static ssize_t field##_show(struct kobject *kobj,			\
 			    struct kobj_attribute *attr, char *buf)	\
@@ -274,6 +334,8 @@ static ssize_t target_pages_store(struct kobject *kobj,
 	ret = kstrtoul(buf, 0, &target);
 	if (ret)
 		return ret;
+	if (!(pvx_features() & PVX_F_BALLOON))
+		return -ENODEV;
 	if (target > totalram_pages() + pvx_balloon.pages)
 		return -EINVAL;
 	WRITE_ONCE(pvx_balloon.target, target);
@@ -342,6 +404,9 @@ static int __init pvx_balloon_init(void)
 	ret = pvx_register_event_notifier(&pvx_balloon_event_nb);
 	if (ret)
 		goto err_event;
+	ret = pvx_register_service_notifier(&pvx_balloon_service_nb);
+	if (ret)
+		goto err_service;
 	b->kobj = kobject_create_and_add("pvx_balloon", kernel_kobj);
 	if (!b->kobj) {
 		ret = -ENOMEM;
@@ -358,6 +423,8 @@ static int __init pvx_balloon_init(void)
 err_sysfs:
 	kobject_put(b->kobj);
 err_kobj:
+	pvx_unregister_service_notifier(&pvx_balloon_service_nb);
+err_service:
 	pvx_unregister_event_notifier(&pvx_balloon_event_nb);
 err_event:
 	unregister_oom_notifier(&pvx_balloon_oom_nb);
@@ -374,6 +441,7 @@ static void __exit pvx_balloon_exit(void)
 
 	sysfs_remove_group(b->kobj, &pvx_balloon_group);
 	kobject_put(b->kobj);
+	pvx_unregister_service_notifier(&pvx_balloon_service_nb);
 	pvx_unregister_event_notifier(&pvx_balloon_event_nb);
 	cancel_work_sync(&b->host_work);
 	unregister_oom_notifier(&pvx_balloon_oom_nb);
@@ -382,6 +450,9 @@ static void __exit pvx_balloon_exit(void)
 	mutex_lock(&b->lock);
 	while (pvx_balloon_deflate_some(b, ULONG_MAX))
 		;
+	/* A host that serves nothing now keeps no record of them. */
+	if (!(pvx_features() & PVX_F_BALLOON))
+		pvx_balloon_release_all(b);
 	mutex_unlock(&b->lock);
 	if (b->pages)
 		pr_warn("%lu pages the host did not give back are lost\n",
