@@ -37,7 +37,7 @@ for lane in $LANES; do
 	tl=$(date +%s)
 	out=$PVX_CACHE/out/$lane
 	stage=$PVX_CACHE/stage/$lane
-	rm -rf "$out" "$out-l2" "$out-l2-refuse" "$out-iommu" "$out"*.hung?; mkdir -p "$out"
+	rm -rf "$out" "$out-l2" "$out-l2-refuse" "$out-l2-life" "$out-iommu" "$out"*.hung?; mkdir -p "$out"
 	if [ "$lane" = debug ]; then
 		tb_log "debug: building/reusing the debug kernel (log: $out/debug-kernel.log; cold: 20-40 min)"
 		if ! "$TESTBED_DIR/debug-kernel.sh" > "$out/debug-kernel.log" 2>&1; then
@@ -79,6 +79,11 @@ for lane in $LANES; do
 		boot "$lane-l2-refuse" "$out-l2-refuse" --lane "$lane" \
 			--stage "$stage" "${L2ARG[@]}" --tests l1/l2-refuse.sh
 		tb_log "$lane: L2 served nothing, in its own L1 $(( $(date +%s) - tr ))s; logs in $out-l2-refuse"
+		# The host stops serving L2 and serves it again (detach, rmmod).
+		tr=$(date +%s)
+		boot "$lane-l2-life" "$out-l2-life" --lane "$lane" \
+			--stage "$stage" "${L2ARG[@]}" --tests l1/l2-life.sh
+		tb_log "$lane: L2 lifecycle, in its own L1 $(( $(date +%s) - tr ))s; logs in $out-l2-life"
 	fi
 
 	# The IOMMU proof (iommu_test: edu's DMA through VT-d and VFIO) in an

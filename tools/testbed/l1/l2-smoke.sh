@@ -42,8 +42,20 @@ res $vis "qemu, /dev/kvm, L2 kernel and initramfs visible under $H"
 
 rm -f $H/run/l2mon.in $H/run/l2mon.out $H/run/l2.log
 mkfifo $H/run/l2mon.in $H/run/l2mon.out
+# PVX_L2_MODE: smoke (default), or life (l2-life.sh): an L2 that only
+# runs the lifecycle test, without the virtio devices and the balloon.
+MODE=${PVX_L2_MODE:-smoke}
 # pvx_virtio's disk, network and ack channel ($L2V_QEMU_ARGS)
-. /pvx/l1/l2-virtio.sh && l2v_setup
+. /pvx/l1/l2-virtio.sh
+# the lifecycle test's actions (detach, rmmod...), on the same ack channel
+. /pvx/l1/l2-life-lib.sh
+if [ "$MODE" = life ]; then
+	l2l_setup
+	L2_MEM="-m 384"
+else
+	l2v_setup
+	L2_MEM="-mem-prealloc -m 768"
+fi
 # Not -cpu host: under TCG the XSAVE sizes it passes through disagree with
 # the features, and L2's kernel WARNs at boot ("XSAVE consistency").
 # -mem-prealloc: all guest RAM is resident in QEMU from the start, so that
@@ -51,15 +63,15 @@ mkfifo $H/run/l2mon.in $H/run/l2mon.out
 # device (modern virtio-pci, QEMU's ioeventfd on its notify register) is
 # for pvx_kick_test's doorbell.  768 MiB: fio and its libraries (for
 # pvx_virtio's test) take about 90 MiB of the initramfs.
-TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm -mem-prealloc -cpu "${PVX_L2_CPU:-qemu64}" -M pc -smp "${PVX_L2_SMP:-2}" -m 768 \
+TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm $L2_MEM -cpu "${PVX_L2_CPU:-qemu64}" -M pc -smp "${PVX_L2_SMP:-2}" \
 	-display none -no-reboot -S \
 	-device virtio-rng-pci,disable-legacy=on \
 	-serial file:/run/l2.log -monitor pipe:/run/l2mon $L2V_QEMU_ARGS \
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" \
-	-append "console=ttyS0 panic=-1 rdinit=/init" \
+	-append "console=ttyS0 panic=-1 rdinit=/init PVX_L2_MODE=$MODE" \
 	> /tmp/l2-qemu.log 2>&1 &
 qpid=$!
-l2v_sampler $qpid &
+[ "$MODE" = smoke ] && l2v_sampler $qpid &
 cat $H/run/l2mon.out > /tmp/l2mon.log 2>/dev/null &
 catpid=$!
 
@@ -118,6 +130,7 @@ while [ $(( $(date +%s) - start )) -lt $L2_TIMEOUT ] && kill -0 $qpid 2>/dev/nul
 		rss_inflated=$(rss_anon)
 		/pvx/pvxctl balloon --pid $qpid --target-pages 0 2>&1 | sed 's/^/# pvxctl balloon: /'
 	fi
+	l2l_actions $qpid
 	sleep 1
 	now=$(date +%s)
 	if [ $((now - last)) -ge 10 ]; then
@@ -164,6 +177,16 @@ if [ $refuse = 1 ]; then
 	refuse_results
 elif ! grep -q 'PVX-L2: insmod' $H/run/l2.log 2>/dev/null; then
 	skip "l2 probe" "no l2/*.ko staged or L2 did not get that far"
+elif [ $attached = 1 ] && [ "$MODE" = life ]; then
+	grep -Eq "$L2_PROBE_RE" $H/run/l2.log; res $? "l2 probe: guest saw the pvx host (/$L2_PROBE_RE/)"
+	nonotify=$(tr -d '\r' < $H/run/l2.log | sed -n 's/^PVX-L2-NONOTIFY: //p')
+	case $nonotify in
+	"pvx_clock rc=0"*|*"|"*) false ;;
+	"pvx_clock rc="*"pvx_clock: host notifications do not reach"*) true ;;
+	*) false ;;
+	esac
+	res $? "l2 pvx_guest notifications=0: pvx_clock refuses, in one line of its own ($nonotify)"
+	l2l_results
 elif [ $attached = 1 ]; then
 	grep -Eq "$L2_PROBE_RE" $H/run/l2.log; res $? "l2 probe: guest saw the pvx host (/$L2_PROBE_RE/)"
 	grep -Eq "$L2_TIMER_RE" $H/run/l2.log; res $? "l2 timer: host timer interrupt reached the guest's vector (/$L2_TIMER_RE/)"
@@ -194,8 +217,8 @@ fi
 # is one result here; their subtests are the runner's "# " lines and count
 # only through their test's result.  No runner output is a failure.
 tr -d '\r' < $H/run/l2.log 2>/dev/null | sed -n 's/^PVX-KSFT: //p' > /tmp/l2-ksft.log
-if [ $refuse = 1 ]; then
-	:	# nothing served: no kselftests run
+if [ $refuse = 1 ] || [ "$MODE" = life ]; then
+	:	# nothing served, or the lifecycle alone: no kselftests run
 elif ! grep -q '^PVX-L2-KSFT: done' $H/run/l2.log 2>/dev/null; then
 	res 1 "l2 kselftests: the runner's output (no PVX-L2-KSFT: done from L2)"
 else
@@ -220,7 +243,7 @@ else
 fi
 
 # pvx_virtio: fio, network, exits per I/O against virtio-pci
-[ $attached = 1 ] && [ $refuse = 0 ] && l2v_results
+[ $attached = 1 ] && [ $refuse = 0 ] && [ "$MODE" = smoke ] && l2v_results
 
 # The same splat patterns as L1's console: a WARN in L2 is a failure too.
 L2_SPLAT_RE='Oops|BUG:|KASAN|WARNING:|cut here|circular locking|inconsistent lock state|suspicious RCU usage|blocked for more than|general protection fault|Call Trace:|kernel BUG|UBSAN|soft lockup|hard LOCKUP|rcu_sched self-detected stall|RCU stall'

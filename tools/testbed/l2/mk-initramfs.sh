@@ -13,6 +13,8 @@ for a in $(/bin/busybox --list); do
 	[ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"
 done
 install -m 0755 "$HERE/init" "$R/init"
+install -m 0755 "$HERE/life-test.sh" "$R/life-test.sh"
+install -m 0644 "$HERE/ack.sh" "$R/ack.sh"
 if ls "$STAGE"/l2/*.ko > /dev/null 2>&1; then cp "$STAGE"/l2/*.ko "$R/"; fi
 # The guest kselftests (make -C selftests/guest install), run by /init.
 if [ -d "$STAGE/l2/kselftest" ]; then

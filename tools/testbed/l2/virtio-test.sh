@@ -18,20 +18,8 @@
 V=/virtio
 say() { echo "PVX-L2-VIRTIO: $*"; }
 
-# fd 3: ttyS1, kept open so that no ack is lost between reads
-if exec 3<> /dev/ttyS1; then
-	stty -echo <&3 2>/dev/null
-	have_ack=1
-else
-	have_ack=0
-fi
-mark() {
-	say "mark $1"
-	if [ $have_ack = 1 ] && read -r -t 30 line <&3; then
-		return 0
-	fi
-	say "no ack from L1 for mark $1"
-}
+# shellcheck source=tools/testbed/l2/ack.sh
+. /ack.sh
 
 # modules (failover before net_failover before virtio_net)
 for m in failover net_failover virtio_net virtio_blk; do

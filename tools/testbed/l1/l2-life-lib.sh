@@ -1,0 +1,59 @@
+# shellcheck shell=sh
+# L1 side of the lifecycle test (l2/life-test.sh), sourced by l2-smoke.sh
+# (PVX_L2_MODE=life, see l2-life.sh):
+#   l2l_setup          the ack channel alone (L2V_QEMU_ARGS): no devices
+#   l2l_actions QPID   at each new "PVX-L2-LIFE: mark NAME" of L2, does
+#                      NAME to QPID's VM, then acks on L2's ttyS1
+#   l2l_results        TAP results from L2's "PVX-L2-LIFE: ok|fail" lines
+L2L_RE='PVX-L2-LIFE: '
+l2l_seen=0
+
+l2l_setup() {
+	rm -f "$H/run/l2ack.in" "$H/run/l2ack.out"
+	mkfifo "$H/run/l2ack.in" "$H/run/l2ack.out"
+	cat "$H/run/l2ack.out" > /dev/null 2>&1 &
+	L2V_QEMU_ARGS="-serial pipe:/run/l2ack"
+}
+
+l2l_do() {
+	case $1 in
+	detach) /pvx/pvxctl detach --pid "$2" ;;
+	attach) /pvx/pvxctl attach --pid "$2" ${FEATURES:+--features $FEATURES} ;;
+	rmmod) rmmod pvx_host ;;
+	insmod) insmod /pvx/pvx_host.ko &&
+		/pvx/pvxctl attach --pid "$2" ${FEATURES:+--features $FEATURES} ;;
+	*) echo "unknown mark $1"; return 1 ;;
+	esac
+}
+
+l2l_actions() {
+	marks=$(grep -c "${L2L_RE}mark " "$H/run/l2.log" 2>/dev/null)
+	while [ "${marks:-0}" -gt $l2l_seen ]; do
+		l2l_seen=$((l2l_seen + 1))
+		name=$(grep "${L2L_RE}mark " "$H/run/l2.log" | sed -n "${l2l_seen}p" |
+			sed 's/.*mark //' | tr -d '\r')
+		l2l_do "$name" "$1" > /tmp/l2-life-$name.txt 2>&1
+		echo "rc=$?" >> /tmp/l2-life-$name.txt
+		sed "s/^/# life $name: /" /tmp/l2-life-$name.txt
+		timeout 5 sh -c "echo 'ack $name' > $H/run/l2ack.in"
+	done
+}
+
+l2l_results() {
+	if ! grep -q "${L2L_RE}done" "$H/run/l2.log"; then
+		grep "${L2L_RE}" "$H/run/l2.log" | tr -d '\r' | sed 's/^/# /'
+		res 1 "lifecycle: L2's life-test.sh ran to its end"
+		return
+	fi
+	for f in /tmp/l2-life-*.txt; do
+		grep -q '^rc=0$' "$f"
+		res $? "lifecycle: L1 did $(basename "$f" .txt | sed 's/l2-life-//') ($(tr '\n' ' ' < "$f"))"
+	done
+	tr -d '\r' < "$H/run/l2.log" | sed -n "s/^${L2L_RE}\(ok\|fail\) /\1 /p" > /tmp/l2-life.txt
+	[ -s /tmp/l2-life.txt ]
+	res $? "lifecycle: L2 reported results"
+	while read -r st line; do
+		[ "$st" = ok ]
+		res $? "lifecycle: $line"
+	done < /tmp/l2-life.txt
+}

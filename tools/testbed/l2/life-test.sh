@@ -1,0 +1,129 @@
+#!/bin/sh
+# L2 side of the lifecycle test, run by /init: the host stops serving this
+# guest while pvx_clock is every CPU's tick, and serves it again.  One
+# sleep loop per CPU (pinned) stamps /proc/uptime into a file every 100 ms
+# all along.  Rounds, each started by "PVX-L2-LIFE: mark NAME" and L1's
+# ack on ttyS1 once it has done NAME (l1/l2-life.sh):
+#  detach  pvxctl detach: every tick leaves pvx, the loops go on;
+#  attach  pvxctl attach: every tick comes back to pvx;
+#  rmmod   rmmod pvx_host in L1: the same as detach;
+#  insmod  insmod pvx_host and attach again: the same as attach.
+# pvx_balloon holds 1024 pages at the detach: they must be the guest's
+# again after it, and the balloon must work on the new attach.
+# Results are "PVX-L2-LIFE: ok|fail NAME: detail" lines; L1 turns each into
+# a TAP result.
+say() { echo "PVX-L2-LIFE: $*"; }
+result() { if [ "$1" = 0 ]; then say "ok $2"; else say "fail $2"; fi; }
+CE=/sys/devices/system/clockevents
+B=/sys/kernel/pvx_balloon
+
+# shellcheck source=tools/testbed/l2/ack.sh
+. /ack.sh
+
+# tick_devices: every CPU's tick device, space-separated
+tick_devices() {
+	for c in "$CE"/clockevent*; do
+		[ -f "$c/current_device" ] && printf '%s ' "$(cat "$c/current_device")"
+	done
+}
+# all_on DEV: every CPU's tick is DEV; none_on DEV: no CPU's is
+all_on() { for d in $(tick_devices); do [ "$d" = "$1" ] || return 1; done; }
+none_on() { for d in $(tick_devices); do [ "$d" != "$1" ] || return 1; done; }
+
+# stamps FILE FROM: lines of FILE after uptime FROM, and the largest gap
+# between consecutive stamps from FROM on (centiseconds)
+stamps() {
+	awk -v from="$2" '$1 >= from { n++; if (n > 1 && $1 - last > gap) gap = $1 - last; last = $1 }
+		END { printf "%d %d\n", n, gap * 100 }' "$1"
+}
+now() { cut -d' ' -f1 /proc/uptime; }
+
+if ! all_on pvx; then
+	say "skipped: the tick is not on pvx ($(tick_devices))"
+	exit 0
+fi
+ncpu=$(nproc)
+cpu=0
+while [ $cpu -lt "$ncpu" ]; do
+	: > /tmp/ticks.$cpu
+	taskset -c $cpu sh -c "while :; do usleep 100000; cut -d' ' -f1 /proc/uptime >> /tmp/ticks.$cpu; done" &
+	eval "loop$cpu=$!"
+	cpu=$((cpu + 1))
+done
+
+# check_loops NAME FROM: every CPU's loop went on since FROM: at least 10
+# stamps (of about 50 in 5 s), none more than 10 s after the last.  A
+# stopped tick stops the loop for good (seen: no sleep ended in 3
+# minutes); TCG stalls all of L2 now and then, for up to 4 s seen while
+# L1 loaded pvx_host on a busy build machine.
+check_loops() {
+	name=$1 from=$2 cpu=0 bad=0 detail=
+	while [ $cpu -lt "$ncpu" ]; do
+		# shellcheck disable=SC2046
+		set -- $(stamps /tmp/ticks.$cpu "$from")
+		detail="$detail cpu$cpu: $1 stamps, max gap ${2}0 ms;"
+		{ [ "$1" -ge 10 ] && [ "$2" -lt 1000 ]; } || bad=1
+		cpu=$((cpu + 1))
+	done
+	result $bad "$name: every CPU's sleep loop went on ($detail)"
+}
+
+# round_down NAME: after L1 stopped serving, no tick on pvx, loops go on
+round_down() {
+	t0=$(now)
+	dmesg -c > /dev/null
+	mark "$1" 60 || { result 1 "$1: L1 acked"; return; }
+	sleep 5
+	none_on pvx
+	result $? "$1: no CPU's tick on pvx any more ($(tick_devices))"
+	check_loops "$1" "$t0"
+	msg=$(dmesg | grep -E 'pvx(_clock)?: ' | sed 's/^\[[^]]*\] //' | tr '\n' '|')
+	echo "$msg" | grep -q 'pvx: host stopped serving pvx' &&
+		echo "$msg" | grep -q 'pvx_clock: .*handed to the next best clock event device'
+	result $? "$1: pvx_guest and pvx_clock said so (${msg%|})"
+}
+
+# round_up NAME: after L1 served again, every tick back on pvx in 20 s
+round_up() {
+	t0=$(now)
+	dmesg -c > /dev/null
+	mark "$1" 60 || { result 1 "$1: L1 acked"; return; }
+	i=0
+	while [ $i -lt 20 ] && ! all_on pvx; do sleep 1; i=$((i + 1)); done
+	all_on pvx
+	result $? "$1: every CPU's tick back on pvx after ${i}s ($(tick_devices))"
+	sleep 3
+	check_loops "$1" "$t0"
+	msg=$(dmesg | grep -E 'pvx(_clock)?: ' | sed 's/^\[[^]]*\] //' | tr '\n' '|')
+	echo "$msg" | grep -q 'pvx: host serves pvx again' &&
+		echo "$msg" | grep -q 'pvx_clock: .*back on pvx'
+	result $? "$1: pvx_guest and pvx_clock said so (${msg%|})"
+}
+
+# balloon_to PAGES NAME: the balloon's target, and it must get there
+balloon_to() {
+	echo "$1" > $B/target_pages 2>/dev/null
+	[ "$(cat $B/pages)" = "$1" ]
+	result $? "$2 (target $1, pages $(cat $B/pages))"
+}
+
+lost0=$(cat /sys/kernel/pvx/service_lost)
+balloon_to 1024 "balloon: 1024 pages out before the detach"
+round_down detach
+[ "$(cat $B/pages)" = 0 ]
+result $? "detach: the ballooned pages are the guest's again (pages $(cat $B/pages))"
+round_up attach
+balloon_to 1024 "attach: the balloon inflates again, on the new attach"
+balloon_to 0 "attach: and deflates"
+round_down rmmod
+round_up insmod
+lost=$(cat /sys/kernel/pvx/service_lost)
+[ $((lost - lost0)) = 2 ]
+result $? "pvx_guest counted 2 losses of the service ($lost0 -> $lost)"
+
+cpu=0
+while [ $cpu -lt "$ncpu" ]; do
+	eval "kill \$loop$cpu"
+	cpu=$((cpu + 1))
+done
+say "done"
