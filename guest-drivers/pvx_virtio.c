@@ -35,8 +35,10 @@
  * no in-kernel device (an ioeventfd) takes.  That entry is then written
  * to the queue's notify register as usual, and the queue uses the plain
  * write from then on.  A doorbell call that fails as a whole (the VM was
- * detached from pvx, say) turns every queue to the plain write for good;
- * only -PVX_EAGAIN is taken as passing.
+ * detached from pvx, say) turns every queue to the plain write, and so
+ * does pvx_guest's word that the host stopped serving; only -PVX_EAGAIN is
+ * taken as passing.  When the host serves the doorbell again, the queues
+ * go back to it (but those without a listener).
  *
  * Interrupts: MSI-X, a vector for configuration changes and one per
  * queue, spread over the CPUs as the driver asks (virtio_blk's queues
@@ -196,7 +198,7 @@ static bool pvx_virtio_notify(struct virtqueue *vq)
 	e->value = value;
 	/* not PVX_DOORBELL_DELIVERED until the host says so */
 	e->status = -PVX_EINVAL;
-	if (b->n == pvx_virtio_batch_max || pq->len == 4 ||
+	if (b->n >= READ_ONCE(pvx_virtio_batch_max) || pq->len == 4 ||
 	    !in_serving_softirq() || in_hardirq() || irqs_disabled_flags(flags))
 		pvx_virtio_flush(b);
 	else
@@ -769,21 +771,32 @@ static struct pci_driver pvx_virtio_driver = {
 	.groups		= pvx_virtio_drv_groups,
 };
 
-/* The host's cap on list entries per call, from a probe of our own. */
-static int pvx_virtio_list_cap(unsigned int *cap)
+/* Doorbells per call: the host's cap on list entries, and ours. */
+static unsigned int pvx_virtio_cap(void)
 {
-	struct pvx_probe_info *info;
-	long ret;
-
-	info = kzalloc(sizeof(*info), GFP_KERNEL);
-	if (!info)
-		return -ENOMEM;
-	ret = pvx_hypercall(PVX_HC_PROBE, virt_to_phys(info), sizeof(*info),
-			    0, 0);
-	*cap = info->max_list_entries;
-	kfree(info);
-	return ret == PVX_SIGNATURE && *cap ? 0 : -ENODEV;
+	return min3(pvx_max_list_entries(), (unsigned int)PVX_VIRTIO_BATCH,
+		    (unsigned int)(PVX_LIST_MAX_BYTES /
+				   sizeof(struct pvx_doorbell)));
 }
+
+/* pvx_guest saw the service go or come back. */
+static int pvx_virtio_service(struct notifier_block *nb, unsigned long action,
+			      void *data)
+{
+	if (action == PVX_SERVICE_DOWN) {
+		WRITE_ONCE(pvx_virtio_no_doorbell, true);
+	} else if (*(u64 *)data & PVX_F_DOORBELL && pvx_virtio_cap()) {
+		WRITE_ONCE(pvx_virtio_batch_max, pvx_virtio_cap());
+		if (READ_ONCE(pvx_virtio_no_doorbell))
+			pr_info("the host serves the doorbell again: kicks by hypercall\n");
+		WRITE_ONCE(pvx_virtio_no_doorbell, false);
+	}
+	return NOTIFY_OK;
+}
+
+static struct notifier_block pvx_virtio_service_nb = {
+	.notifier_call = pvx_virtio_service,
+};
 
 static void pvx_virtio_free_batches(void)
 {
@@ -797,21 +810,18 @@ static void pvx_virtio_free_batches(void)
 static int __init pvx_virtio_init(void)
 {
 	struct pvx_virtio_batch *b;
-	unsigned int cpu, cap;
+	unsigned int cpu;
 	int err;
 
 	if (!(pvx_features() & PVX_F_DOORBELL)) {
 		pr_err("the pvx host offers no doorbell (PVX_F_DOORBELL): not loading\n");
 		return -ENODEV;
 	}
-	err = pvx_virtio_list_cap(&cap);
-	if (err) {
-		pr_err("pvx probe for the list limit failed: not loading\n");
-		return err;
+	pvx_virtio_batch_max = pvx_virtio_cap();
+	if (!pvx_virtio_batch_max) {
+		pr_err("the pvx host takes no list entries: not loading\n");
+		return -ENODEV;
 	}
-	pvx_virtio_batch_max = min3(cap, (unsigned int)PVX_VIRTIO_BATCH,
-				    (unsigned int)(PVX_LIST_MAX_BYTES /
-						   sizeof(struct pvx_doorbell)));
 
 	pvx_virtio_batches = alloc_percpu(struct pvx_virtio_batch);
 	if (!pvx_virtio_batches)
@@ -827,13 +837,18 @@ static int __init pvx_virtio_init(void)
 		}
 	}
 
-	err = pci_register_driver(&pvx_virtio_driver);
+	err = pvx_register_service_notifier(&pvx_virtio_service_nb);
 	if (err)
 		goto err_free_batches;
+	err = pci_register_driver(&pvx_virtio_driver);
+	if (err)
+		goto err_service;
 	pr_info("ready: %u doorbells per call; bind devices through driver_override\n",
 		pvx_virtio_batch_max);
 	return 0;
 
+err_service:
+	pvx_unregister_service_notifier(&pvx_virtio_service_nb);
 err_free_batches:
 	pvx_virtio_free_batches();
 	return err;
@@ -843,6 +858,7 @@ module_init(pvx_virtio_init);
 static void __exit pvx_virtio_exit(void)
 {
 	pci_unregister_driver(&pvx_virtio_driver);
+	pvx_unregister_service_notifier(&pvx_virtio_service_nb);
 	/* a work item may be queued for a batch already flushed inline */
 	pvx_virtio_drain();
 	pvx_virtio_free_batches();
