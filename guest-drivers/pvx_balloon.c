@@ -217,8 +217,10 @@ static void pvx_balloon_host_work(struct work_struct *work)
 
 	ret = pvx_hypercall(PVX_HC_BALLOON_STATS, virt_to_phys(b->info),
 			    sizeof(*b->info), 0, 0);
+	/* -PVX_ENOSYS: the host stopped serving; pvx_guest tells us. */
 	if (ret) {
-		pr_warn_ratelimited("balloon stats: %ld\n", ret);
+		if (ret != -PVX_ENOSYS)
+			pr_warn_ratelimited("balloon stats: %ld\n", ret);
 		return;
 	}
 	WRITE_ONCE(b->host_target, b->info->target_pages);

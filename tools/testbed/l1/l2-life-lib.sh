@@ -1,18 +1,22 @@
 # shellcheck shell=sh
 # L1 side of the lifecycle test (l2/life-test.sh), sourced by l2-smoke.sh
 # (PVX_L2_MODE=life, see l2-life.sh):
-#   l2l_setup          the ack channel alone (L2V_QEMU_ARGS): no devices
+#   l2l_setup          the ack channel and one disk (L2V_QEMU_ARGS)
 #   l2l_actions QPID   at each new "PVX-L2-LIFE: mark NAME" of L2, does
 #                      NAME to QPID's VM, then acks on L2's ttyS1
 #   l2l_results        TAP results from L2's "PVX-L2-LIFE: ok|fail" lines
 L2L_RE='PVX-L2-LIFE: '
 l2l_seen=0
 
+# The ack channel, and a virtio-blk disk for fio across the detach.
 l2l_setup() {
 	rm -f "$H/run/l2ack.in" "$H/run/l2ack.out"
 	mkfifo "$H/run/l2ack.in" "$H/run/l2ack.out"
 	cat "$H/run/l2ack.out" > /dev/null 2>&1 &
-	L2V_QEMU_ARGS="-serial pipe:/run/l2ack"
+	dd if=/dev/zero of="$H/run/l2-life-disk.img" bs=1M count=16 2>/dev/null
+	L2V_QEMU_ARGS="-serial pipe:/run/l2ack
+		-drive file=/run/l2-life-disk.img,if=none,id=lifedisk,format=raw
+		-device virtio-blk-pci,drive=lifedisk,disable-legacy=on"
 }
 
 l2l_do() {

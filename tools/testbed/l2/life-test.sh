@@ -9,7 +9,9 @@
 #  rmmod   rmmod pvx_host in L1: the same as detach;
 #  insmod  insmod pvx_host and attach again: the same as attach.
 # pvx_balloon holds 1024 pages at the detach: they must be the guest's
-# again after it, and the balloon must work on the new attach.
+# again after it, and the balloon must work on the new attach.  fio
+# writes and verifies a virtio-blk disk on pvx_virtio across the detach:
+# no error, and the queues move to their notify registers.
 # Results are "PVX-L2-LIFE: ok|fail NAME: detail" lines; L1 turns each into
 # a TAP result.
 say() { echo "PVX-L2-LIFE: $*"; }
@@ -107,12 +109,74 @@ balloon_to() {
 	result $? "$2 (target $1, pages $(cat $B/pages))"
 }
 
+# The disk (the only virtio-blk device) on pvx_virtio, fio on it: pid
+# in $fio, or none
+fio=
+VS=/sys/bus/pci/drivers/pvx_virtio
+fio_start() {
+	insmod /virtio/virtio_blk.ko 2>/dev/null
+	[ -d $VS ] || insmod /pvx_virtio.ko 2>/dev/null
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1042 ] &&
+			blk=$(basename "$d")
+	done
+	if [ -z "${blk:-}" ] || [ ! -d $VS ] || [ ! -x /virtio/fio ]; then
+		result 1 "fio: a virtio-blk disk on pvx_virtio (blk ${blk:-none})"
+		return
+	fi
+	cur=$(basename "$(readlink "/sys/bus/pci/devices/$blk/driver")")
+	echo "$blk" > "/sys/bus/pci/drivers/$cur/unbind"
+	echo pvx_virtio > "/sys/bus/pci/devices/$blk/driver_override"
+	echo "$blk" > $VS/bind
+	dev=/dev/$(basename "$(ls -d /sys/bus/pci/devices/"$blk"/virtio*/block/* | head -n1)")
+	vs0=$(cat $VS/stats)
+	/virtio/fio --name=life --filename="$dev" --ioengine=io_uring \
+		--direct=1 --rw=randwrite --bs=4k --size=8m --iodepth=8 \
+		--time_based --runtime=15 --verify=crc32c --verify_backlog=64 \
+		--verify_fatal=1 > /tmp/fio-life.txt 2>&1 &
+	fio=$!
+	say "fio on $dev ($blk, $(basename "$(readlink "/sys/bus/pci/devices/$blk/driver")")), pid $fio; $vs0"
+	sleep 3
+}
+# fio_end: fio finished clean; kicks went to notify registers after the
+# detach ("plain" grew: the fields are kicks N hypercalls N delivered N
+# plain N)
+fio_end() {
+	[ -n "$fio" ] || return
+	wait $fio
+	rc=$?
+	vs1=$(cat $VS/stats)
+	plain=$(echo "$vs0 $vs1" | awk '{ print $16 - $8 }')
+	[ $rc = 0 ] && ! grep -q 'verify: bad' /tmp/fio-life.txt
+	result $? "detach: fio on pvx_virtio wrote and verified with no error (rc=$rc, $(grep -o 'issued rwts: total=[0-9,]*' /tmp/fio-life.txt))"
+	[ "$plain" -gt 0 ]
+	result $? "detach: pvx_virtio moved to notify register writes ($plain plain; $vs1)"
+	[ $rc = 0 ] || sed 's/^/PVX-L2-LIFE: fio: /' /tmp/fio-life.txt | head -n 30
+}
+
+# fio_back: after the new attach, kicks are doorbell hypercalls again
+fio_back() {
+	[ -n "$fio" ] || return
+	v0=$(cat $VS/stats)
+	/virtio/fio --name=back --filename="$dev" --ioengine=io_uring \
+		--direct=1 --rw=randwrite --bs=4k --size=1m --iodepth=8 \
+		--verify=crc32c --do_verify=1 --verify_fatal=1 > /tmp/fio-back.txt 2>&1
+	rc=$?
+	v1=$(cat $VS/stats)
+	calls=$(echo "$v0 $v1" | awk '{ print $12 - $4 }')
+	[ $rc = 0 ] && [ "$calls" -gt 0 ]
+	result $? "attach: fio on pvx_virtio again, its kicks by doorbell hypercall again (rc=$rc, $calls hypercalls; $v1)"
+}
+
 lost0=$(cat /sys/kernel/pvx/service_lost)
 balloon_to 1024 "balloon: 1024 pages out before the detach"
+fio_start
 round_down detach
 [ "$(cat $B/pages)" = 0 ]
 result $? "detach: the ballooned pages are the guest's again (pages $(cat $B/pages))"
+fio_end
 round_up attach
+fio_back
 balloon_to 1024 "attach: the balloon inflates again, on the new attach"
 balloon_to 0 "attach: and deflates"
 round_down rmmod
