@@ -4,6 +4,7 @@
 # make run        boot the testbed and show pvx serving a guest
 # make check      the whole suite, in L1 on the stock and the debug kernel
 #                 (the guest kselftests, selftests/guest, run in L2)
+# make check-pvxctl  pvxctl's command line, here (TAP; no /dev/pvx needed)
 # make bench      exit counts with and without pvx, measured in L1
 # make install    install pvx_host, pvx_guest and pvxctl on this machine
 #
@@ -62,6 +63,9 @@ run:
 check:
 	tools/testbed/check.sh
 
+check-pvxctl:
+	$(MAKE) -C tools/pvxctl check
+
 bench:
 	tools/bench/bench.sh
 
@@ -78,4 +82,5 @@ clean:
 	-$(MAKE) -C selftests/guest clean
 	rm -rf build
 
-.PHONY: all check-kdir modules tools selftests stage run check bench install clean
+.PHONY: all check-kdir modules tools selftests stage run check check-pvxctl bench \
+	install clean

@@ -247,7 +247,7 @@ static int parse_features(const struct command *cmd, const char *spec,
 {
 	char *copy, *tok, *save = NULL;
 	char list[FEATURES_BUF];
-	unsigned int i, tokens = 0;
+	unsigned int i;
 	int ret = 0;
 
 	*mask = 0;
@@ -261,12 +261,15 @@ static int parse_features(const struct command *cmd, const char *spec,
 		perror("pvxctl");
 		return 1;
 	}
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
+	for (save = copy; (tok = strsep(&save, ","));) {
 		uint64_t val;
 		char *c;
 
-		tokens++;
+		if (!*tok) {
+			ret = usage_error(cmd, "empty item in --features '%s'",
+					  spec);
+			break;
+		}
 		if (!parse_u64(tok, &val)) {
 			*mask |= val;
 			continue;
@@ -288,8 +291,6 @@ static int parse_features(const struct command *cmd, const char *spec,
 		}
 		*mask |= features[i].bit;
 	}
-	if (!ret && !tokens)
-		ret = usage_error(cmd, "no feature in --features '%s'", spec);
 	free(copy);
 	return ret;
 }
@@ -1278,12 +1279,10 @@ static int add_pids(struct args *a, const char *spec)
 		perror("pvxctl");
 		return 1;
 	}
-	if (!*spec || spec[strlen(spec) - 1] == ',')
-		ret = usage_error(a->cmd, "not a process id list: '%s'", spec);
-	for (tok = strtok_r(copy, ",", &save); tok && !ret;
-	     tok = strtok_r(NULL, ",", &save)) {
+	for (save = copy; (tok = strsep(&save, ","));) {
 		if (parse_u64(tok, &val) || !val || val > INT_MAX) {
-			ret = usage_error(a->cmd, "not a process id: '%s'", tok);
+			ret = usage_error(a->cmd, "not a process id: '%s'%s",
+					  tok, *tok ? "" : " (in a list)");
 			break;
 		}
 		for (i = 0; i < a->nr_pids; i++)
