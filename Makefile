@@ -6,7 +6,8 @@
 #                 (the guest kselftests, selftests/guest, run in L2)
 # make check-pvxctl  pvxctl's command line, here (TAP; no /dev/pvx needed)
 # make bench      exit counts with and without pvx, measured in L1
-# make install    install pvx_host, pvx_guest and pvxctl on this machine
+# make install    install pvx_host, pvx_guest and pvxctl (with its man page
+#                 and bash completion) on this machine
 #
 # KDIR defaults to the running kernel's build tree, else the testbed's
 # Debian 6.12 headers.  GUEST_KDIR (guest modules) defaults to KDIR.
@@ -70,9 +71,9 @@ bench:
 	tools/bench/bench.sh
 
 install: modules tools
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/host-kmod modules_install
-	$(MAKE) -C $(GUEST_KDIR) M=$(CURDIR)/guest-drivers modules_install
-	install -D -m 0755 tools/pvxctl/pvxctl $(DESTDIR)$(PREFIX)/sbin/pvxctl
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/host-kmod INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	$(MAKE) -C $(GUEST_KDIR) M=$(CURDIR)/guest-drivers INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	$(MAKE) -C tools/pvxctl install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 
 clean:
 	-test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR)/host-kmod clean
