@@ -4,8 +4,10 @@
 # make run        boot the testbed and show pvx serving a guest
 # make check      the whole suite, in L1 on the stock and the debug kernel
 #                 (the guest kselftests, selftests/guest, run in L2)
+# make check-pvxctl  pvxctl's command line, here (TAP; no /dev/pvx needed)
 # make bench      exit counts with and without pvx, measured in L1
-# make install    install pvx_host, pvx_guest and pvxctl on this machine
+# make install    install pvx_host, pvx_guest and pvxctl (with its man page
+#                 and bash completion) on this machine
 #
 # KDIR defaults to the running kernel's build tree, else the testbed's
 # Debian 6.12 headers.  GUEST_KDIR (guest modules) defaults to KDIR.
@@ -62,13 +64,16 @@ run:
 check:
 	tools/testbed/check.sh
 
+check-pvxctl:
+	$(MAKE) -C tools/pvxctl check
+
 bench:
 	tools/bench/bench.sh
 
 install: modules tools
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/host-kmod modules_install
-	$(MAKE) -C $(GUEST_KDIR) M=$(CURDIR)/guest-drivers modules_install
-	install -D -m 0755 tools/pvxctl/pvxctl $(DESTDIR)$(PREFIX)/sbin/pvxctl
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/host-kmod INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	$(MAKE) -C $(GUEST_KDIR) M=$(CURDIR)/guest-drivers INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	$(MAKE) -C tools/pvxctl install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 
 clean:
 	-test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR)/host-kmod clean
@@ -78,4 +83,5 @@ clean:
 	-$(MAKE) -C selftests/guest clean
 	rm -rf build
 
-.PHONY: all check-kdir modules tools selftests stage run check bench install clean
+.PHONY: all check-kdir modules tools selftests stage run check check-pvxctl bench \
+	install clean

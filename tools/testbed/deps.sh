@@ -41,7 +41,7 @@ ensure_pkgs() {
 
 ensure_pkgs qemu-system-x86 busybox-static cpio linux-source-6.12 flex bison bc \
 	libelf-dev libssl-dev ccache kmod dwarves xz-utils gzip gcc make \
-	libc6-dev jq python3 file fio
+	libc6-dev libjson-c-dev jq python3 file fio
 
 DEBVER=$(apt-cache policy linux-source-6.12 | awk '/Candidate:/ {print $2}')
 [ -n "$DEBVER" ] && [ "$DEBVER" != "(none)" ] || tb_die "no candidate for linux-source-6.12"
