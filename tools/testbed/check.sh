@@ -33,6 +33,20 @@ boot() {
 	"$TESTBED_DIR/deps.sh" || tb_die "deps.sh failed"
 STOCK_KDIR=$(. "$PVX_CACHE/stock.env"; echo "$KDIR")
 
+# pvxctl's command line, on the build machine (no /dev/pvx needed).
+tp=$(date +%s)
+make -s -C "$REPO_DIR/tools/pvxctl" check > "$PVX_CACHE/pvxctl-check.log" 2>&1
+grep -E '^not ok' "$PVX_CACHE/pvxctl-check.log" | sed 's/^/FAIL pvxctl: /'
+if read -r p f s < <(sed -n 's/^# \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
+		"$PVX_CACHE/pvxctl-check.log"); then
+	P=$((P + p)) F=$((F + f)) S=$((S + s))
+	tb_log "pvxctl: $p checks passed, $f failed, $s skipped"
+else
+	echo "FAIL pvxctl/check: no summary (log: $PVX_CACHE/pvxctl-check.log)"
+	F=$((F + 1))
+fi
+tb_log "pvxctl: command-line tests $(( $(date +%s) - tp ))s"
+
 for lane in $LANES; do
 	tl=$(date +%s)
 	out=$PVX_CACHE/out/$lane
