@@ -48,6 +48,25 @@ void pvx_balloon_vm_free(struct pvx_balloon *b)
 	mutex_destroy(&b->lock);
 }
 
+/*
+ * The guest was reset: a new boot has nothing ballooned.  The memory
+ * stays given back (a refault reads zeros); the host's target stands.
+ */
+void pvx_balloon_vm_reset(struct pvx_balloon *b)
+{
+	struct interval_tree_node *n;
+
+	mutex_lock(&b->lock);
+	while ((n = interval_tree_iter_first(&b->ranges, 0, ULONG_MAX))) {
+		interval_tree_remove(n, &b->ranges);
+		kfree(n);
+	}
+	WRITE_ONCE(b->pages, 0);
+	b->inflated = 0;
+	b->deflated = 0;
+	mutex_unlock(&b->lock);
+}
+
 static s32 pvx_range_check(const struct pvx_gfn_range *r)
 {
 	if (!r->npages || r->gfn + r->npages <= r->gfn)

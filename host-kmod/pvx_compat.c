@@ -14,7 +14,9 @@
  *    handler recognises such calls (parent_ip inside this module) and
  *    lets them through.
  *  - kvm_arch_pre_destroy_vm() is observed: every destruction of a VM
- *    passes through it, before the vCPUs are freed.  (Not kvm_put_kvm():
+ *    passes through it, before the vCPUs are freed.
+ *  - kvm_apic_set_state() is observed: KVM_SET_LAPIC, which QEMU issues
+ *    for every vCPU at a reset, is how pvx learns of a guest reset.  (Not kvm_put_kvm():
  *    Debian's kvm.ko inlines it into the vCPU and stats fd release paths,
  *    which then call kvm_destroy_vm() directly.)  pvx thus needs no
  *    reference on an attached VM, and a VMM killed with SIGKILL leaves
@@ -211,6 +213,50 @@ static struct ftrace_ops pvx_destroy_ops = {
 };
 
 /*
+ * KVM_SET_LAPIC: the VMM rewrites a vCPU's local APIC.  QEMU does it for
+ * every vCPU at system_reset (kvm_apic_reset()), which KVM otherwise
+ * sees nothing of: the boot CPU gets no INIT.  The vCPU is not running
+ * (the ioctl holds its mutex).  Preemption is off, as above.
+ */
+#define PVX_APIC_SET_FUNC "kvm_apic_set_state"
+
+static void notrace pvx_apic_set_handler(unsigned long ip,
+					 unsigned long parent_ip,
+					 struct ftrace_ops *ops,
+					 struct ftrace_regs *fregs)
+{
+	pvx_vcpu_apic_reset((struct kvm_vcpu *)ftrace_regs_get_argument(fregs, 0));
+}
+
+static struct ftrace_ops pvx_apic_set_ops = {
+	.func = pvx_apic_set_handler,
+	.flags = FTRACE_OPS_FL_PERMANENT | FTRACE_OPS_FL_RECURSION,
+};
+
+static int pvx_observe(struct ftrace_ops *ops, const char *func)
+{
+	int ret;
+
+	ret = ftrace_set_filter(ops, (unsigned char *)func, strlen(func), 1);
+	if (ret) {
+		pr_err("cannot trace %s: %d\n", func, ret);
+		return ret;
+	}
+	ret = register_ftrace_function(ops);
+	if (ret) {
+		pr_err("cannot hook %s: %d\n", func, ret);
+		ftrace_free_filter(ops);
+	}
+	return ret;
+}
+
+static void pvx_unobserve(struct ftrace_ops *ops)
+{
+	WARN_ON_ONCE(unregister_ftrace_function(ops));
+	ftrace_free_filter(ops);
+}
+
+/*
  * The VM-lifetime hook goes in before any VM can be attached and comes out
  * after every VM state is gone, so that no attached VM (and no timer
  * pointing into one) can outlive its struct kvm unseen.
@@ -219,24 +265,19 @@ int pvx_compat_lifetime_hook_install(void)
 {
 	int ret;
 
-	ret = ftrace_set_filter(&pvx_destroy_ops, PVX_DESTROY_FUNC,
-				strlen(PVX_DESTROY_FUNC), 1);
-	if (ret) {
-		pr_err("cannot trace %s: %d\n", PVX_DESTROY_FUNC, ret);
+	ret = pvx_observe(&pvx_destroy_ops, PVX_DESTROY_FUNC);
+	if (ret)
 		return ret;
-	}
-	ret = register_ftrace_function(&pvx_destroy_ops);
-	if (ret) {
-		pr_err("cannot hook %s: %d\n", PVX_DESTROY_FUNC, ret);
-		ftrace_free_filter(&pvx_destroy_ops);
-	}
+	ret = pvx_observe(&pvx_apic_set_ops, PVX_APIC_SET_FUNC);
+	if (ret)
+		pvx_unobserve(&pvx_destroy_ops);
 	return ret;
 }
 
 void pvx_compat_lifetime_hook_remove(void)
 {
-	WARN_ON_ONCE(unregister_ftrace_function(&pvx_destroy_ops));
-	ftrace_free_filter(&pvx_destroy_ops);
+	pvx_unobserve(&pvx_apic_set_ops);
+	pvx_unobserve(&pvx_destroy_ops);
 }
 
 int pvx_compat_hypercall_hook_install(void)
@@ -289,6 +330,12 @@ int pvx_compat_yield_to(struct kvm_vcpu *target)
 int pvx_compat_vcpu_idx(struct kvm_vcpu *vcpu)
 {
 	return vcpu->vcpu_idx;
+}
+
+/* The vCPU a reset starts the guest on (kvm_vcpu_is_reset_bsp()). */
+bool pvx_compat_vcpu_is_reset_bsp(struct kvm_vcpu *vcpu)
+{
+	return vcpu->kvm->arch.bsp_vcpu_id == vcpu->vcpu_id;
 }
 
 bool pvx_compat_has_lapic(struct kvm_vcpu *vcpu)

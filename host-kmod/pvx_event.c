@@ -34,6 +34,15 @@ long pvx_event_set_vector(struct pvx_call *call, u8 vector)
 	return 0;
 }
 
+/* The guest was reset: its next boot asked for no events. */
+void pvx_event_vm_reset(struct pvx_event *ev)
+{
+	mutex_lock(&ev->lock);
+	ev->vcpu = NULL;
+	ev->vector = 0;
+	mutex_unlock(&ev->lock);
+}
+
 /*
  * Process context; the caller holds a reference on the VM, so the vCPU
  * cannot go.  Under the lock, so that once the guest has turned events

@@ -95,6 +95,7 @@ struct pvx_balloon {
 
 void pvx_balloon_vm_init(struct pvx_balloon *b);
 void pvx_balloon_vm_free(struct pvx_balloon *b);
+void pvx_balloon_vm_reset(struct pvx_balloon *b);
 int pvx_balloon_set_target(struct pvx_vm *vm, u64 target, bool *notified);
 
 /* Host events (pvx_event.c): one vector of one vCPU per VM. */
@@ -107,6 +108,7 @@ struct pvx_event {
 void pvx_event_vm_init(struct pvx_event *ev);
 long pvx_event_set_vector(struct pvx_call *call, u8 vector);
 bool pvx_event_raise(struct pvx_vm *vm);
+void pvx_event_vm_reset(struct pvx_event *ev);
 
 struct pvx_msr_allow {
 	u32 nr_ranges;
@@ -123,6 +125,7 @@ struct pvx_vcpu {
 	spinlock_t split_lock;
 	struct list_head split_done;	/* finished, not collected */
 	u32 split_outstanding;		/* submitted, not collected */
+	u32 split_epoch;		/* bumped when the vCPU is reset */
 };
 
 /*
@@ -158,6 +161,7 @@ long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,
 		      void *list, u32 count);
 void pvx_split_vcpu_init(struct pvx_vcpu *pv);
 void pvx_split_vcpu_drop(struct pvx_vcpu *pv);
+void pvx_split_vcpu_reset(struct pvx_vcpu *pv);
 void pvx_split_wait_idle(struct pvx_vm *vm);
 int pvx_split_init(void);
 void pvx_split_exit(void);
@@ -183,6 +187,8 @@ struct pvx_vm {
 	struct pvx_balloon balloon;
 	struct pvx_event event;
 	struct pvx_iommu *iommu;	/* PVX_IOC_IOMMU_SETUP, then fixed */
+	struct work_struct reset_work;	/* the guest was reset: holds a ref */
+	atomic64_t resets;		/* guest resets seen */
 };
 
 int pvx_vm_read_lock(void);
@@ -191,6 +197,7 @@ struct pvx_vm *pvx_vm_lookup(struct kvm *kvm);
 struct pvx_vcpu *pvx_vcpu_get(struct pvx_call *call, bool create);
 void pvx_timer_vcpu_init(struct pvx_vcpu *pv);
 void pvx_timer_vcpu_stop(struct pvx_vcpu *pv, bool destroying);
+void pvx_timer_vcpu_reset(struct pvx_vcpu *pv);
 int pvx_timer_init(void);
 void pvx_timer_exit(void);
 struct pvx_msr_allow *pvx_msr_allow_default(void);
@@ -203,10 +210,13 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id);
 int pvx_vm_detach_kvm(struct kvm *kvm);
 int pvx_vm_detach_id(u64 id);
 void pvx_vm_destroyed(struct kvm *kvm);
+void pvx_vcpu_apic_reset(struct kvm_vcpu *vcpu);
 void pvx_vm_detach_all(void);
 void pvx_vm_barrier(void);
 int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms);
 u64 pvx_vm_live(void);
+int pvx_vm_init(void);
+void pvx_vm_exit(void);
 
 /* Entry from the hook: false means "not pvx's, let KVM handle it". */
 bool pvx_handle_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
@@ -227,6 +237,7 @@ struct kvm_vcpu *pvx_compat_vcpu_by_id(struct kvm_vcpu *vcpu, int id);
 bool pvx_compat_vcpu_preempted(struct kvm_vcpu *vcpu);
 int pvx_compat_yield_to(struct kvm_vcpu *target);
 int pvx_compat_vcpu_idx(struct kvm_vcpu *vcpu);
+bool pvx_compat_vcpu_is_reset_bsp(struct kvm_vcpu *vcpu);
 bool pvx_compat_has_lapic(struct kvm_vcpu *vcpu);
 void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector);
 long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value);

@@ -116,6 +116,10 @@ static int __init pvx_init(void)
 	if (ret)
 		goto err_services;
 
+	ret = pvx_vm_init();
+	if (ret)
+		goto err_vm;
+
 	ret = pvx_timer_init();
 	if (ret)
 		goto err_timer;
@@ -155,6 +159,8 @@ err_iommu:
 err_split:
 	pvx_timer_exit();
 err_timer:
+	pvx_vm_exit();
+err_vm:
 	pvx_services_unregister(ARRAY_SIZE(pvx_services));
 err_services:
 	pvx_copy_engine_exit();
@@ -168,6 +174,7 @@ static void __exit pvx_exit(void)
 	pvx_vm_detach_all();
 	pvx_split_exit();
 	pvx_timer_exit();
+	pvx_vm_exit();
 	pvx_compat_lifetime_hook_remove();
 	pvx_iommu_exit();
 	pvx_vm_barrier();

@@ -17,7 +17,7 @@ static long pvx_probe(struct pvx_call *call)
 		.hc_count = PVX_HC_COUNT,
 		.max_list_entries = call->vm->max_list_entries,
 		.info_size = sizeof(info),
-		.instance = call->vm->instance,
+		.instance = READ_ONCE(call->vm->instance),
 	};
 	u64 gpa = call->args[0];
 	size_t len = min_t(unsigned long, call->args[1], sizeof(info));

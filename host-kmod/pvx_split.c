@@ -43,6 +43,7 @@ struct pvx_split_req {
 	u32 done;
 	u32 processed;
 	u32 written;
+	u32 epoch;			/* pv->split_epoch at submission */
 	long result;
 };
 
@@ -92,8 +93,9 @@ static void pvx_split_work(struct work_struct *work)
 	list_add_tail(&req->node, &pv->split_done);
 	spin_unlock(&pv->split_lock);
 
+	/* A request from before a guest reset is nobody's business now. */
 	vector = READ_ONCE(pv->vector);
-	if (vector)
+	if (vector && req->epoch == READ_ONCE(pv->split_epoch))
 		pvx_compat_inject_vector(pv->vcpu, vector);
 
 	/* After this, detach may free pv, vm and req: only locals below. */
@@ -152,6 +154,7 @@ long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,
 	req->list_gpa = call->args[0];
 	req->completion_gpa = completion_gpa;
 	req->count = count;
+	req->epoch = pv->split_epoch;
 
 	pv->split_outstanding++;
 	atomic_inc(&call->vm->split_inflight);
@@ -237,6 +240,13 @@ static long pvx_split_collect(struct pvx_call *call)
 			.result = req->result,
 		};
 
+		/* Submitted before a reset: the memory is the new boot's. */
+		if (req->epoch != pv->split_epoch) {
+			pv->split_outstanding--;
+			pvx_split_free(req);
+			continue;
+		}
+
 		if (req->processed &&
 		    pvx_guest_write(call, req->list_gpa, req->list,
 				    req->processed * req->ops->entry_size))
@@ -268,6 +278,25 @@ void pvx_split_vcpu_drop(struct pvx_vcpu *pv)
 	list_for_each_entry_safe(req, tmp, &pv->split_done, node)
 		pvx_split_free(req);
 	INIT_LIST_HEAD(&pv->split_done);
+}
+
+/*
+ * The guest was reset (atomic context, the vCPU not running): finished
+ * requests are dropped unwritten, running ones when they finish.
+ */
+void pvx_split_vcpu_reset(struct pvx_vcpu *pv)
+{
+	struct pvx_split_req *req, *tmp;
+	LIST_HEAD(done);
+
+	pv->split_epoch++;
+	spin_lock(&pv->split_lock);
+	list_splice_init(&pv->split_done, &done);
+	spin_unlock(&pv->split_lock);
+	list_for_each_entry_safe(req, tmp, &done, node) {
+		pv->split_outstanding--;
+		pvx_split_free(req);
+	}
 }
 
 void pvx_split_wait_idle(struct pvx_vm *vm)

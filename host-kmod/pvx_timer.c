@@ -126,6 +126,17 @@ void pvx_timer_vcpu_stop(struct pvx_vcpu *pv, bool destroying)
 	}
 }
 
+/*
+ * The guest was reset (atomic context): nothing it armed may reach the
+ * next boot, which registered no vector.  A queued injection finds the
+ * vector 0 and does nothing.
+ */
+void pvx_timer_vcpu_reset(struct pvx_vcpu *pv)
+{
+	WRITE_ONCE(pv->vector, 0);
+	hrtimer_cancel(&pv->timer);
+}
+
 int pvx_timer_init(void)
 {
 	pvx_timer_wq = alloc_workqueue("pvx_timer", WQ_HIGHPRI, 0);

@@ -18,6 +18,9 @@
  *  - destruction: no vCPU fd is left, so no hypercall of this VM runs;
  *    timers are cancelled at once, the memory freed after an SRCU grace
  *    period (other VMs' readers may be walking the same hash bucket).
+ *
+ * A guest reset (pvx_vcpu_apic_reset()) keeps the attach and drops what
+ * the guest set up: a rebooted guest must see what a first boot sees.
  */
 #define pr_fmt(fmt) "pvx: " fmt
 
@@ -39,6 +42,8 @@ static DEFINE_SPINLOCK(pvx_vm_lock);
 DEFINE_STATIC_SRCU(pvx_vm_srcu);
 static atomic64_t pvx_vm_last_id = ATOMIC64_INIT(0);
 static atomic64_t pvx_vm_live_count = ATOMIC64_INIT(0);
+/* Guest resets: each queued item holds a reference on its VM. */
+static struct workqueue_struct *pvx_vm_wq;
 
 static struct hlist_head *pvx_vm_bucket(struct kvm *kvm)
 {
@@ -122,6 +127,7 @@ static void pvx_vm_stop(struct pvx_vm *vm, bool destroying)
 
 	/* Workers hold a reference on the VM: none can run at destruction. */
 	WARN_ON_ONCE(atomic_read(&vm->split_inflight));
+	WARN_ON_ONCE(destroying && work_pending(&vm->reset_work));
 	pvx_iommu_vm_stop(vm, destroying);
 	xa_for_each(&vm->vcpus, idx, pv) {
 		pvx_timer_vcpu_stop(pv, destroying);
@@ -129,6 +135,72 @@ static void pvx_vm_stop(struct pvx_vm *vm, bool destroying)
 		kfree(pv);
 	}
 	xa_destroy(&vm->vcpus);
+}
+
+static u64 pvx_vm_new_instance(void)
+{
+	u64 instance;
+
+	/*
+	 * Not the id: ids start again at 1 when pvx_host is loaded again,
+	 * and a guest must never take a new attach for the one it knew.
+	 */
+	do {
+		instance = get_random_u64();
+	} while (!instance);
+	return instance;
+}
+
+/*
+ * The sleeping half of a guest reset.  The event vector goes (the new
+ * boot registered none), and the balloon records (its memory stays
+ * given back).
+ */
+static void pvx_vm_reset_work(struct work_struct *work)
+{
+	struct pvx_vm *vm = container_of(work, struct pvx_vm, reset_work);
+	struct kvm *kvm = vm->kvm;
+
+	pvx_event_vm_reset(&vm->event);
+	pvx_balloon_vm_reset(&vm->balloon);
+	pr_info("vm %llu (%s): guest reset, its pvx state dropped\n", vm->id,
+		vm->kvm_stats_id);
+	/* May destroy the VM, and vm with it: nothing after this. */
+	pvx_compat_kvm_put(kvm);
+}
+
+/*
+ * KVM_SET_LAPIC on @vcpu (atomic context, from the compat layer; the vCPU
+ * is not running).  QEMU issues it for every vCPU at system_reset, and
+ * nothing else of a reset reaches KVM.  That vCPU's vector, timer and
+ * split-phase results go now; for the boot vCPU the whole guest was
+ * reset: a new instance, and the sleeping rest in a work item.
+ */
+void pvx_vcpu_apic_reset(struct kvm_vcpu *vcpu)
+{
+	struct kvm *kvm = pvx_compat_vcpu_kvm(vcpu);
+	struct pvx_vcpu *pv;
+	struct pvx_vm *vm;
+	int idx;
+
+	idx = srcu_read_lock(&pvx_vm_srcu);
+	vm = pvx_vm_find(kvm);
+	if (!vm)
+		goto out;
+	pv = xa_load(&vm->vcpus, pvx_compat_vcpu_idx(vcpu));
+	if (pv) {
+		pvx_timer_vcpu_reset(pv);
+		pvx_split_vcpu_reset(pv);
+	}
+	if (pvx_compat_vcpu_is_reset_bsp(vcpu)) {
+		WRITE_ONCE(vm->instance, pvx_vm_new_instance());
+		atomic64_inc(&vm->resets);
+		if (pvx_compat_kvm_get_safe(kvm) &&
+		    !queue_work(pvx_vm_wq, &vm->reset_work))
+			pvx_compat_kvm_put_no_destroy(kvm);
+	}
+out:
+	srcu_read_unlock(&pvx_vm_srcu, idx);
 }
 
 static void pvx_vm_free(struct pvx_vm *vm)
@@ -157,13 +229,7 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 		return -ENOMEM;
 	}
 	vm->kvm = kvm;
-	/*
-	 * Not the id: ids start again at 1 when pvx_host is loaded again,
-	 * and a guest must never take a new attach for the one it knew.
-	 */
-	do {
-		vm->instance = get_random_u64();
-	} while (!vm->instance);
+	vm->instance = pvx_vm_new_instance();
 	vm->features = req->features;
 	vm->max_list_entries = req->max_list_entries ?: PVX_MAX_LIST_ENTRIES;
 	pvx_compat_kvm_stats_id(kvm, vm->kvm_stats_id,
@@ -172,6 +238,7 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 	xa_init(&vm->vcpus);
 	pvx_balloon_vm_init(&vm->balloon);
 	pvx_event_vm_init(&vm->event);
+	INIT_WORK(&vm->reset_work, pvx_vm_reset_work);
 	atomic64_inc(&pvx_vm_live_count);
 
 	spin_lock(&pvx_vm_lock);
@@ -198,6 +265,9 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 static void pvx_vm_release(struct pvx_vm *vm, const char *why)
 {
 	synchronize_srcu(&pvx_vm_srcu);
+	/* No reset can queue another: the VM is out of the hash. */
+	if (cancel_work_sync(&vm->reset_work))
+		pvx_compat_kvm_put_no_destroy(vm->kvm);
 	pvx_split_wait_idle(vm);
 	pvx_event_raise(vm);
 	pvx_vm_stop(vm, false);
@@ -366,6 +436,7 @@ static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 	st->vm_id = vm->id;
 	st->features = vm->features;
 	st->max_list_entries = vm->max_list_entries;
+	st->guest_resets = atomic64_read(&vm->resets);
 	strscpy(st->kvm_stats_id, vm->kvm_stats_id, sizeof(st->kvm_stats_id));
 	for (i = 0; i < PVX_HC_COUNT; i++) {
 		st->hc[i].calls = atomic64_read(&vm->hc[i].calls);
@@ -415,4 +486,16 @@ int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms)
 u64 pvx_vm_live(void)
 {
 	return atomic64_read(&pvx_vm_live_count);
+}
+
+int pvx_vm_init(void)
+{
+	pvx_vm_wq = alloc_workqueue("pvx_vm", 0, 0);
+	return pvx_vm_wq ? 0 : -ENOMEM;
+}
+
+/* Every VM state is gone: waits for the last reset item's put. */
+void pvx_vm_exit(void)
+{
+	destroy_workqueue(pvx_vm_wq);
 }

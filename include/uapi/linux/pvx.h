@@ -217,7 +217,8 @@ struct pvx_vm_stats {
 	char kvm_stats_id[PVX_STATS_NAME_SIZE];	/* KVM's name, "kvm-<pid>" */
 	__u32 max_list_entries;
 	__u32 reserved0;
-	__u64 reserved[3];
+	__u64 guest_resets;	/* resets of the guest seen (KVM_SET_LAPIC of its boot vCPU) */
+	__u64 reserved[2];
 	struct pvx_hc_counters hc[PVX_HC_COUNT];
 	/* PVX_HC_YIELD_TO calls by result, indexed by PVX_YIELD_*. */
 	__u64 yield[PVX_YIELD_NR_RESULTS];
