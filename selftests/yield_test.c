@@ -32,9 +32,10 @@ enum {
 	STEP_RATE,
 };
 
-/* Shared between the two vCPUs of one VM (each VM has its own copy). */
+/* Shared between the vCPUs of one VM (each VM has its own copy). */
 static volatile uint64_t holder_ready, waiter_spinning, lock_released;
 static volatile uint64_t stop_holder;
+static uint64_t busy_ready[3];
 
 static uint64_t yield_to(uint64_t id, uint64_t flags)
 {
@@ -80,10 +81,10 @@ static void guest_waiter(uint64_t use_yield)
 	GUEST_DONE();
 }
 
-/* A holder that keeps its vCPU busy (preempted, never halted). */
+/* A holder that keeps its vCPU (id @arg) busy: preempted, never halted. */
 static void guest_busy_holder(uint64_t arg)
 {
-	(void)arg;
+	WRITE_ONCE(busy_ready[arg], 1);
 	holder_ready = 1;
 	while (!stop_holder)
 		asm volatile("pause");
@@ -143,14 +144,37 @@ static struct vm *attached_vm(int pvx, int nr_vcpus, uint64_t features,
 	return vm;
 }
 
+static bool wait_busy(struct vm *vm, int id)
+{
+	int i;
+
+	for (i = 0; i < 10000 && !guest_global(vm, busy_ready[id]); i++)
+		usleep(1000);
+	return guest_global(vm, busy_ready[id]);
+}
+
 static void test_refusals(int pvx)
 {
+	struct run_result busy[2] = { 0 };
+	struct pvx_vm_stats st;
 	struct vm *vm, *other;
+	uint64_t id, other_id;
 	struct ucall uc;
-	uint64_t id;
+	int i;
 
-	/* The other VM has a vCPU 2; this one does not. */
-	other = attached_vm(pvx, 3, PVX_F_YIELD_TO, &id);
+	/*
+	 * Another VM, attached too, with a vCPU 1 as this one has and a
+	 * vCPU 2 this one lacks.  Both spin, so on the one CPU they sit
+	 * preempted whenever this VM's vCPU 0 runs: a yield that resolved
+	 * ids outside the caller's VM would find them boostable.
+	 */
+	other = attached_vm(pvx, 3, PVX_F_YIELD_TO, &other_id);
+	for (i = 1; i <= 2; i++) {
+		vcpu_set_entry(other->vcpus[i], guest_busy_holder, i);
+		vcpu_thread_start(other->vcpus[i], vcpu_runner, &busy[i - 1]);
+	}
+	tap_ok(wait_busy(other, 1) && wait_busy(other, 2),
+	       "other VM: vCPUs 1 and 2 running");
 	vm = attached_vm(pvx, 2, PVX_F_YIELD_TO, &id);
 	vcpu_set_entry(vm->vcpus[0], guest_refusals, 2);
 
@@ -160,12 +184,31 @@ static void test_refusals(int pvx)
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_ENOENT), "yield to vCPU 999 refused");
 	if (vcpu_expect_step(vm->vcpus[0], STEP_OTHER_VM, &uc))
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_ENOENT),
-		       "yield to another VM's vCPU id refused");
+		       "yield to an id only another VM has, its vCPU preempted: refused");
 	if (vcpu_expect_step(vm->vcpus[0], STEP_FLAGS, &uc))
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "unknown flags refused");
 	if (vcpu_expect_step(vm->vcpus[0], STEP_NEVER_RAN, &uc))
 		TAP_EQ(uc.args[1], PVX_YIELD_NOT_PREEMPTED,
-		       "target that never ran: not preempted, no yield");
+		       "target that never ran: not preempted, no yield (the other VM's vCPU 1 is)");
+	/* pvx counts a result in the caller's VM, whichever vCPU it found. */
+	if (tap_ok(pvx_find_vm(pvx, id, &st) == 1, "VM listed in stats")) {
+		TAP_EQ(st.yield[PVX_YIELD_DONE] + st.yield[PVX_YIELD_DECLINED], 0,
+		       "no yield of this VM reached a vCPU");
+		TAP_EQ(st.yield[PVX_YIELD_NOT_PREEMPTED], 1,
+		       "one found its own vCPU 1 not preempted");
+	}
+
+	/* Its own vCPU 0 does reach them: they were there to be found. */
+	vcpu_set_entry(other->vcpus[0], guest_rate, RATE_LIMIT_CALLS);
+	if (vcpu_expect_step(other->vcpus[0], STEP_RATE, &uc))
+		tap_ok(uc.args[1] >= 1,
+		       "other VM: its own vCPU 0 boosts its vCPU 1 (%llu of %d got through)",
+		       (unsigned long long)uc.args[1], RATE_LIMIT_CALLS);
+	guest_global(other, stop_holder) = 1;
+	for (i = 1; i <= 2; i++)
+		vcpu_thread_join(other->vcpus[i]);
+	tap_ok(busy[0].cmd == UCALL_DONE && busy[1].cmd == UCALL_DONE,
+	       "other VM: vCPUs 1 and 2 finished");
 	vm_free(vm);
 	vm_free(other);
 
