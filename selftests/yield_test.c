@@ -233,8 +233,9 @@ static void test_refusals(int pvx)
 }
 
 /* Spins of the waiter until the holder released the lock. */
-static uint64_t spin_run(int pvx, bool use_yield, uint64_t *yields_done,
-			 uint64_t *stat_done, uint64_t *hypercalls)
+static uint64_t spin_run(int pvx, bool use_yield, uint64_t *yields,
+			 uint64_t *yields_done, uint64_t *stat_done,
+			 uint64_t *hypercalls)
 {
 	struct run_result holder = { 0 }, waiter = { 0 };
 	struct pvx_vm_stats st;
@@ -259,6 +260,7 @@ static uint64_t spin_run(int pvx, bool use_yield, uint64_t *yields_done,
 	tap_ok(waiter.cmd == UCALL_DONE && waiter.sync.args[0] == STEP_SPIN &&
 	       holder.cmd == UCALL_DONE, "%s: both vCPUs finished",
 	       use_yield ? "yield" : "no yield");
+	*yields = waiter.sync.args[2];
 	*yields_done = waiter.sync.args[3];
 	*hypercalls = vcpu_stat(vm->vcpus[0], "hypercalls");
 	*stat_done = pvx_find_vm(pvx, id, &st) == 1 ? st.yield[PVX_YIELD_DONE] : 0;
@@ -268,10 +270,11 @@ static uint64_t spin_run(int pvx, bool use_yield, uint64_t *yields_done,
 
 static void test_spin_ratio(int pvx)
 {
-	uint64_t plain, yielded, done, stat_done, hc_plain, hc_yield, unused;
+	uint64_t plain, yielded, yields, done, stat_done, hc_plain, hc_yield;
+	uint64_t unused;
 
-	plain = spin_run(pvx, false, &unused, &unused, &hc_plain);
-	yielded = spin_run(pvx, true, &done, &stat_done, &hc_yield);
+	plain = spin_run(pvx, false, &unused, &unused, &unused, &hc_plain);
+	yielded = spin_run(pvx, true, &yields, &done, &stat_done, &hc_yield);
 
 	tap_diag("spins until the holder ran: %llu without yield, %llu with "
 		 "(ratio %.1f); waiter hypercalls %llu vs %llu",
@@ -282,6 +285,7 @@ static void test_spin_ratio(int pvx)
 	       (unsigned long long)done);
 	TAP_EQ(stat_done, done, "pvx stats count the boosts the guest saw");
 	TAP_EQ(hc_plain, 0, "no hypercall exits without yield");
+	TAP_EQ(hc_yield, yields, "one hypercall exit per yield the guest made");
 	tap_ok(yielded * 4 <= plain,
 	       "directed yield cuts the spin at least 4x (%llu vs %llu)",
 	       (unsigned long long)yielded, (unsigned long long)plain);
