@@ -35,6 +35,7 @@
 #define RANGE_BYTES	(RANGE_PAGES * PAGE)
 #define LIMIT_PARAM	"/sys/module/pvx_host/parameters/balloon_limit_mb"
 #define ROUNDS		4
+#define USER_PAGES	64
 
 enum {
 	STEP_INFLATE_ANON = 1,
@@ -50,6 +51,7 @@ enum {
 	STEP_DEFLATED,
 	STEP_EMPTY,
 	STEP_ROUNDS,
+	STEP_ROUNDS_STATS,
 	STEP_EV_BAD,
 	STEP_EV_SET,
 	STEP_EV_GOT,
@@ -64,7 +66,7 @@ enum {
 static struct pvx_gfn_range ranges[PVX_LIST_MAX_BYTES / sizeof(struct pvx_gfn_range)]
 	__aligned(4096);
 static struct pvx_balloon_info info __aligned(64);
-static uint64_t stop_user, user_rounds;
+static uint64_t stop_user, user_rounds, user_pages;
 
 static uint64_t balloon(uint64_t nr, uint64_t count)
 {
@@ -187,29 +189,55 @@ static void guest_user(uint64_t arg)
 
 	(void)arg;
 	while (!READ_ONCE(stop_user)) {
-		for (i = 0; i < ANON_SIZE && !READ_ONCE(stop_user); i += PAGE)
+		for (i = 0; i < ANON_SIZE && !READ_ONCE(stop_user); i += PAGE) {
 			WRITE_ONCE(anon[i], READ_ONCE(anon[i + 1]) + 1);
+			WRITE_ONCE(user_pages, user_pages + 1);
+		}
 		WRITE_ONCE(user_rounds, user_rounds + 1);
 	}
 	GUEST_DONE();
 }
 
+/*
+ * Lets the other vCPU write USER_PAGES pages (bounded: it may be stuck),
+ * so that it really uses the memory in each state; true if it did.
+ */
+static bool user_wrote_pages(void)
+{
+	uint64_t start = READ_ONCE(user_pages), i;
+
+	for (i = 0; i < 100000000ULL; i++) {
+		if (READ_ONCE(user_pages) - start >= USER_PAGES)
+			return true;
+		asm volatile("pause");
+	}
+	return false;
+}
+
 static void guest_ballooner(uint64_t arg)
 {
-	uint64_t round, r, bad = 0;
+	uint64_t round, r, n, inflated = 0, deflated = 0, used = 0, left;
 
 	(void)arg;
 	while (!READ_ONCE(user_rounds))
 		asm volatile("pause");
 	for (round = 0; round < ROUNDS; round++) {
-		r = balloon(PVX_HC_BALLOON_INFLATE, fill(ANON_GPA, ANON_SIZE));
-		bad += r != ANON_SIZE / RANGE_BYTES;
+		n = fill(ANON_GPA, ANON_SIZE);
+		r = balloon(PVX_HC_BALLOON_INFLATE, n);
+		/* An error is negative: it must not count as ranges done. */
+		if (r <= n)
+			inflated += r;
+		used += user_wrote_pages();
 		r = balloon(PVX_HC_BALLOON_DEFLATE, fill(ANON_GPA, ANON_SIZE));
-		bad += r != ANON_SIZE / RANGE_BYTES;
+		if (r <= n)
+			deflated += r;
+		used += user_wrote_pages();
 	}
 	WRITE_ONCE(stop_user, 1);
-	r = ballooned();
-	GUEST_SYNC(STEP_ROUNDS, bad, r);
+	left = ballooned();
+	GUEST_SYNC(STEP_ROUNDS, inflated, deflated, left);
+	GUEST_SYNC(STEP_ROUNDS_STATS, info.inflated_pages, info.deflated_pages,
+		   used);
 	GUEST_DONE();
 }
 
@@ -250,6 +278,15 @@ static uint64_t file_kb(int fd)
 
 	TEST_REQUIRE_SYS(!fstat(fd, &st), "fstat");
 	return st.st_blocks / 2;
+}
+
+/*
+ * Did a counter fall by at least @min?  Compared, not subtracted: a
+ * counter that grew would wrap to a huge unsigned drop and pass.
+ */
+static bool dropped_by(uint64_t before, uint64_t after, uint64_t min)
+{
+	return after <= before && before - after >= min;
 }
 
 static uint8_t *memfd_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
@@ -321,12 +358,12 @@ static void test_balloon(int pvx)
 		 (unsigned long long)thp0, (unsigned long long)thp1);
 	/* Where the kernel has THP, the slot was backed by huge pages. */
 	if (thp0)
-		tap_ok(thp0 - thp1 >= ANON_SIZE / 1024 * 99 / 100,
-		       "THP-backed guest RAM given back (%llu kB of huge pages)",
-		       (unsigned long long)(thp0 - thp1));
-	tap_ok(rss0 - rss1 >= ANON_SIZE / 1024 * 99 / 100,
-	       "anonymous RSS dropped by >= 99%% of the inflated size (%llu kB)",
-	       (unsigned long long)(rss0 - rss1));
+		tap_ok(dropped_by(thp0, thp1, ANON_SIZE / 1024 * 99 / 100),
+		       "THP-backed guest RAM given back (%lld kB of huge pages)",
+		       (long long)(thp0 - thp1));
+	tap_ok(dropped_by(rss0, rss1, ANON_SIZE / 1024 * 99 / 100),
+	       "anonymous RSS dropped by >= 99%% of the inflated size (%lld kB)",
+	       (long long)(rss0 - rss1));
 	pages = ANON_SIZE / PAGE;
 	if (vcpu_expect_step(vcpu, STEP_STATS, &uc)) {
 		TAP_EQ(uc.args[1], pages, "stats: ballooned pages");
@@ -362,9 +399,9 @@ static void test_balloon(int pvx)
 	blk1 = file_kb(memfd);
 	tap_diag("memfd blocks: %llu kB before, %llu kB after",
 		 (unsigned long long)blk0, (unsigned long long)blk1);
-	tap_ok(blk0 - blk1 >= MEMFD_SIZE / 1024 * 99 / 100,
-	       "memfd gave back >= 99%% of the inflated size (%llu kB)",
-	       (unsigned long long)(blk0 - blk1));
+	tap_ok(dropped_by(blk0, blk1, MEMFD_SIZE / 1024 * 99 / 100),
+	       "memfd gave back >= 99%% of the inflated size (%lld kB)",
+	       (long long)(blk0 - blk1));
 
 	if (vcpu_expect_step(vcpu, STEP_SET_LIMIT, &uc)) {
 		/* 64 + 16 MiB ballooned: one more range is over 80 MiB. */
@@ -542,21 +579,33 @@ static void test_host_target(int pvx)
 	TAP_EQ(set_target(pvx, &req), -ENOENT, "set target: destroyed VM refused");
 }
 
+/* The first GUEST_SYNCs of a vCPU run to its end, and how many it sent. */
+struct run_log {
+	struct ucall sync[2];
+	unsigned int nr_sync;
+};
+
 static void *run_to_done(struct vcpu *vcpu)
 {
-	struct ucall *uc = vcpu->thread_arg;
+	struct run_log *log = vcpu->thread_arg;
+	struct ucall uc;
 	uint64_t cmd;
 
-	while ((cmd = vcpu_get_ucall(vcpu, uc)) == UCALL_SYNC)
-		;
+	while ((cmd = vcpu_get_ucall(vcpu, &uc)) == UCALL_SYNC) {
+		if (log->nr_sync < ARRAY_SIZE(log->sync))
+			log->sync[log->nr_sync] = uc;
+		log->nr_sync++;
+	}
 	return (void *)(uintptr_t)cmd;
 }
 
 static void test_concurrent(int pvx)
 {
-	struct ucall uc_user, uc_ballooner;
+	struct run_log user = { 0 }, ballooner = { 0 };
+	uint64_t id, ranges_done = ROUNDS * (ANON_SIZE / RANGE_BYTES);
+	uint64_t pages_done = ROUNDS * (ANON_SIZE / PAGE);
+	struct ucall *uc = ballooner.sync;
 	struct vm *vm;
-	uint64_t id;
 	int r;
 
 	vm = vm_create();
@@ -566,16 +615,26 @@ static void test_concurrent(int pvx)
 	r = pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0, &id);
 	if (r)
 		tap_bail("attach: %s", strerror(-r));
-	memset(&uc_ballooner, 0, sizeof(uc_ballooner));
-	vcpu_thread_start(vm->vcpus[1], run_to_done, &uc_user);
-	vcpu_thread_start(vm->vcpus[0], run_to_done, &uc_ballooner);
+	vcpu_thread_start(vm->vcpus[1], run_to_done, &user);
+	vcpu_thread_start(vm->vcpus[0], run_to_done, &ballooner);
 	tap_ok((uintptr_t)vcpu_thread_join(vm->vcpus[0]) == UCALL_DONE,
 	       "ballooning vCPU finished %d inflate/deflate rounds", ROUNDS);
 	tap_ok((uintptr_t)vcpu_thread_join(vm->vcpus[1]) == UCALL_DONE,
 	       "vCPU using the memory meanwhile finished (%llu passes)",
 	       (unsigned long long)guest_global(vm, user_rounds));
-	TAP_EQ(uc_ballooner.args[1], 0, "every round completed every range");
-	TAP_EQ(uc_ballooner.args[2], 0, "nothing ballooned after the rounds");
+	if (tap_ok(ballooner.nr_sync == 2 && uc[0].args[0] == STEP_ROUNDS &&
+		   uc[1].args[0] == STEP_ROUNDS_STATS,
+		   "ballooning vCPU reported its rounds (%u messages)",
+		   ballooner.nr_sync)) {
+		TAP_EQ(uc[0].args[1], ranges_done, "every inflate did every range");
+		TAP_EQ(uc[0].args[2], ranges_done, "every deflate did every range");
+		TAP_EQ(uc[0].args[3], 0, "nothing ballooned after the rounds");
+		TAP_EQ(uc[1].args[1], pages_done, "stats: inflated pages");
+		TAP_EQ(uc[1].args[2], pages_done, "stats: deflated pages");
+		TAP_EQ(uc[1].args[3], 2 * ROUNDS,
+		       "the other vCPU wrote %d pages after each inflate and deflate",
+		       USER_PAGES);
+	}
 	vm_free(vm);
 }
 

@@ -149,6 +149,11 @@ static void guest_main(uint64_t arg)
 	GUEST_DONE();
 }
 
+static uint8_t src_byte(int page)
+{
+	return (page + 1) & 0xff;
+}
+
 static int dirty_count(struct vm *vm, int first, int n)
 {
 	uint64_t bitmap[SLOT_PAGES / 64] = { 0 };
@@ -178,8 +183,9 @@ static struct vm *split_vm(int pvx, uint64_t *id, uint8_t **src, uint8_t **dst)
 	*src = vm_add_anon_slot(vm, 1, GPA_SRC, SLOT_BYTES, 0, false);
 	*dst = vm_add_anon_slot(vm, SLOT_DST, GPA_DST, SLOT_BYTES, KVM_MEM_LOG_DIRTY_PAGES, false);
 	vm_add_anon_slot(vm, 3, GPA_PF, SLOT_BYTES, 0, false);
+	/* Never 0 in a copied page: fresh destination memory reads 0. */
 	for (i = 0; i < SLOT_PAGES; i++)
-		memset(*src + i * PAGE, i & 0xff, PAGE);
+		memset(*src + i * PAGE, src_byte(i), PAGE);
 	r = pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES | PVX_F_PREFAULT |
 		       PVX_F_SPLIT, 0, id);
 	if (r)
@@ -230,8 +236,8 @@ static bool run_to_inflight(int pvx, struct vm *vm, uint8_t *dst, bool check)
 		TAP_EQ(uc.args[3], NCOPY, "record holds the pages copied");
 		for (i = 0, bad = 0; i < NCOPY; i++)
 			bad += l[i].status != 0 ||
-			       dst[i * PAGE] != (i & 0xff) ||
-			       dst[i * PAGE + PAGE - 1] != (i & 0xff);
+			       dst[i * PAGE] != src_byte(i) ||
+			       dst[i * PAGE + PAGE - 1] != src_byte(i);
 		TAP_EQ(bad, 0, "every page copied, every status 0");
 		TAP_EQ(dirty_count(vm, 0, NCOPY), NCOPY,
 		       "dirty log shows every destination after collection");

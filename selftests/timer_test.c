@@ -178,9 +178,10 @@ static void test_timer(int pvx)
 	}
 	if (vcpu_expect_step(vcpu, STEP_FIRED, &uc)) {
 		TAP_EQ(uc.args[1], 0, "timer armed");
-		tap_ok(uc.args[2] >= DELTA,
-		       "interrupt not before the deadline: %llu ns after arming, deadline %llu ns",
-		       (unsigned long long)uc.args[2], DELTA);
+		/* Signed: an interrupt before t0 must not wrap to "late". */
+		tap_ok((int64_t)uc.args[2] >= (int64_t)DELTA,
+		       "interrupt not before the deadline: %lld ns after arming, deadline %llu ns",
+		       (long long)uc.args[2], DELTA);
 		TAP_EQ(uc.args[3], VEC, "interrupt on the registered vector");
 	}
 	if (vcpu_expect_step(vcpu, STEP_CANCEL, &uc)) {
@@ -190,8 +191,9 @@ static void test_timer(int pvx)
 	}
 	if (vcpu_expect_step(vcpu, STEP_REARM, &uc)) {
 		TAP_EQ(uc.args[1], 1, "re-arming replaced the deadline: one interrupt");
-		tap_ok(uc.args[2] >= DELTA, "re-armed interrupt not early (%llu ns)",
-		       (unsigned long long)uc.args[2]);
+		tap_ok((int64_t)uc.args[2] >= (int64_t)DELTA,
+		       "re-armed interrupt not early (%lld ns)",
+		       (long long)uc.args[2]);
 	}
 	if (vcpu_expect_step(vcpu, STEP_LOOP_START, &uc)) {
 		exits0 = vcpu_stat(vcpu, "exits");

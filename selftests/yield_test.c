@@ -32,9 +32,10 @@ enum {
 	STEP_RATE,
 };
 
-/* Shared between the two vCPUs of one VM (each VM has its own copy). */
+/* Shared between the vCPUs of one VM (each VM has its own copy). */
 static volatile uint64_t holder_ready, waiter_spinning, lock_released;
 static volatile uint64_t stop_holder;
+static uint64_t busy_ready[3];
 
 static uint64_t yield_to(uint64_t id, uint64_t flags)
 {
@@ -80,31 +81,42 @@ static void guest_waiter(uint64_t use_yield)
 	GUEST_DONE();
 }
 
-/* A holder that keeps its vCPU busy (preempted, never halted). */
+/* A holder that keeps its vCPU (id @arg) busy: preempted, never halted. */
 static void guest_busy_holder(uint64_t arg)
 {
-	(void)arg;
+	WRITE_ONCE(busy_ready[arg], 1);
 	holder_ready = 1;
 	while (!stop_holder)
 		asm volatile("pause");
 	GUEST_DONE();
 }
 
-static void guest_rate(uint64_t calls)
+/*
+ * @bursts bursts of RATE_LIMIT_CALLS yields to vCPU 1, one GUEST_SYNC
+ * each: how many got through (boosted or declined: both spend budget),
+ * were rate limited, found vCPU 1 not preempted.
+ */
+static void guest_rate(uint64_t bursts)
 {
-	uint64_t res[PVX_YIELD_NR_RESULTS] = { 0 }, other = 0, i, r;
+	uint64_t res[PVX_YIELD_NR_RESULTS], other = 0, b, i, r;
 
-	for (i = 0; i < calls; i++) {
-		r = yield_to(1, 0);
-		if (r < PVX_YIELD_NR_RESULTS)
-			res[r]++;
-		else
-			other++;
+	for (b = 0; b < bursts; b++) {
+		for (i = 0; i < PVX_YIELD_NR_RESULTS; i++)
+			res[i] = 0;
+		for (i = 0; i < RATE_LIMIT_CALLS; i++) {
+			r = yield_to(1, 0);
+			if (r < PVX_YIELD_NR_RESULTS)
+				res[r]++;
+			else
+				other++;
+		}
+		GUEST_ASSERT_EQ(other, 0);
+		GUEST_SYNC(STEP_RATE,
+			   res[PVX_YIELD_DONE] + res[PVX_YIELD_DECLINED],
+			   res[PVX_YIELD_RATE_LIMITED],
+			   res[PVX_YIELD_NOT_PREEMPTED]);
 	}
 	stop_holder = 1;
-	GUEST_ASSERT_EQ(other, 0);
-	GUEST_SYNC(STEP_RATE, res[PVX_YIELD_DONE] + res[PVX_YIELD_DECLINED],
-		   res[PVX_YIELD_RATE_LIMITED], res[PVX_YIELD_NOT_PREEMPTED]);
 	GUEST_DONE();
 }
 
@@ -143,14 +155,37 @@ static struct vm *attached_vm(int pvx, int nr_vcpus, uint64_t features,
 	return vm;
 }
 
+static bool wait_busy(struct vm *vm, int id)
+{
+	int i;
+
+	for (i = 0; i < 10000 && !guest_global(vm, busy_ready[id]); i++)
+		usleep(1000);
+	return guest_global(vm, busy_ready[id]);
+}
+
 static void test_refusals(int pvx)
 {
+	struct run_result busy[2] = { 0 };
+	struct pvx_vm_stats st;
 	struct vm *vm, *other;
+	uint64_t id, other_id;
 	struct ucall uc;
-	uint64_t id;
+	int i;
 
-	/* The other VM has a vCPU 2; this one does not. */
-	other = attached_vm(pvx, 3, PVX_F_YIELD_TO, &id);
+	/*
+	 * Another VM, attached too, with a vCPU 1 as this one has and a
+	 * vCPU 2 this one lacks.  Both spin, so on the one CPU they sit
+	 * preempted whenever this VM's vCPU 0 runs: a yield that resolved
+	 * ids outside the caller's VM would find them boostable.
+	 */
+	other = attached_vm(pvx, 3, PVX_F_YIELD_TO, &other_id);
+	for (i = 1; i <= 2; i++) {
+		vcpu_set_entry(other->vcpus[i], guest_busy_holder, i);
+		vcpu_thread_start(other->vcpus[i], vcpu_runner, &busy[i - 1]);
+	}
+	tap_ok(wait_busy(other, 1) && wait_busy(other, 2),
+	       "other VM: vCPUs 1 and 2 running");
 	vm = attached_vm(pvx, 2, PVX_F_YIELD_TO, &id);
 	vcpu_set_entry(vm->vcpus[0], guest_refusals, 2);
 
@@ -160,12 +195,31 @@ static void test_refusals(int pvx)
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_ENOENT), "yield to vCPU 999 refused");
 	if (vcpu_expect_step(vm->vcpus[0], STEP_OTHER_VM, &uc))
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_ENOENT),
-		       "yield to another VM's vCPU id refused");
+		       "yield to an id only another VM has, its vCPU preempted: refused");
 	if (vcpu_expect_step(vm->vcpus[0], STEP_FLAGS, &uc))
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "unknown flags refused");
 	if (vcpu_expect_step(vm->vcpus[0], STEP_NEVER_RAN, &uc))
 		TAP_EQ(uc.args[1], PVX_YIELD_NOT_PREEMPTED,
-		       "target that never ran: not preempted, no yield");
+		       "target that never ran: not preempted, no yield (the other VM's vCPU 1 is)");
+	/* pvx counts a result in the caller's VM, whichever vCPU it found. */
+	if (tap_ok(pvx_find_vm(pvx, id, &st) == 1, "VM listed in stats")) {
+		TAP_EQ(st.yield[PVX_YIELD_DONE] + st.yield[PVX_YIELD_DECLINED], 0,
+		       "no yield of this VM reached a vCPU");
+		TAP_EQ(st.yield[PVX_YIELD_NOT_PREEMPTED], 1,
+		       "one found its own vCPU 1 not preempted");
+	}
+
+	/* Its own vCPU 0 does reach them: they were there to be found. */
+	vcpu_set_entry(other->vcpus[0], guest_rate, 1);
+	if (vcpu_expect_step(other->vcpus[0], STEP_RATE, &uc))
+		tap_ok(uc.args[1] >= 1,
+		       "other VM: its own vCPU 0 boosts its vCPU 1 (%llu of %d got through)",
+		       (unsigned long long)uc.args[1], RATE_LIMIT_CALLS);
+	guest_global(other, stop_holder) = 1;
+	for (i = 1; i <= 2; i++)
+		vcpu_thread_join(other->vcpus[i]);
+	tap_ok(busy[0].cmd == UCALL_DONE && busy[1].cmd == UCALL_DONE,
+	       "other VM: vCPUs 1 and 2 finished");
 	vm_free(vm);
 	vm_free(other);
 
@@ -179,8 +233,9 @@ static void test_refusals(int pvx)
 }
 
 /* Spins of the waiter until the holder released the lock. */
-static uint64_t spin_run(int pvx, bool use_yield, uint64_t *yields_done,
-			 uint64_t *stat_done, uint64_t *hypercalls)
+static uint64_t spin_run(int pvx, bool use_yield, uint64_t *yields,
+			 uint64_t *yields_done, uint64_t *stat_done,
+			 uint64_t *hypercalls)
 {
 	struct run_result holder = { 0 }, waiter = { 0 };
 	struct pvx_vm_stats st;
@@ -205,6 +260,7 @@ static uint64_t spin_run(int pvx, bool use_yield, uint64_t *yields_done,
 	tap_ok(waiter.cmd == UCALL_DONE && waiter.sync.args[0] == STEP_SPIN &&
 	       holder.cmd == UCALL_DONE, "%s: both vCPUs finished",
 	       use_yield ? "yield" : "no yield");
+	*yields = waiter.sync.args[2];
 	*yields_done = waiter.sync.args[3];
 	*hypercalls = vcpu_stat(vm->vcpus[0], "hypercalls");
 	*stat_done = pvx_find_vm(pvx, id, &st) == 1 ? st.yield[PVX_YIELD_DONE] : 0;
@@ -214,10 +270,11 @@ static uint64_t spin_run(int pvx, bool use_yield, uint64_t *yields_done,
 
 static void test_spin_ratio(int pvx)
 {
-	uint64_t plain, yielded, done, stat_done, hc_plain, hc_yield, unused;
+	uint64_t plain, yielded, yields, done, stat_done, hc_plain, hc_yield;
+	uint64_t unused;
 
-	plain = spin_run(pvx, false, &unused, &unused, &hc_plain);
-	yielded = spin_run(pvx, true, &done, &stat_done, &hc_yield);
+	plain = spin_run(pvx, false, &unused, &unused, &unused, &hc_plain);
+	yielded = spin_run(pvx, true, &yields, &done, &stat_done, &hc_yield);
 
 	tap_diag("spins until the holder ran: %llu without yield, %llu with "
 		 "(ratio %.1f); waiter hypercalls %llu vs %llu",
@@ -228,6 +285,7 @@ static void test_spin_ratio(int pvx)
 	       (unsigned long long)done);
 	TAP_EQ(stat_done, done, "pvx stats count the boosts the guest saw");
 	TAP_EQ(hc_plain, 0, "no hypercall exits without yield");
+	TAP_EQ(hc_yield, yields, "one hypercall exit per yield the guest made");
 	tap_ok(yielded * 4 <= plain,
 	       "directed yield cuts the spin at least 4x (%llu vs %llu)",
 	       (unsigned long long)yielded, (unsigned long long)plain);
@@ -256,48 +314,69 @@ static int write_param(const char *path, unsigned int val, unsigned int *old)
 	return 0;
 }
 
+/*
+ * Exactly the budget gets through in a window, and a new window brings
+ * exactly that much again: counts of results, each burst well inside
+ * one window (one second) and the two bursts in different ones.
+ */
 static void test_rate_limit(int pvx)
 {
-	struct run_result holder = { 0 }, waiter = { 0 };
-	uint64_t id, boosted, limited, max_boosts;
+	uint64_t id, allowed, limited, np, sum_allowed = 0, sum_limited = 0;
+	struct run_result holder = { 0 };
 	unsigned int old = 0;
 	struct pvx_vm_stats st;
+	struct vcpu *waiter;
+	struct ucall uc;
 	struct vm *vm;
-	int i, r;
+	int b, r;
 
+	/* Before the VM exists: no yield can see another budget. */
 	r = write_param(RATE_PARAM, RATE_LIMIT_HZ, &old);
 	if (!tap_ok(!r, "set %s=%d: %s", RATE_PARAM, RATE_LIMIT_HZ,
 		    r ? strerror(-r) : "ok"))
 		return;
 
 	vm = attached_vm(pvx, 2, PVX_F_YIELD_TO, &id);
-	vcpu_set_entry(vm->vcpus[0], guest_rate, RATE_LIMIT_CALLS);
-	vcpu_set_entry(vm->vcpus[1], guest_busy_holder, 0);
+	waiter = vm->vcpus[0];
+	vcpu_set_entry(waiter, guest_rate, 2);
+	vcpu_set_entry(vm->vcpus[1], guest_busy_holder, 1);
 	vcpu_thread_start(vm->vcpus[1], vcpu_runner, &holder);
-	for (i = 0; i < 10000 && !guest_global(vm, holder_ready); i++)
-		usleep(1000);
-	vcpu_thread_start(vm->vcpus[0], vcpu_runner, &waiter);
-	vcpu_thread_join(vm->vcpus[0]);
+	tap_ok(wait_busy(vm, 1), "rate limit: holder vCPU running");
+
+	for (b = 1; b <= 2; b++) {
+		/* Sleep past the window the first burst opened. */
+		if (b == 2)
+			usleep(1500 * 1000);
+		if (!vcpu_expect_step(waiter, STEP_RATE, &uc))
+			break;
+		allowed = uc.args[1];
+		limited = uc.args[2];
+		np = uc.args[3];
+		tap_diag("%d/s, burst %d of %d: %llu got through, %llu limited, %llu not preempted",
+			 RATE_LIMIT_HZ, b, RATE_LIMIT_CALLS,
+			 (unsigned long long)allowed,
+			 (unsigned long long)limited, (unsigned long long)np);
+		TAP_EQ(allowed, RATE_LIMIT_HZ,
+		       "burst %d: exactly the budget got through", b);
+		/* The holder spins, so every yield reaches the budget. */
+		TAP_EQ(limited, RATE_LIMIT_CALLS - RATE_LIMIT_HZ,
+		       "burst %d: every other yield rate limited", b);
+		sum_allowed += allowed;
+		sum_limited += limited;
+	}
+	if (b > 2)
+		tap_ok(vcpu_get_ucall(waiter, &uc) == UCALL_DONE,
+		       "rate-limit guest finished");
+	guest_global(vm, stop_holder) = 1;
 	vcpu_thread_join(vm->vcpus[1]);
 	write_param(RATE_PARAM, old, NULL);
 
-	boosted = waiter.sync.args[1];
-	limited = waiter.sync.args[2];
-	/* The budget window may roll over once or twice during the run. */
-	max_boosts = 3 * RATE_LIMIT_HZ;
-	tap_diag("rate limit %d/s: %llu boosted or declined, %llu limited, "
-		 "%llu not preempted", RATE_LIMIT_HZ,
-		 (unsigned long long)boosted, (unsigned long long)limited,
-		 (unsigned long long)waiter.sync.args[3]);
-	tap_ok(waiter.cmd == UCALL_DONE && waiter.sync.args[0] == STEP_RATE,
-	       "rate-limit guest finished");
-	tap_ok(boosted <= max_boosts, "at most %llu yields got through (%llu)",
-	       (unsigned long long)max_boosts, (unsigned long long)boosted);
-	tap_ok(limited >= RATE_LIMIT_CALLS - max_boosts - waiter.sync.args[3],
-	       "the rest were rate limited (%llu)", (unsigned long long)limited);
-	if (tap_ok(pvx_find_vm(pvx, id, &st) == 1, "VM listed in stats"))
-		TAP_EQ(st.yield[PVX_YIELD_RATE_LIMITED], limited,
+	if (tap_ok(pvx_find_vm(pvx, id, &st) == 1, "VM listed in stats")) {
+		TAP_EQ(st.yield[PVX_YIELD_RATE_LIMITED], sum_limited,
 		       "pvx stats count the rate-limited yields");
+		TAP_EQ(st.yield[PVX_YIELD_DONE] + st.yield[PVX_YIELD_DECLINED],
+		       sum_allowed, "pvx stats count the yields that got through");
+	}
 	vm_free(vm);
 }
 
