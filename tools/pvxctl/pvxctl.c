@@ -862,6 +862,7 @@ static void print_table(const struct args *a, const struct pvxdev_stats *st)
 		else
 			printf(", target %" PRIu64 "\n", vm->balloon_target);
 		printf("  iommu: %" PRIu64 " pages mapped\n", vm->iommu_pages);
+		printf("  guest resets: %" PRIu64 "\n", vm->guest_resets);
 	}
 }
 
@@ -907,6 +908,8 @@ static struct json_object *vm_json(const struct pvxdev_vm *vm)
 			       NULL);
 	json_object_object_add(o, "iommu_pages",
 			       json_object_new_uint64(vm->iommu_pages));
+	json_object_object_add(o, "guest_resets",
+			       json_object_new_uint64(vm->guest_resets));
 	return o;
 }
 

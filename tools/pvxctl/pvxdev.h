@@ -35,6 +35,7 @@ struct pvxdev_vm {
 	bool has_balloon_target;
 	uint64_t balloon_target;
 	uint64_t iommu_pages;
+	uint64_t guest_resets;
 };
 
 struct pvxdev_stats {

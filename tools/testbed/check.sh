@@ -98,10 +98,10 @@ for lane in $LANES; do
 		tb_log "$lane: L2 served nothing, in its own L1 $(( $(date +%s) - tr ))s; logs in $out-l2-refuse"
 		# The host stops serving L2 and serves it again (detach, rmmod).
 		tr=$(date +%s)
-		# L2's boot and its rounds (fio, 4 host changes) take 4-6 min.
-		PVX_TEST_TIMEOUT=540 boot "$lane-l2-life" "$out-l2-life" \
+		# L2's two boots and its rounds (fio, 5 host changes): 5-8 min.
+		PVX_TEST_TIMEOUT=720 boot "$lane-l2-life" "$out-l2-life" \
 			--lane "$lane" --stage "$stage" "${L2ARG[@]}" \
-			--tests l1/l2-life.sh --timeout 720
+			--tests l1/l2-life.sh --timeout 900
 		tb_log "$lane: L2 lifecycle, in its own L1 $(( $(date +%s) - tr ))s; logs in $out-l2-life"
 	fi
 

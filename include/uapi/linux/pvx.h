@@ -121,7 +121,7 @@ struct pvx_probe_info {
 	__u32 hc_count;		/* PVX_HC_COUNT */
 	__u32 max_list_entries;	/* cap on entries per batch call */
 	__u32 info_size;	/* bytes of this structure the host knows */
-	__u64 instance;		/* new at every attach: random, never 0 */
+	__u64 instance;		/* new at every attach and guest reset: random, never 0 */
 	__u64 reserved[3];	/* zero */
 };
 

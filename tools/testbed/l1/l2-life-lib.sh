@@ -7,6 +7,7 @@
 #   l2l_results        TAP results from L2's "PVX-L2-LIFE: ok|fail" lines
 L2L_RE='PVX-L2-LIFE: '
 l2l_seen=0
+l2l_boots=0
 
 # The ack channel, and a virtio-blk disk for fio across the detach.
 l2l_setup() {
@@ -26,6 +27,15 @@ l2l_do() {
 	rmmod) rmmod pvx_host ;;
 	insmod) insmod /pvx/pvx_host.ko &&
 		/pvx/pvxctl attach --pid "$2" ${FEATURES:+--features $FEATURES} ;;
+	reset)
+		/pvx/pvxctl stats --pid "$2" --json > /tmp/l2-life-stats-before.json &&
+		echo system_reset > "$H/run/l2mon.in" ;;
+	boot)
+		l2l_boots=$((l2l_boots + 1))
+		# the first boot's state, as the host has it after the reset
+		[ $l2l_boots = 1 ] ||
+			/pvx/pvxctl stats --pid "$2" --json > /tmp/l2-life-stats-after.json
+		;;
 	*) echo "unknown mark $1"; return 1 ;;
 	esac
 }
@@ -39,7 +49,11 @@ l2l_actions() {
 		l2l_do "$name" "$1" > /tmp/l2-life-$name.txt 2>&1
 		echo "rc=$?" >> /tmp/l2-life-$name.txt
 		sed "s/^/# life $name: /" /tmp/l2-life-$name.txt
-		timeout 5 sh -c "echo 'ack $name' > $H/run/l2ack.in"
+		case $name in
+		reset) ;;	# the guest is gone: the next boot asks anew
+		boot) timeout 5 sh -c "echo 'ack boot $l2l_boots' > $H/run/l2ack.in" ;;
+		*) timeout 5 sh -c "echo 'ack $name' > $H/run/l2ack.in" ;;
+		esac
 	done
 }
 
@@ -53,6 +67,15 @@ l2l_results() {
 		grep -q '^rc=0$' "$f"
 		res $? "lifecycle: L1 did $(basename "$f" .txt | sed 's/l2-life-//') ($(tr '\n' ' ' < "$f"))"
 	done
+	[ $l2l_boots = 2 ]
+	res $? "lifecycle: L2 booted again after the system_reset ($l2l_boots boots)"
+	# pvx's view: the balloon held 1024 pages, and after the reset none.
+	# QEMU 7.2 sets the boot vCPU's APIC twice per system_reset: 2 resets.
+	b0=$(grep -o '"balloon_pages": *[0-9]*' /tmp/l2-life-stats-before.json 2>/dev/null | grep -o '[0-9]*$')
+	b1=$(grep -o '"balloon_pages": *[0-9]*' /tmp/l2-life-stats-after.json 2>/dev/null | grep -o '[0-9]*$')
+	r1=$(grep -o '"guest_resets": *[0-9]*' /tmp/l2-life-stats-after.json 2>/dev/null | grep -o '[0-9]*$')
+	[ "$b0" = 1024 ] && [ "$b1" = 0 ] && [ "${r1:-0}" -ge 1 ]
+	res $? "lifecycle: the reset dropped the host's balloon records (pages ${b0:-?} -> ${b1:-?}, guest_resets ${r1:-?})"
 	tr -d '\r' < "$H/run/l2.log" | sed -n "s/^${L2L_RE}\(ok\|fail\) /\1 /p" > /tmp/l2-life.txt
 	[ -s /tmp/l2-life.txt ]
 	res $? "lifecycle: L2 reported results"

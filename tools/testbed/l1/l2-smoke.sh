@@ -49,12 +49,14 @@ MODE=${PVX_L2_MODE:-smoke}
 . /pvx/l1/l2-virtio.sh
 # the lifecycle test's actions (detach, rmmod...), on the same ack channel
 . /pvx/l1/l2-life-lib.sh
+# The lifecycle boot resets L2 (system_reset), which -no-reboot would
+# turn into QEMU's exit.
 if [ "$MODE" = life ]; then
 	l2l_setup
-	L2_MEM="-m 384"
+	L2_MEM="-m 384" L2_REBOOT=
 else
 	l2v_setup
-	L2_MEM="-mem-prealloc -m 768"
+	L2_MEM="-mem-prealloc -m 768" L2_REBOOT=-no-reboot
 fi
 # Not -cpu host: under TCG the XSAVE sizes it passes through disagree with
 # the features, and L2's kernel WARNs at boot ("XSAVE consistency").
@@ -64,7 +66,7 @@ fi
 # for pvx_kick_test's doorbell.  768 MiB: fio and its libraries (for
 # pvx_virtio's test) take about 90 MiB of the initramfs.
 TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm $L2_MEM -cpu "${PVX_L2_CPU:-qemu64}" -M pc -smp "${PVX_L2_SMP:-2}" \
-	-display none -no-reboot -S \
+	-display none $L2_REBOOT -S \
 	-device virtio-rng-pci,disable-legacy=on \
 	-serial file:/run/l2.log -monitor pipe:/run/l2mon $L2V_QEMU_ARGS \
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" \

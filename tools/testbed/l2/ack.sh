@@ -9,11 +9,14 @@ if exec 3<> /dev/ttyS1; then
 else
 	have_ack=0
 fi
-# mark NAME [SECONDS]: 1 when no ack came (in 30 s by default)
+# mark NAME [SECONDS]: 1 when no ack came (in 30 s by default); the
+# ack's line is in $ack_line
 mark() {
 	say "mark $1"
+	ack_line=
 	# shellcheck disable=SC3045 # busybox's read has -t
-	if [ $have_ack = 1 ] && read -r -t "${2:-30}" _ <&3; then
+	if [ $have_ack = 1 ] && read -r -t "${2:-30}" ack_line <&3; then
+		ack_line=$(printf '%s' "$ack_line" | tr -d '\r')
 		return 0
 	fi
 	say "no ack from L1 for mark $1"
