@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /dev/pvx: the VMM's side.  Attaching needs an open KVM VM fd, which is
- * itself the capability to drive that VM; the node is root-only besides.
+ * itself the capability to drive that VM.  What names a VM by its id
+ * reaches only the VMs of the caller's own memory, or every VM for the
+ * host's admin (pvx_vm.c).  So the node may be opened by the group a
+ * distribution gives its VMMs (60-pvx.rules: group kvm, as /dev/kvm).
  */
 #define pr_fmt(fmt) "pvx: " fmt
 
@@ -200,7 +203,7 @@ static struct miscdevice pvx_miscdev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "pvx",
 	.fops = &pvx_fops,
-	.mode = 0600,
+	.mode = 0660,
 };
 
 int pvx_dev_init(void)

@@ -12,7 +12,7 @@
  * pvx_vm_lock, a spinlock because the destruction path cannot sleep.  A
  * VM's state leaves the hash in one of four ways:
  *  - detach by VM fd: the fd keeps the VM alive;
- *  - detach by id, or unload: pvx takes a reference (kvm_get_kvm_safe())
+ *  - detach by id, or unload: pvx takes a reference (pvx_compat_kvm_get_safe())
  *    for the duration, and leaves VMs already being destroyed to
  *    pvx_vm_destroyed();
  *  - destruction: no vCPU fd is left, so no hypercall of this VM runs;
@@ -24,10 +24,11 @@
  */
 #define pr_fmt(fmt) "pvx: " fmt
 
+#include <linux/capability.h>
 #include <linux/delay.h>
 #include <linux/hash.h>
 #include <linux/random.h>
-#include <linux/kvm_host.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/srcu.h>
@@ -62,7 +63,25 @@ static struct pvx_vm *pvx_vm_find(struct kvm *kvm)
 	return NULL;
 }
 
-static struct pvx_vm *pvx_vm_find_id(u64 id)
+/*
+ * Who may name a VM by its id (detach, set its MSR allowlist or balloon
+ * target, set up its IOMMU service, see it in the stats): its VMM, the
+ * process whose memory the VM runs in, and the host's admin
+ * (CAP_SYS_ADMIN in the initial namespace).  Anyone else is told there
+ * is no such VM, so that ids say nothing about other users' VMs.  Taken
+ * before pvx_vm_lock: capable() may audit.
+ */
+static bool pvx_vm_admin(void)
+{
+	return capable(CAP_SYS_ADMIN);
+}
+
+static bool pvx_vm_visible(const struct pvx_vm *vm, bool admin)
+{
+	return admin || pvx_compat_kvm_mm(vm->kvm) == current->mm;
+}
+
+static struct pvx_vm *pvx_vm_find_id(u64 id, bool admin)
 {
 	struct pvx_vm *vm;
 	unsigned int bkt;
@@ -70,7 +89,7 @@ static struct pvx_vm *pvx_vm_find_id(u64 id)
 	lockdep_assert_held(&pvx_vm_lock);
 	hash_for_each(pvx_vm_hash, bkt, vm, node)
 		if (vm->id == id)
-			return vm;
+			return pvx_vm_visible(vm, admin) ? vm : NULL;
 	return NULL;
 }
 
@@ -301,13 +320,14 @@ int pvx_vm_detach_kvm(struct kvm *kvm)
 
 int pvx_vm_detach_id(u64 id)
 {
+	bool admin = pvx_vm_admin();
 	struct pvx_vm *vm;
 	struct kvm *kvm;
 
 	spin_lock(&pvx_vm_lock);
-	vm = pvx_vm_find_id(id);
+	vm = pvx_vm_find_id(id, admin);
 	/* A VM already being destroyed is pvx_vm_destroyed()'s. */
-	if (!vm || !kvm_get_kvm_safe(vm->kvm)) {
+	if (!vm || !pvx_compat_kvm_get_safe(vm->kvm)) {
 		spin_unlock(&pvx_vm_lock);
 		return -ENOENT;
 	}
@@ -316,7 +336,7 @@ int pvx_vm_detach_id(u64 id)
 
 	kvm = vm->kvm;
 	pvx_vm_release(vm, "detached");
-	kvm_put_kvm(kvm);
+	pvx_compat_kvm_put(kvm);
 	return 0;
 }
 
@@ -347,7 +367,7 @@ void pvx_vm_detach_all(void)
 		busy = false;
 		spin_lock(&pvx_vm_lock);
 		hash_for_each_safe(pvx_vm_hash, bkt, tmp, vm, node) {
-			if (!kvm_get_kvm_safe(vm->kvm)) {
+			if (!pvx_compat_kvm_get_safe(vm->kvm)) {
 				busy = true;
 				continue;
 			}
@@ -360,7 +380,7 @@ void pvx_vm_detach_all(void)
 			struct kvm *kvm = vm->kvm;
 
 			pvx_vm_release(vm, "detached at unload");
-			kvm_put_kvm(kvm);
+			pvx_compat_kvm_put(kvm);
 		}
 		/* VMs mid-destruction leave through pvx_vm_destroyed(). */
 		if (busy)
@@ -380,12 +400,13 @@ void pvx_vm_barrier(void)
  */
 struct pvx_vm *pvx_vm_get_id(u64 id, int *idx)
 {
+	bool admin = pvx_vm_admin();
 	struct pvx_vm *vm;
 
 	*idx = srcu_read_lock(&pvx_vm_srcu);
 	spin_lock(&pvx_vm_lock);
-	vm = pvx_vm_find_id(id);
-	if (vm && !kvm_get_kvm_safe(vm->kvm))
+	vm = pvx_vm_find_id(id, admin);
+	if (vm && !pvx_compat_kvm_get_safe(vm->kvm))
 		vm = NULL;
 	spin_unlock(&pvx_vm_lock);
 	if (!vm)
@@ -398,7 +419,7 @@ void pvx_vm_put_id(struct pvx_vm *vm, int idx)
 	struct kvm *kvm = vm->kvm;
 
 	srcu_read_unlock(&pvx_vm_srcu, idx);
-	kvm_put_kvm(kvm);
+	pvx_compat_kvm_put(kvm);
 }
 
 /* In a hypercall of @vm, under the SRCU read lock. */
@@ -410,11 +431,12 @@ const struct pvx_msr_allow *pvx_vm_msr_allow(struct pvx_vm *vm)
 /* Takes ownership of @allow. */
 int pvx_vm_set_msr_allow(u64 vm_id, struct pvx_msr_allow *allow)
 {
+	bool admin = pvx_vm_admin();
 	struct pvx_msr_allow *old;
 	struct pvx_vm *vm;
 
 	spin_lock(&pvx_vm_lock);
-	vm = pvx_vm_find_id(vm_id);
+	vm = pvx_vm_find_id(vm_id, admin);
 	if (!vm) {
 		spin_unlock(&pvx_vm_lock);
 		kfree(allow);
@@ -457,6 +479,7 @@ int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms)
 	struct pvx_vm *vm;
 	unsigned int bkt;
 	u32 n = 0, copied;
+	bool admin;
 	int ret = 0;
 
 	/* Snapshot under the lock, copy out without it. */
@@ -467,8 +490,11 @@ int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms)
 			return -ENOMEM;
 	}
 
+	admin = pvx_vm_admin();
 	spin_lock(&pvx_vm_lock);
 	hash_for_each(pvx_vm_hash, bkt, vm, node) {
+		if (!pvx_vm_visible(vm, admin))
+			continue;
 		if (n < room)
 			pvx_vm_fill_stats(vm, &snap[n]);
 		n++;
