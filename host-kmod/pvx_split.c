@@ -47,8 +47,45 @@ struct pvx_split_req {
 	long result;
 };
 
+/*
+ * Ring entries a vCPU-context call keeps for the writes that report its
+ * work: the list write-back (one page) and a completion record (which
+ * may straddle two), with room to spare.
+ */
+#define PVX_DIRTY_RESERVE	4
+
 static struct workqueue_struct *pvx_split_wq;
 static DECLARE_WAIT_QUEUE_HEAD(pvx_split_idle);
+
+/*
+ * The gfns a vCPU-context call may mark dirty: what its dirty ring takes
+ * below the soft limit, less @reserve for the reporting writes that
+ * follow the work.  With less room than that, all of it: every call below
+ * the soft limit makes progress, and one that spends its budget brings
+ * the ring to the limit, so KVM exits to the VMM to harvest before the
+ * guest runs again (the reporting writes then take a few of the entries
+ * KVM keeps above the limit).  At the limit the budget is 0: the call
+ * does no work and the exit comes at once, so a guest that resubmits
+ * cannot make the host spin.
+ */
+u32 pvx_dirty_budget(struct kvm_vcpu *vcpu, u32 reserve)
+{
+	u32 room = pvx_compat_dirty_room(vcpu);
+
+	if (room == U32_MAX || room <= reserve)
+		return room;
+	return room - reserve;
+}
+
+/* Takes up to @want from @budget; returns how much it got. */
+u32 pvx_dirty_take(u32 *budget, u32 want)
+{
+	u32 n = min(want, *budget);
+
+	if (*budget != U32_MAX)
+		*budget -= n;
+	return n;
+}
 
 static void pvx_split_free(struct pvx_split_req *req)
 {
@@ -69,6 +106,8 @@ static void pvx_split_work(struct work_struct *work)
 		.vm = vm,
 		.list = req->list,
 		.count = req->count,
+		/* Nothing is marked here: the collecting vCPU does it. */
+		.dirty_budget = U32_MAX,
 	};
 	u8 vector;
 	int idx;
@@ -206,6 +245,7 @@ long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops)
 		goto out;
 	}
 	b.list = list;
+	b.dirty_budget = pvx_dirty_budget(call->vcpu, PVX_DIRTY_RESERVE);
 	ops->run(&b);
 	ret = b.done;
 	if (b.processed &&
