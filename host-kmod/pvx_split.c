@@ -15,7 +15,9 @@
  * guest memory to be marked dirty only from a running vCPU (the dirty
  * ring).  The worker writes data through the VMM's mapping; the collecting
  * vCPU marks it dirty before it writes the completion record, so a dirty
- * log never misses what the guest can see.
+ * log never misses what the guest can see.  A dirty ring takes only so
+ * many marks per exit: a request with more is collected over several
+ * (pvx_dirty_budget()).
  *
  * Lifetime: a request in the worker holds a reference on the VM and its mm,
  * so the VM cannot be destroyed under it; detach and unload wait for the
@@ -43,6 +45,7 @@ struct pvx_split_req {
 	u32 done;
 	u32 processed;
 	u32 written;
+	u32 marked;			/* of @written, marked dirty so far */
 	u32 epoch;			/* pv->split_epoch at submission */
 	long result;
 };
@@ -257,12 +260,34 @@ out:
 	return ret;
 }
 
+/*
+ * Marks what the worker wrote, as far as @budget goes; true when all of
+ * it is marked.
+ */
+static bool pvx_split_mark(struct pvx_call *call, struct pvx_split_req *req,
+			   u32 *budget)
+{
+	u32 n;
+
+	if (!req->ops->mark_dirty)
+		return true;
+	n = pvx_dirty_take(budget, req->written - req->marked);
+	if (n)
+		req->ops->mark_dirty(call->vcpu,
+				     req->list + req->marked *
+						 req->ops->entry_size, n);
+	req->marked += n;
+	return req->marked == req->written;
+}
+
 static long pvx_split_collect(struct pvx_call *call)
 {
 	struct pvx_split_req *req, *tmp;
 	struct pvx_vcpu *pv;
 	LIST_HEAD(done);
+	u32 budget;
 	long n = 0;
+	u8 vector;
 
 	if (call->args[0] || call->args[1] || call->args[2] || call->args[3])
 		return -PVX_EINVAL;
@@ -274,6 +299,7 @@ static long pvx_split_collect(struct pvx_call *call)
 	list_splice_init(&pv->split_done, &done);
 	spin_unlock(&pv->split_lock);
 
+	budget = pvx_dirty_budget(call->vcpu, PVX_DIRTY_RESERVE);
 	list_for_each_entry_safe(req, tmp, &done, node) {
 		struct pvx_completion rec = {
 			.state = PVX_COMPLETION_DONE,
@@ -282,25 +308,47 @@ static long pvx_split_collect(struct pvx_call *call)
 
 		/* Submitted before a reset: the memory is the new boot's. */
 		if (req->epoch != pv->split_epoch) {
+			list_del(&req->node);
 			pv->split_outstanding--;
 			pvx_split_free(req);
 			continue;
 		}
+		/*
+		 * The ring is full up to its limit: this one and the rest
+		 * wait for the next collection, after the VMM harvested.
+		 */
+		if (n && !budget)
+			break;
+		/* Dirty before the guest can learn the data is there. */
+		if (!pvx_split_mark(call, req, &budget))
+			break;
 
 		if (req->processed &&
 		    pvx_guest_write(call, req->list_gpa, req->list,
 				    req->processed * req->ops->entry_size))
 			rec.result = -PVX_EFAULT;
-		/* Dirty before the guest can learn the data is there. */
-		if (req->ops->mark_dirty)
-			req->ops->mark_dirty(call->vcpu, req->list,
-					     req->written);
 		/* Checked at submission; lost only if the guest moved it. */
 		pvx_guest_write(call, req->completion_gpa, &rec, sizeof(rec));
+		pvx_dirty_take(&budget, PVX_DIRTY_RESERVE);
+		list_del(&req->node);
 		pv->split_outstanding--;
 		pvx_split_free(req);
 		n++;
 	}
+
+	if (list_empty(&done))
+		return n;
+	/*
+	 * Collected in part: the rest goes back first in line, and the
+	 * notification comes again.  At the ring's soft limit KVM lets the
+	 * VMM harvest before the guest takes it.
+	 */
+	spin_lock(&pv->split_lock);
+	list_splice(&done, &pv->split_done);
+	spin_unlock(&pv->split_lock);
+	vector = READ_ONCE(pv->vector);
+	if (vector)
+		pvx_compat_inject_vector(call->vcpu, vector);
 	return n;
 }
 
