@@ -171,15 +171,49 @@ long pvx_msr_batch(struct pvx_msr_entry *list, unsigned int n)
 }
 EXPORT_SYMBOL_GPL(pvx_msr_batch);
 
+/* Calls in a row that may do nothing before pvx_batch_resume() gives up. */
+#define PVX_RESUME_IDLE_MAX	16
+
+/*
+ * A host whose dirty ring fills up stops in (or before) an entry, writes
+ * it back with -PVX_EAGAIN and what is left of it, and counts only the
+ * entries before it: go on from there.  Such a call makes progress, or
+ * the VMM harvests the ring before this CPU runs again; a call that
+ * keeps doing nothing (a DMA engine that cannot map a page) is given up
+ * on, as a plain refusal.  Returns the entries completed, or the error
+ * of a first call that failed.
+ */
+static long pvx_batch_resume(unsigned int nr, void *list, size_t size,
+			     size_t status_off, unsigned int n)
+{
+	unsigned int done = 0, idle = 0;
+	long ret;
+
+	for (;;) {
+		ret = pvx_batch(nr, list + done * size, n - done);
+		if (ret < 0)
+			return done ? done : ret;
+		done += ret;
+		if (done == n ||
+		    *(s32 *)(list + done * size + status_off) != -PVX_EAGAIN)
+			return done;
+		idle = ret ? 0 : idle + 1;
+		if (idle == PVX_RESUME_IDLE_MAX)
+			return done;
+	}
+}
+
 long pvx_prefault_write(struct pvx_gfn_range *list, unsigned int n)
 {
-	return pvx_batch(PVX_HC_PREFAULT_WRITE, list, n);
+	return pvx_batch_resume(PVX_HC_PREFAULT_WRITE, list, sizeof(*list),
+				offsetof(struct pvx_gfn_range, status), n);
 }
 EXPORT_SYMBOL_GPL(pvx_prefault_write);
 
 long pvx_copy_pages(struct pvx_copy_entry *list, unsigned int n)
 {
-	return pvx_batch(PVX_HC_COPY_PAGES, list, n);
+	return pvx_batch_resume(PVX_HC_COPY_PAGES, list, sizeof(*list),
+				offsetof(struct pvx_copy_entry, status), n);
 }
 EXPORT_SYMBOL_GPL(pvx_copy_pages);
 

@@ -57,6 +57,9 @@ struct pvx_doorbell;
  * Batch calls.  @list must be physically contiguous, 8-byte aligned and
  * within one page (kmalloc'ed memory of at most a page is); they return
  * what the hypercall returns: entries completed, or -PVX_E*.
+ * pvx_prefault_write() and pvx_copy_pages() call again from an entry the
+ * host stopped in (-PVX_EAGAIN: its dirty ring filled up), which they
+ * leave rewritten to what was left of it.
  */
 long pvx_msr_batch(struct pvx_msr_entry *list, unsigned int n);
 long pvx_prefault_write(struct pvx_gfn_range *list, unsigned int n);

@@ -572,6 +572,27 @@ void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn)
 }
 
 /*
+ * How many more gfns @vcpu may mark dirty in this exit: U32_MAX when the
+ * VM logs into bitmaps (no limit), else what its dirty ring takes below
+ * the soft limit.  KVM pushes one ring entry per mark (it does not merge
+ * repeats) and WARNs when the ring is full: nothing stops a push there,
+ * it overwrites an entry the VMM has not harvested.  KVM keeps the
+ * entries above the soft limit for its own writes between the push that
+ * reaches the limit and the exit to the VMM.  The VMM resets from
+ * another thread, which only makes the answer an underestimate.
+ */
+u32 pvx_compat_dirty_room(struct kvm_vcpu *vcpu)
+{
+	struct kvm_dirty_ring *ring = &vcpu->dirty_ring;
+	u32 used;
+
+	if (!vcpu->kvm->dirty_ring_size)
+		return U32_MAX;
+	used = READ_ONCE(ring->dirty_index) - READ_ONCE(ring->reset_index);
+	return used < ring->soft_limit ? ring->soft_limit - used : 0;
+}
+
+/*
  * Gives back the VMM's memory behind a range of guest RAM, as
  * madvise(MADV_DONTNEED) does for private anonymous memory and
  * MADV_REMOVE (a punched hole) for shared memory such as a memfd; KVM's

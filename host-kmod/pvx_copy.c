@@ -141,6 +141,8 @@ static void pvx_copy_run_cpu(struct pvx_batch *b)
 			break;
 		if (e->reserved)
 			e->status = -PVX_EINVAL;
+		else if (!pvx_dirty_take(&b->dirty_budget, 1))
+			e->status = -PVX_EAGAIN;	/* the ring is full */
 		else
 			e->status = pvx_compat_copy_page(b->kvm, b->vcpu,
 							 e->src_gfn, e->dst_gfn,
@@ -265,15 +267,24 @@ static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
 {
 	struct pvx_copy_entry *list = b->list;
 	struct pvx_dma_chunk *c = b->scratch;
-	u32 base = 0, n, i;
+	u32 base = 0, room, n, i;
 	s32 refused = 0;
 
 	BUILD_BUG_ON(sizeof(*c) > PAGE_SIZE);
 	b->done = 0;
 	while (base < b->count && !refused && !fatal_signal_pending(current)) {
+		/* A chunk's destinations are marked dirty: the ring's room. */
+		room = pvx_dirty_take(&b->dirty_budget,
+				      min_t(u32, b->count - base,
+					    PVX_DMA_INFLIGHT));
+		if (!room) {
+			list[base].status = -PVX_EAGAIN;
+			b->processed = base + 1;
+			return;
+		}
 		atomic_set(&c->pending, 1);
 		init_completion(&c->done);
-		for (n = 0; n < PVX_DMA_INFLIGHT && base + n < b->count; n++) {
+		for (n = 0; n < room; n++) {
 			if (pvx_dma_depends(&list[base], n, &list[base + n]))
 				break;
 			c->op[n].chunk = c;

@@ -146,7 +146,17 @@ struct pvx_batch {
 				 * changed, if more than @done (a DMA engine
 				 * ran past a failed entry): marked dirty too
 				 */
+	u32 dirty_budget;	/* gfns the batch may still mark dirty
+				 * (U32_MAX: no limit), see pvx_dirty_take()
+				 */
 };
+
+/*
+ * Dirty ring budget (Documentation/design.rst, "The dirty ring").  A
+ * batch that runs out stops with -PVX_EAGAIN in the entry it stopped in.
+ */
+u32 pvx_dirty_budget(struct kvm_vcpu *vcpu, u32 reserve);
+u32 pvx_dirty_take(u32 *budget, u32 want);
 
 struct pvx_split_ops {
 	size_t entry_size;
@@ -248,6 +258,7 @@ long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
 long pvx_compat_pin_guest_page(struct kvm *kvm, u64 gfn, bool write,
 			       struct page **page);
 void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn);
+u32 pvx_compat_dirty_room(struct kvm_vcpu *vcpu);
 long pvx_compat_gfn_range_to_hva(struct kvm *kvm, u64 gfn, u64 npages,
 				 bool write, unsigned long *hva);
 long pvx_compat_discard(struct kvm *kvm, u64 gfn, u64 npages);

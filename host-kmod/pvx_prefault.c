@@ -9,15 +9,19 @@
  * (zeroing, fork in the guest, a copy target) asks for all of it at once:
  * the host breaks the sharing and maps the pages writable now.
  * Split-phase, only the sharing is broken: stage 2 is a vCPU's business.
+ *
+ * A page mapped writable in stage 2 in a dirty-logged memslot is marked
+ * dirty then (the guest's writes to it no longer fault): one entry of the
+ * vCPU's dirty ring each, so a call stops when the ring is nearly full,
+ * inside a range if need be.
  */
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include "pvx_host.h"
 
-static s32 pvx_prefault_range(struct pvx_batch *b,
-			      const struct pvx_gfn_range *r)
+static s32 pvx_prefault_range(struct pvx_batch *b, struct pvx_gfn_range *r)
 {
-	u64 gfn;
+	u32 i, n;
 	long ret;
 
 	if (!r->npages || r->gfn + r->npages <= r->gfn)
@@ -25,11 +29,19 @@ static s32 pvx_prefault_range(struct pvx_batch *b,
 	if (r->npages > PVX_RANGE_MAX_PAGES)
 		return -PVX_E2BIG;
 
-	for (gfn = r->gfn; gfn < r->gfn + r->npages; gfn++) {
-		ret = pvx_compat_prefault_write(b->kvm, b->vcpu, gfn);
+	/* Counted as marked even when the page was writable already. */
+	n = pvx_dirty_take(&b->dirty_budget, r->npages);
+	for (i = 0; i < n; i++) {
+		ret = pvx_compat_prefault_write(b->kvm, b->vcpu, r->gfn + i);
 		if (ret)
 			return ret;
 		cond_resched();
+	}
+	if (n < r->npages) {
+		/* The entry goes back as what is left of it. */
+		r->gfn += n;
+		r->npages -= n;
+		return -PVX_EAGAIN;
 	}
 	return 0;
 }

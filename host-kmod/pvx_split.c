@@ -15,7 +15,9 @@
  * guest memory to be marked dirty only from a running vCPU (the dirty
  * ring).  The worker writes data through the VMM's mapping; the collecting
  * vCPU marks it dirty before it writes the completion record, so a dirty
- * log never misses what the guest can see.
+ * log never misses what the guest can see.  A dirty ring takes only so
+ * many marks per exit: a request with more is collected over several
+ * (pvx_dirty_budget()).
  *
  * Lifetime: a request in the worker holds a reference on the VM and its mm,
  * so the VM cannot be destroyed under it; detach and unload wait for the
@@ -43,12 +45,50 @@ struct pvx_split_req {
 	u32 done;
 	u32 processed;
 	u32 written;
+	u32 marked;			/* of @written, marked dirty so far */
 	u32 epoch;			/* pv->split_epoch at submission */
 	long result;
 };
 
+/*
+ * Ring entries a vCPU-context call keeps for the writes that report its
+ * work: the list write-back (one page) and a completion record (which
+ * may straddle two), with room to spare.
+ */
+#define PVX_DIRTY_RESERVE	4
+
 static struct workqueue_struct *pvx_split_wq;
 static DECLARE_WAIT_QUEUE_HEAD(pvx_split_idle);
+
+/*
+ * The gfns a vCPU-context call may mark dirty: what its dirty ring takes
+ * below the soft limit, less @reserve for the reporting writes that
+ * follow the work.  With less room than that, all of it: every call below
+ * the soft limit makes progress, and one that spends its budget brings
+ * the ring to the limit, so KVM exits to the VMM to harvest before the
+ * guest runs again (the reporting writes then take a few of the entries
+ * KVM keeps above the limit).  At the limit the budget is 0: the call
+ * does no work and the exit comes at once, so a guest that resubmits
+ * cannot make the host spin.
+ */
+u32 pvx_dirty_budget(struct kvm_vcpu *vcpu, u32 reserve)
+{
+	u32 room = pvx_compat_dirty_room(vcpu);
+
+	if (room == U32_MAX || room <= reserve)
+		return room;
+	return room - reserve;
+}
+
+/* Takes up to @want from @budget; returns how much it got. */
+u32 pvx_dirty_take(u32 *budget, u32 want)
+{
+	u32 n = min(want, *budget);
+
+	if (*budget != U32_MAX)
+		*budget -= n;
+	return n;
+}
 
 static void pvx_split_free(struct pvx_split_req *req)
 {
@@ -69,6 +109,8 @@ static void pvx_split_work(struct work_struct *work)
 		.vm = vm,
 		.list = req->list,
 		.count = req->count,
+		/* Nothing is marked here: the collecting vCPU does it. */
+		.dirty_budget = U32_MAX,
 	};
 	u8 vector;
 	int idx;
@@ -206,6 +248,7 @@ long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops)
 		goto out;
 	}
 	b.list = list;
+	b.dirty_budget = pvx_dirty_budget(call->vcpu, PVX_DIRTY_RESERVE);
 	ops->run(&b);
 	ret = b.done;
 	if (b.processed &&
@@ -217,12 +260,34 @@ out:
 	return ret;
 }
 
+/*
+ * Marks what the worker wrote, as far as @budget goes; true when all of
+ * it is marked.
+ */
+static bool pvx_split_mark(struct pvx_call *call, struct pvx_split_req *req,
+			   u32 *budget)
+{
+	u32 n;
+
+	if (!req->ops->mark_dirty)
+		return true;
+	n = pvx_dirty_take(budget, req->written - req->marked);
+	if (n)
+		req->ops->mark_dirty(call->vcpu,
+				     req->list + req->marked *
+						 req->ops->entry_size, n);
+	req->marked += n;
+	return req->marked == req->written;
+}
+
 static long pvx_split_collect(struct pvx_call *call)
 {
 	struct pvx_split_req *req, *tmp;
 	struct pvx_vcpu *pv;
 	LIST_HEAD(done);
+	u32 budget;
 	long n = 0;
+	u8 vector;
 
 	if (call->args[0] || call->args[1] || call->args[2] || call->args[3])
 		return -PVX_EINVAL;
@@ -234,6 +299,7 @@ static long pvx_split_collect(struct pvx_call *call)
 	list_splice_init(&pv->split_done, &done);
 	spin_unlock(&pv->split_lock);
 
+	budget = pvx_dirty_budget(call->vcpu, PVX_DIRTY_RESERVE);
 	list_for_each_entry_safe(req, tmp, &done, node) {
 		struct pvx_completion rec = {
 			.state = PVX_COMPLETION_DONE,
@@ -242,25 +308,47 @@ static long pvx_split_collect(struct pvx_call *call)
 
 		/* Submitted before a reset: the memory is the new boot's. */
 		if (req->epoch != pv->split_epoch) {
+			list_del(&req->node);
 			pv->split_outstanding--;
 			pvx_split_free(req);
 			continue;
 		}
+		/*
+		 * The ring is full up to its limit: this one and the rest
+		 * wait for the next collection, after the VMM harvested.
+		 */
+		if (n && !budget)
+			break;
+		/* Dirty before the guest can learn the data is there. */
+		if (!pvx_split_mark(call, req, &budget))
+			break;
 
 		if (req->processed &&
 		    pvx_guest_write(call, req->list_gpa, req->list,
 				    req->processed * req->ops->entry_size))
 			rec.result = -PVX_EFAULT;
-		/* Dirty before the guest can learn the data is there. */
-		if (req->ops->mark_dirty)
-			req->ops->mark_dirty(call->vcpu, req->list,
-					     req->written);
 		/* Checked at submission; lost only if the guest moved it. */
 		pvx_guest_write(call, req->completion_gpa, &rec, sizeof(rec));
+		pvx_dirty_take(&budget, PVX_DIRTY_RESERVE);
+		list_del(&req->node);
 		pv->split_outstanding--;
 		pvx_split_free(req);
 		n++;
 	}
+
+	if (list_empty(&done))
+		return n;
+	/*
+	 * Collected in part: the rest goes back first in line, and the
+	 * notification comes again.  At the ring's soft limit KVM lets the
+	 * VMM harvest before the guest takes it.
+	 */
+	spin_lock(&pv->split_lock);
+	list_splice(&done, &pv->split_done);
+	spin_unlock(&pv->split_lock);
+	vector = READ_ONCE(pv->vector);
+	if (vector)
+		pvx_compat_inject_vector(call->vcpu, vector);
 	return n;
 }
 

@@ -185,6 +185,8 @@ void vm_free(struct vm *vm)
 			close(v->stats_fd);
 		free(v->stats_desc);
 		munmap(v->run, v->run_size);
+		if (v->dirty_gfns)
+			munmap(v->dirty_gfns, vm->dirty_ring_bytes);
 		close(v->fd);
 		free(v);
 	}
@@ -322,6 +324,8 @@ struct vcpu *vcpu_add(struct vm *vm, void (*guest_fn)(uint64_t), uint64_t arg)
 	vcpu->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 vcpu->fd, 0);
 	TEST_REQUIRE_SYS(vcpu->run != MAP_FAILED, "mmap kvm_run");
+	if (vm->dirty_ring_bytes)
+		vcpu_map_dirty_ring(vcpu);
 
 	/* KVM refuses EFER.LME unless the guest's CPUID has long mode. */
 	TEST_REQUIRE_SYS(!ioctl(vcpu->fd, KVM_SET_CPUID2, kvm_cpuid),
@@ -381,6 +385,7 @@ const char *exit_reason_str(uint32_t reason)
 	case KVM_EXIT_FAIL_ENTRY: return "FAIL_ENTRY";
 	case KVM_EXIT_INTERNAL_ERROR: return "INTERNAL_ERROR";
 	case KVM_EXIT_SYSTEM_EVENT: return "SYSTEM_EVENT";
+	case KVM_EXIT_DIRTY_RING_FULL: return "DIRTY_RING_FULL";
 	}
 	return "?";
 }
@@ -432,6 +437,12 @@ uint64_t vcpu_get_ucall(struct vcpu *vcpu, struct ucall *uc)
 
 	memset(uc, 0, sizeof(*uc));
 	r = vcpu_run(vcpu);
+	/* The VMM harvests the ring; the guest goes on where it was. */
+	while (!r && run->exit_reason == KVM_EXIT_DIRTY_RING_FULL &&
+	       vcpu->dirty_ring_full) {
+		vcpu->dirty_ring_full(vcpu);
+		r = vcpu_run(vcpu);
+	}
 	if (r) {
 		tap_diag("vCPU %d: KVM_RUN: %s", vcpu->id, strerror(-r));
 		uc->cmd = UCALL_UNEXPECTED;

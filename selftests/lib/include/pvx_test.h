@@ -212,6 +212,11 @@ struct vcpu {
 	void *(*thread_fn)(struct vcpu *vcpu);
 	void *thread_arg;
 	void *thread_ret;
+	/* KVM's dirty ring of this vCPU, when the VM has one. */
+	struct kvm_dirty_gfn *dirty_gfns;
+	uint32_t dirty_fetch;		/* next entry the VMM reads */
+	/* Called by vcpu_get_ucall() at KVM_EXIT_DIRTY_RING_FULL. */
+	void (*dirty_ring_full)(struct vcpu *vcpu);
 };
 
 struct vm {
@@ -220,6 +225,8 @@ struct vm {
 	uint64_t mem_size;
 	int nr_vcpus;
 	struct vcpu *vcpus[GUEST_MAX_VCPUS];
+	uint32_t dirty_ring_bytes;	/* 0: no dirty ring */
+	uint32_t dirty_ring_cap;	/* the KVM_CAP_DIRTY_LOG_RING* enabled */
 };
 
 /* Opens /dev/kvm once; skips the whole test when KVM is unusable. */
@@ -289,6 +296,32 @@ static inline void *guest_ptr(struct vm *vm, uint64_t gpa)
 
 /* KVM binary stats of a vCPU, by name ("exits", "hypercalls"). */
 uint64_t vcpu_stat(struct vcpu *vcpu, const char *name);
+
+/* -------------------------------------------------------- dirty ring */
+
+/*
+ * KVM's dirty ring (KVM_CAP_DIRTY_LOG_RING_ACQ_REL, else
+ * KVM_CAP_DIRTY_LOG_RING) of @bytes per vCPU, enabled before the first
+ * vcpu_add(), which then maps each vCPU's ring.  The __ version returns
+ * 0 or -errno (-ENOTSUP: KVM has neither capability, or a smaller
+ * maximum); the other bails out on error.
+ */
+int __vm_enable_dirty_ring(struct vm *vm, uint32_t bytes);
+void vm_enable_dirty_ring(struct vm *vm, uint32_t bytes);
+/*
+ * Collects the entries KVM has published in @vcpu's ring, calling
+ * fn(slot, offset, arg) for each, and marks them harvested; returns how
+ * many.  KVM_RESET_DIRTY_RINGS (vm_reset_dirty_rings()) then hands them
+ * back to KVM and write-protects the pages again.
+ */
+uint32_t vcpu_harvest_dirty_ring(struct vcpu *vcpu,
+				 void (*fn)(uint32_t slot, uint64_t offset,
+					    void *arg), void *arg);
+/* Maps @vcpu's ring (vcpu_add() does it for a VM with a ring). */
+void vcpu_map_dirty_ring(struct vcpu *vcpu);
+/* Returns the number of entries reset, or -errno. */
+int __vm_reset_dirty_rings(struct vm *vm);
+int vm_reset_dirty_rings(struct vm *vm);
 
 /* ---------------------------------------------------------------- pvx */
 
