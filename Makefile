@@ -136,6 +136,62 @@ uninstall-host: check-kdir
 uninstall-guest: check-kdir
 	$(call remove-modules,$(GUEST_KDIR),$(GUEST_MODULES))
 
+# DKMS: one source package per side, /usr/src/pvx-{host,guest}-$(VERSION)/
+# with its dkms.conf, generated from the Kbuild lists.  pvx_host uses
+# Linux 6.12's KVM internals (pvx_compat.c): other kernels are excluded,
+# dkms says so instead of failing to build.  The guest drivers use only
+# stable interfaces and are tested on 6.12; no exclusion.
+HOST_DKMS_KERNELS ?= ^6\.12\.
+DKMS_DIR = build/dkms
+
+$(DKMS_DIR)/pvx-host/dkms.conf: FORCE
+	@mkdir -p $(@D)
+	packaging/dkms-conf.sh pvx-host $(VERSION) host-kmod '$(HOST_DKMS_KERNELS)' \
+		$(HOST_MODULES) > $@.tmp && mv $@.tmp $@
+
+$(DKMS_DIR)/pvx-guest/dkms.conf: FORCE
+	@mkdir -p $(@D)
+	packaging/dkms-conf.sh pvx-guest $(VERSION) guest-drivers '' \
+		$(GUEST_MODULES) > $@.tmp && mv $@.tmp $@
+
+dkms-conf-host: $(DKMS_DIR)/pvx-host/dkms.conf
+dkms-conf-guest: $(DKMS_DIR)/pvx-guest/dkms.conf
+
+# dkms-source-SIDE: its sources and dkms.conf into
+# $(DESTDIR)/usr/src/pvx-SIDE-$(VERSION)/ (then: dkms install pvx-SIDE/$(VERSION)).
+# The shipped modules' C files (packaging/modules.mk sources), the
+# headers, Kbuild: no test module's source, no object of this tree's builds.
+sources = $(shell MAKEFLAGS= $(MAKE) -s --no-print-directory -f packaging/modules.mk KBUILD_FILE=$(1)/Kbuild sources)
+dkms-source = set -e; d='$(DESTDIR)/usr/src/pvx-$(1)-$(VERSION)'; \
+	rm -rf "$$d"; mkdir -p "$$d/$(2)"; \
+	find include -name '*.h' -print | cpio -pdm --quiet "$$d"; \
+	cd $(2) && cp -p Kbuild Makefile *.h $(call sources,$(2)) "$$d/$(2)/"; \
+	cd $(CURDIR) && install -m 0644 $(DKMS_DIR)/pvx-$(1)/dkms.conf "$$d/dkms.conf"
+
+dkms-source-host: dkms-conf-host
+	$(call dkms-source,host,host-kmod)
+
+dkms-source-guest: dkms-conf-guest
+	$(call dkms-source,guest,guest-drivers)
+
+# The Debian packages, built in a copy of the sources under build/deb/
+# (dpkg-buildpackage writes its results beside the source directory).
+DEB_DIR = build/deb
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh_dkms >/dev/null || { \
+		echo "make deb needs debhelper and dh-dkms: run tools/testbed/deps.sh"; exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/pvx-$(VERSION)
+	git ls-files -co --exclude-standard 2>/dev/null | grep -v '^build/' | \
+		cpio -pdm --quiet $(DEB_DIR)/pvx-$(VERSION) || \
+		find . -path ./build -prune -o -path ./.git -prune -o -type f -print | \
+		cpio -pdm --quiet $(DEB_DIR)/pvx-$(VERSION)
+	cd $(DEB_DIR)/pvx-$(VERSION) && dpkg-buildpackage -us -uc -b
+	@ls $(DEB_DIR)/*.deb
+
+check-packaging:
+	tools/packaging-test.sh
+
 clean:
 	-test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR)/host-kmod clean
 	-test -z "$(KDIR)" || $(MAKE) -C $(GUEST_KDIR) M=$(CURDIR)/guest-drivers clean
@@ -146,4 +202,5 @@ clean:
 
 .PHONY: all check-kdir modules modules-host modules-guest print-modules tools \
 	selftests stage run check check-pvxctl bench install install-host \
-	install-guest uninstall uninstall-host uninstall-guest clean
+	install-guest uninstall uninstall-host uninstall-guest dkms-conf-host \
+	dkms-conf-guest dkms-source-host dkms-source-guest deb check-packaging clean FORCE
