@@ -34,6 +34,7 @@
 #include <linux/workqueue.h>
 #include <uapi/linux/pvx.h>
 #include "pvx_guest.h"
+#include "pvx_version.h"
 
 #define PVX_BLOCK_ORDER		9	/* 2 MiB: one range of 512 pages */
 #define PVX_OOM_PAGES		256	/* deflated per OOM notification */
@@ -468,3 +469,4 @@ module_exit(pvx_balloon_exit);
 
 MODULE_DESCRIPTION("pvx: memory balloon by page ranges");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(PVX_VERSION);

@@ -42,6 +42,7 @@
 #include <linux/workqueue.h>
 #include <uapi/linux/pvx.h>
 #include "pvx_guest.h"
+#include "pvx_version.h"
 
 static int rating = 350;
 module_param(rating, int, 0444);
@@ -354,3 +355,4 @@ module_init(pvx_clock_init);
 
 MODULE_DESCRIPTION("pvx: clock event device by hypercall deadline");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(PVX_VERSION);

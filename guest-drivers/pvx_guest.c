@@ -42,6 +42,7 @@
 #include <linux/io.h>
 #include <uapi/linux/pvx.h>
 #include "pvx_guest.h"
+#include "pvx_version.h"
 
 static bool notifications = true;
 module_param(notifications, bool, 0444);
@@ -838,3 +839,4 @@ module_exit(pvx_guest_exit);
 
 MODULE_DESCRIPTION("pvx: guest core (probe, hypercall wrappers)");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(PVX_VERSION);

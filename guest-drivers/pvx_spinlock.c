@@ -21,6 +21,7 @@
 #include <uapi/linux/pvx.h>
 #include "pvx_guest.h"
 #include "pvx_spinlock.h"
+#include "pvx_version.h"
 
 static bool directed_yield = true;
 module_param_named(yield, directed_yield, bool, 0644);
@@ -132,3 +133,4 @@ module_exit(pvx_spinlock_exit);
 
 MODULE_DESCRIPTION("pvx: spinlock that yields to a preempted holder");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(PVX_VERSION);

@@ -60,6 +60,7 @@
 #include <linux/workqueue.h>
 #include <uapi/linux/pvx.h>
 #include "pvx_guest.h"
+#include "pvx_version.h"
 
 #define PVX_VIRTIO_CONFIG_VECTOR	0
 #define PVX_VIRTIO_SHARED_VQ_VECTOR	1	/* without per-queue vectors */
@@ -867,3 +868,4 @@ module_exit(pvx_virtio_exit);
 
 MODULE_DESCRIPTION("pvx: virtio-pci transport notified by doorbell hypercalls");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(PVX_VERSION);

@@ -199,8 +199,24 @@ static const struct file_operations pvx_fops = {
 	.llseek = noop_llseek,
 };
 
+/*
+ * A fixed misc minor, so that /dev/pvx exists before pvx_host is loaded
+ * and opening it loads the module: depmod writes the devname alias into
+ * modules.devname, kmod-static-nodes (systemd-tmpfiles) creates the node
+ * at boot, and the kernel's char-major-10-N request loads us on the
+ * first open.  247 is in 243-254, which Documentation/admin-guide/
+ * devices.txt reserves for local use (include/linux/miscdevice.h assigns
+ * none of them); a minor there is not registered upstream, so another
+ * local driver may have it: then misc_register() says -EBUSY and we take
+ * a dynamic minor, as before (/dev/pvx works, only its autoload does not).
+ */
+#define PVX_MISC_MINOR 247
+
+MODULE_ALIAS_MISCDEV(PVX_MISC_MINOR);
+MODULE_ALIAS("devname:pvx");
+
 static struct miscdevice pvx_miscdev = {
-	.minor = MISC_DYNAMIC_MINOR,
+	.minor = PVX_MISC_MINOR,
 	.name = "pvx",
 	.fops = &pvx_fops,
 	.mode = 0660,
@@ -208,6 +224,15 @@ static struct miscdevice pvx_miscdev = {
 
 int pvx_dev_init(void)
 {
+	int ret;
+
+	pvx_miscdev.minor = PVX_MISC_MINOR;
+	ret = misc_register(&pvx_miscdev);
+	if (ret != -EBUSY)
+		return ret;
+	pr_warn("misc minor %d is taken: /dev/pvx gets a dynamic minor and does not autoload pvx_host\n",
+		PVX_MISC_MINOR);
+	pvx_miscdev.minor = MISC_DYNAMIC_MINOR;
 	return misc_register(&pvx_miscdev);
 }
 

@@ -11,6 +11,7 @@
 #include <linux/kvm_para.h>
 #include <linux/module.h>
 #include "pvx_host.h"
+#include "pvx_version.h"
 
 #define CREATE_TRACE_POINTS
 #include "pvx_trace.h"
@@ -189,3 +190,4 @@ module_exit(pvx_exit);
 MODULE_DESCRIPTION("pvx: paravirtual hypercall services for KVM guests");
 MODULE_LICENSE("GPL");
 MODULE_SOFTDEP("pre: kvm");
+MODULE_VERSION(PVX_VERSION);

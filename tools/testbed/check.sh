@@ -4,6 +4,7 @@
 # Last line: "N passed, N failed[, N skipped]"; exit 1 when anything failed.
 #
 # env: PVX_LANES (default "stock debug"), PVX_CACHE, PVX_NO_L2=1 to skip L2,
+#      PVX_NO_PACKAGING=1 to skip tools/packaging-test.sh,
 #      PVX_NO_IOMMU=1 to skip the IOMMU proof's L1,
 #      PVX_STAGE_STOCK / PVX_STAGE_DEBUG: use that stage dir instead of
 #      running `make stage` (for debugging the testbed itself).
@@ -29,7 +30,8 @@ boot() {
 	P=$((P + p)) F=$((F + f)) S=$((S + s))
 }
 
-{ [ -f "$PVX_CACHE/stock.env" ] && [ -f "$PVX_CACHE/qemu.env" ]; } ||
+{ [ -f "$PVX_CACHE/stock.env" ] && [ -f "$PVX_CACHE/qemu.env" ] &&
+	command -v dh_dkms dkms lintian > /dev/null; } ||
 	"$TESTBED_DIR/deps.sh" || tb_die "deps.sh failed"
 STOCK_KDIR=$(. "$PVX_CACHE/stock.env"; echo "$KDIR")
 
@@ -46,6 +48,25 @@ else
 	F=$((F + 1))
 fi
 tb_log "pvxctl: command-line tests $(( $(date +%s) - tp ))s"
+
+# The packaging, on the build machine: make deb, lintian, dkms build
+# against the stock lane's headers (tools/packaging-test.sh).
+tp=$(date +%s)
+if [ "${PVX_NO_PACKAGING:-0}" = 1 ]; then
+	echo "# 0 passed, 0 failed, 0 skipped" > "$PVX_CACHE/packaging-check.log"
+else
+	PVX_PKG_KDIR=$STOCK_KDIR "$REPO_DIR/tools/packaging-test.sh" > "$PVX_CACHE/packaging-check.log" 2>&1
+fi
+grep -E '^not ok' "$PVX_CACHE/packaging-check.log" | sed 's/^/FAIL packaging: /'
+if read -r p f s < <(sed -n 's/^# \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
+		"$PVX_CACHE/packaging-check.log"); then
+	P=$((P + p)) F=$((F + f)) S=$((S + s))
+	tb_log "packaging: $p checks passed, $f failed, $s skipped"
+else
+	echo "FAIL packaging/check: no summary (log: $PVX_CACHE/packaging-check.log)"
+	F=$((F + 1))
+fi
+tb_log "packaging: deb, lintian, dkms build $(( $(date +%s) - tp ))s"
 
 for lane in $LANES; do
 	tl=$(date +%s)

@@ -2,7 +2,7 @@
 # Install everything the pvx testbed needs (idempotent; Debian 12, apt only).
 #
 # - build tools, QEMU, busybox-static, linux-source-6.12 (debug lane source,
-#   and the kselftest runner of selftests/guest)
+#   and the kselftest runner of selftests/guest), the packaging tools
 # - linux-headers-<abi> for the stock lane (KDIR=/usr/src/linux-headers-<abi>)
 # - linux-image-<abi>-unsigned unpacked (not installed) into
 #   $PVX_CACHE/stock-<abi>/ with depmod run there
@@ -39,9 +39,12 @@ ensure_pkgs() {
 	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# debhelper, dh-dkms (its own package on Debian 12), dkms, lintian,
+# fakeroot: make deb and tools/packaging-test.sh.
 ensure_pkgs qemu-system-x86 busybox-static cpio linux-source-6.12 flex bison bc \
 	libelf-dev libssl-dev ccache kmod dwarves xz-utils gzip gcc make \
-	libc6-dev libjson-c-dev jq python3 file fio
+	libc6-dev libjson-c-dev jq python3 file fio \
+	debhelper dh-dkms dkms lintian fakeroot
 
 DEBVER=$(apt-cache policy linux-source-6.12 | awk '/Candidate:/ {print $2}')
 [ -n "$DEBVER" ] && [ "$DEBVER" != "(none)" ] || tb_die "no candidate for linux-source-6.12"

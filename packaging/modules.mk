@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# What a Kbuild file ships: its obj-m as Kbuild sees it without
+# PVX_TEST_MODULES (no test modules) and without CONFIG_KUNIT.  The one
+# module list stays the Kbuild file's; dkms.conf, the DKMS source trees,
+# make install and make uninstall are generated from this.
+#
+#   make -s -f packaging/modules.mk KBUILD_FILE=guest-drivers/Kbuild [print]
+#       the shipped modules, one name a line
+#   make -s -f packaging/modules.mk KBUILD_FILE=guest-drivers/Kbuild sources
+#       the C files they are built from, one a line (relative to the
+#       Kbuild file's directory)
+
+override PVX_TEST_MODULES :=
+override CONFIG_KUNIT :=
+src := $(dir $(KBUILD_FILE))
+include $(KBUILD_FILE)
+
+modules := $(patsubst %.o,%,$(filter %.o,$(obj-m)))
+# a composite module's objects (m-y, m-objs), else m.o itself
+objects = $(or $($(1)-y),$($(1)-objs),$(1).o)
+
+print:
+	@printf '%s\n' $(modules)
+
+sources:
+	@printf '%s\n' $(sort $(patsubst %.o,%.c,$(foreach m,$(modules),$(call objects,$(m)))))
+
+.PHONY: print sources
