@@ -105,10 +105,15 @@ bench:
 # without PVX_TEST_MODULES (make stage builds in a copy of its own).
 install: install-host install-guest
 
+# /dev/pvx for group kvm, as /dev/kvm (see the rule's comment).
+UDEVRULESDIR ?= /lib/udev/rules.d
+
 install-host: modules-host tools
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/host-kmod INSTALL_MOD_PATH=$(DESTDIR) \
 		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
 	$(MAKE) -C tools/pvxctl install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+	install -D -m 0644 tools/udev/60-pvx.rules \
+		$(DESTDIR)$(UDEVRULESDIR)/60-pvx.rules
 
 install-guest: modules-guest
 	$(MAKE) -C $(GUEST_KDIR) M=$(CURDIR)/guest-drivers INSTALL_MOD_PATH=$(DESTDIR) \
@@ -132,6 +137,7 @@ uninstall: uninstall-host uninstall-guest
 uninstall-host: check-kdir
 	$(call remove-modules,$(KDIR),$(HOST_MODULES))
 	$(MAKE) -C tools/pvxctl uninstall DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-pvx.rules
 
 uninstall-guest: check-kdir
 	$(call remove-modules,$(GUEST_KDIR),$(GUEST_MODULES))
