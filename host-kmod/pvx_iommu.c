@@ -33,6 +33,7 @@
 #include <linux/kthread.h>
 #include <linux/major.h>
 #include <linux/miscdevice.h>
+#include <linux/security.h>
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -66,6 +67,19 @@ static bool pvx_file_is_vfio_container(struct file *file)
 	       file->f_op->unlocked_ioctl;
 }
 
+/*
+ * As ioctl(2) reaches VFIO, LSM hook included: pvx acts for the VMM, and
+ * must not be a way round a policy that forbids the VMM these ioctls.
+ * VFIO exports no kernel interface to type1's map and unmap.
+ */
+static long pvx_vfio_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	long ret = security_file_ioctl(file, cmd, arg);
+
+	return ret ? ret : vfs_ioctl(file, cmd, arg);
+}
+
 /* In the VMM's mm: the calling vCPU thread, or a worker that entered it. */
 static long pvx_iommu_ioctl(struct pvx_iommu *io, unsigned int cmd, void *arg,
 			    size_t len, bool readback)
@@ -75,8 +89,7 @@ static long pvx_iommu_ioctl(struct pvx_iommu *io, unsigned int cmd, void *arg,
 
 	if (copy_to_user(uarg, arg, len))
 		return -EFAULT;
-	ret = io->container->f_op->unlocked_ioctl(io->container, cmd,
-						  io->scratch);
+	ret = pvx_vfio_ioctl(io->container, cmd, io->scratch);
 	if (!ret && readback && copy_from_user(arg, uarg, len))
 		return -EFAULT;
 	return ret;
@@ -308,9 +321,11 @@ int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req)
 	if (!pvx_file_is_vfio_container(file))
 		goto err_file;
 	/* The container answers for type1v2 once the VMM set it. */
-	if (file->f_op->unlocked_ioctl(file, VFIO_CHECK_EXTENSION,
-				       VFIO_TYPE1v2_IOMMU) != 1)
+	ret = pvx_vfio_ioctl(file, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU);
+	if (ret != 1) {
+		ret = ret < 0 ? ret : -EINVAL;
 		goto err_file;
+	}
 
 	ret = -ENOMEM;
 	io = kzalloc(sizeof(*io), GFP_KERNEL_ACCOUNT);
