@@ -13,9 +13,10 @@
  * that does not give (one IOTLB flush per mapping, not per batch).
  *
  * VFIO's ioctls take a user pointer: pvx passes a page it mapped in the
- * VMM at setup.  The VMM could scribble on it; it can only hurt itself,
- * since it may issue those ioctls with any argument anyway.  What the
- * guest asked for is validated before it is written there.
+ * VMM at setup, read-only and sealed, that only pvx writes (through the
+ * kernel's own mapping of it).  A VMM thread cannot rewrite it between
+ * pvx's write and VFIO's read, so VFIO maps exactly the guest pages pvx
+ * validated, never other memory of the VMM's.
  *
  * pvx records its mappings (an interval tree of IOVA frames) so that it
  * can refuse double maps and unmaps of what is not mapped entry by entry,
@@ -27,6 +28,7 @@
  */
 #define pr_fmt(fmt) "pvx: " fmt
 
+#include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/interval_tree.h>
@@ -48,6 +50,8 @@ struct pvx_iommu {
 	struct mutex lock;		/* the tree and the VFIO calls */
 	struct file *container;		/* referenced */
 	struct mm_struct *mm;		/* the VMM's, mmgrab()ed */
+	struct file *stage;		/* pvx's file mapped at @scratch */
+	void *args;			/* its page, as the kernel sees it */
 	unsigned long scratch;		/* a page in @mm for VFIO's arguments */
 	u64 iova_base, iova_size;
 	u32 perms;
@@ -57,6 +61,97 @@ struct pvx_iommu {
 };
 
 static struct workqueue_struct *pvx_iommu_wq;
+
+/*
+ * The staging page: a file of pvx's own, so that the mapping has no way
+ * to be written (no VM_MAYWRITE, no page GUP can reach: VM_PFNMAP) and,
+ * sealed, none to be replaced or moved while VFIO reads it.
+ */
+struct pvx_stage {
+	struct page *page;
+	bool mapped;			/* under the mm's mmap_lock */
+};
+
+static int pvx_stage_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct pvx_stage *st = file->private_data;
+
+	/* pvx maps it once, read-only; nobody may map it again. */
+	if (st->mapped || vma->vm_pgoff ||
+	    vma->vm_end - vma->vm_start != PAGE_SIZE ||
+	    vma->vm_flags & (VM_WRITE | VM_EXEC | VM_SHARED))
+		return -EPERM;
+	st->mapped = true;
+	vm_flags_mod(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP |
+		     VM_SEALED, VM_MAYWRITE | VM_MAYEXEC);
+	return remap_pfn_range(vma, vma->vm_start, page_to_pfn(st->page),
+			       PAGE_SIZE, vma->vm_page_prot);
+}
+
+static int pvx_stage_release(struct inode *inode, struct file *file)
+{
+	struct pvx_stage *st = file->private_data;
+
+	__free_page(st->page);
+	kfree(st);
+	return 0;
+}
+
+static const struct file_operations pvx_stage_fops = {
+	.owner = THIS_MODULE,
+	.mmap = pvx_stage_mmap,
+	.release = pvx_stage_release,
+};
+
+/* In the VMM's context: maps the staging page there. */
+static int pvx_stage_create(struct pvx_iommu *io)
+{
+	struct pvx_stage *st;
+	unsigned long addr;
+	struct file *file;
+
+	st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
+	if (!st)
+		return -ENOMEM;
+	st->page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!st->page) {
+		kfree(st);
+		return -ENOMEM;
+	}
+	file = anon_inode_getfile("[pvx-iommu-args]", &pvx_stage_fops, st,
+				  O_RDONLY);
+	if (IS_ERR(file)) {
+		__free_page(st->page);
+		kfree(st);
+		return PTR_ERR(file);
+	}
+	io->args = page_address(st->page);
+	addr = vm_mmap(file, 0, PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
+	if (IS_ERR_VALUE(addr)) {
+		fput(file);
+		return addr;
+	}
+	io->stage = file;
+	io->scratch = addr;
+	return 0;
+}
+
+/*
+ * In @mm (the VMM's, in use).  Unsealed first, as only pvx may: the VMM
+ * could then unmap the page and map something of its own there before
+ * vm_munmap() runs, and lose that instead, which harms only itself.
+ */
+static void pvx_stage_destroy(struct pvx_iommu *io, struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+
+	mmap_write_lock(mm);
+	vma = find_vma(mm, io->scratch);
+	if (vma && vma->vm_start == io->scratch && vma->vm_file == io->stage)
+		vm_flags_clear(vma, VM_SEALED);
+	mmap_write_unlock(mm);
+	vm_munmap(io->scratch, PAGE_SIZE);
+}
 
 static bool pvx_file_is_vfio_container(struct file *file)
 {
@@ -81,18 +176,11 @@ static long pvx_vfio_ioctl(struct file *file, unsigned int cmd,
 }
 
 /* In the VMM's mm: the calling vCPU thread, or a worker that entered it. */
-static long pvx_iommu_ioctl(struct pvx_iommu *io, unsigned int cmd, void *arg,
-			    size_t len, bool readback)
+static long pvx_iommu_ioctl(struct pvx_iommu *io, unsigned int cmd,
+			    const void *arg, size_t len)
 {
-	void __user *uarg = (void __user *)io->scratch;
-	long ret;
-
-	if (copy_to_user(uarg, arg, len))
-		return -EFAULT;
-	ret = pvx_vfio_ioctl(io->container, cmd, io->scratch);
-	if (!ret && readback && copy_from_user(arg, uarg, len))
-		return -EFAULT;
-	return ret;
+	memcpy(io->args, arg, len);
+	return pvx_vfio_ioctl(io->container, cmd, io->scratch);
 }
 
 static s8 pvx_iommu_errno(long err)
@@ -111,6 +199,25 @@ static s8 pvx_iommu_errno(long err)
 	default:
 		return -PVX_EFAULT;
 	}
+}
+
+/*
+ * type1 writes the size it unmapped back to the arguments, which it cannot
+ * in the read-only page: it unmapped, and its read of them cannot have
+ * failed, so -EFAULT is its success here.  The size is lost: when the
+ * group left the container, VFIO unmapped less than asked, unseen.
+ */
+static long pvx_iommu_unmap_dma(struct pvx_iommu *io, u64 iova, u64 size)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = size,
+	};
+	long ret;
+
+	ret = pvx_iommu_ioctl(io, VFIO_IOMMU_UNMAP_DMA, &unmap, sizeof(unmap));
+	return ret == -EFAULT ? 0 : ret;
 }
 
 /* Page aligned, not wrapping, inside the window. */
@@ -163,7 +270,7 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 	map.vaddr = hva;
 	map.iova = e->iova;
 	map.size = (u64)e->npages << PAGE_SHIFT;
-	ret = pvx_iommu_ioctl(io, VFIO_IOMMU_MAP_DMA, &map, sizeof(map), false);
+	ret = pvx_iommu_ioctl(io, VFIO_IOMMU_MAP_DMA, &map, sizeof(map));
 	if (ret) {
 		kfree(n);
 		return pvx_iommu_errno(ret);
@@ -182,7 +289,6 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 static s32 pvx_iommu_unmap_one(struct pvx_iommu *io,
 			       const struct pvx_iommu_unmap *e)
 {
-	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
 	u64 first = e->iova >> PAGE_SHIFT, last = first + e->npages - 1;
 	struct interval_tree_node *n, *next;
 	u64 covered = 0;
@@ -200,17 +306,9 @@ static s32 pvx_iommu_unmap_one(struct pvx_iommu *io,
 	if (covered != e->npages)
 		return -PVX_ENOENT;
 
-	unmap.iova = e->iova;
-	unmap.size = (u64)e->npages << PAGE_SHIFT;
-	ret = pvx_iommu_ioctl(io, VFIO_IOMMU_UNMAP_DMA, &unmap, sizeof(unmap),
-			      true);
+	ret = pvx_iommu_unmap_dma(io, e->iova, (u64)e->npages << PAGE_SHIFT);
 	if (ret)
 		return pvx_iommu_errno(ret);
-	/* Less when VFIO dropped them already (the group left the container). */
-	if (unmap.size != (u64)e->npages << PAGE_SHIFT)
-		pr_warn_ratelimited("VFIO unmapped %llu of %llu bytes at %#llx\n",
-				    unmap.size,
-				    (u64)e->npages << PAGE_SHIFT, e->iova);
 
 	for (n = interval_tree_iter_first(&io->maps, first, last); n; n = next) {
 		next = interval_tree_iter_next(n, first, last);
@@ -300,7 +398,6 @@ static long pvx_iommu_unmap(struct pvx_call *call)
 int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req)
 {
 	struct pvx_iommu *io;
-	unsigned long addr;
 	struct file *file;
 	int ret;
 
@@ -331,24 +428,21 @@ int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req)
 	io = kzalloc(sizeof(*io), GFP_KERNEL_ACCOUNT);
 	if (!io)
 		goto err_file;
-	addr = vm_mmap(NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, 0);
-	if (IS_ERR_VALUE(addr)) {
-		ret = addr;
+	ret = pvx_stage_create(io);
+	if (ret)
 		goto err_io;
-	}
 	mutex_init(&io->lock);
 	io->container = file;
 	io->mm = current->mm;
 	mmgrab(io->mm);
-	io->scratch = addr;
 	io->iova_base = req->iova_base;
 	io->iova_size = req->iova_size;
 	io->perms = req->perms;
 	io->maps = RB_ROOT_CACHED;
 
 	if (cmpxchg(&vm->iommu, NULL, io)) {
-		vm_munmap(addr, PAGE_SIZE);
+		pvx_stage_destroy(io, io->mm);
+		fput(io->stage);
 		mmdrop(io->mm);
 		ret = -EBUSY;
 		goto err_io;
@@ -367,11 +461,6 @@ err_file:
 static void pvx_iommu_release_work(struct work_struct *work)
 {
 	struct pvx_iommu *io = container_of(work, struct pvx_iommu, release);
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap),
-		.iova = io->iova_base,
-		.size = io->iova_size,
-	};
 	struct interval_tree_node *n;
 	u64 pages = io->pages;
 	long ret = 0;
@@ -381,9 +470,9 @@ static void pvx_iommu_release_work(struct work_struct *work)
 	if (mmget_not_zero(io->mm)) {
 		kthread_use_mm(io->mm);
 		if (pages)
-			ret = pvx_iommu_ioctl(io, VFIO_IOMMU_UNMAP_DMA, &unmap,
-					      sizeof(unmap), true);
-		vm_munmap(io->scratch, PAGE_SIZE);
+			ret = pvx_iommu_unmap_dma(io, io->iova_base,
+						  io->iova_size);
+		pvx_stage_destroy(io, io->mm);
 		kthread_unuse_mm(io->mm);
 		mmput(io->mm);
 		if (ret)
@@ -402,6 +491,7 @@ static void pvx_iommu_release_work(struct work_struct *work)
 	}
 	mutex_unlock(&io->lock);
 	mutex_destroy(&io->lock);
+	fput(io->stage);
 	fput(io->container);
 	mmdrop(io->mm);
 	kfree(io);
