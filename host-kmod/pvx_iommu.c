@@ -57,6 +57,9 @@ struct pvx_iommu {
 	u32 perms;
 	struct rb_root_cached maps;	/* interval tree of IOVA frames */
 	u64 pages;			/* mapped now */
+	u64 mappings;			/* map entries in force now */
+	u64 max_pages;			/* 0: the VM's writable RAM */
+	u32 max_mappings;
 	struct work_struct release;
 };
 
@@ -235,8 +238,20 @@ static s32 pvx_iommu_check_range(struct pvx_iommu *io, u64 iova, u64 npages)
 	return 0;
 }
 
+/*
+ * Each mapping pins pages in, and accounts them to, the VMM, and takes an
+ * entry of the container's dma_entry_limit, which the VMM's own mappings
+ * share: a guest gets only its share of either.
+ */
+static bool pvx_iommu_over_cap(const struct pvx_iommu *io, u64 npages,
+			       u64 max_pages)
+{
+	return io->mappings >= io->max_mappings ||
+	       io->pages + npages > max_pages;
+}
+
 static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
-			    const struct pvx_iommu_map *e)
+			    const struct pvx_iommu_map *e, u64 max_pages)
 {
 	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
 	u64 first = e->iova >> PAGE_SHIFT, last = first + e->npages - 1;
@@ -255,6 +270,8 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 		return -PVX_EPERM;
 	if (interval_tree_iter_first(&io->maps, first, last))
 		return -PVX_EBUSY;
+	if (pvx_iommu_over_cap(io, e->npages, max_pages))
+		return -PVX_ENOSPC;
 	ret = pvx_compat_gfn_range_to_hva(b->kvm, e->gfn, e->npages,
 					  e->perms & PVX_IOMMU_WRITE, &hva);
 	if (ret)
@@ -279,6 +296,7 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 	n->last = last;
 	interval_tree_insert(n, &io->maps);
 	WRITE_ONCE(io->pages, io->pages + e->npages);
+	WRITE_ONCE(io->mappings, io->mappings + 1);
 	return 0;
 }
 
@@ -291,7 +309,7 @@ static s32 pvx_iommu_unmap_one(struct pvx_iommu *io,
 {
 	u64 first = e->iova >> PAGE_SHIFT, last = first + e->npages - 1;
 	struct interval_tree_node *n, *next;
-	u64 covered = 0;
+	u64 covered = 0, nodes = 0;
 	long ret;
 
 	ret = pvx_iommu_check_range(io, e->iova, e->npages);
@@ -302,6 +320,7 @@ static s32 pvx_iommu_unmap_one(struct pvx_iommu *io,
 		if (n->start < first || n->last > last)
 			return -PVX_EINVAL;
 		covered += n->last - n->start + 1;
+		nodes++;
 	}
 	if (covered != e->npages)
 		return -PVX_ENOENT;
@@ -316,6 +335,7 @@ static s32 pvx_iommu_unmap_one(struct pvx_iommu *io,
 		kfree(n);
 	}
 	WRITE_ONCE(io->pages, io->pages - e->npages);
+	WRITE_ONCE(io->mappings, io->mappings - nodes);
 	return 0;
 }
 
@@ -325,13 +345,18 @@ static void pvx_iommu_run(struct pvx_batch *b, bool map)
 	struct pvx_iommu *io = b->vm->iommu;
 	struct pvx_iommu_unmap *u = b->list;
 	struct pvx_iommu_map *m = b->list;
+	u64 max_pages = 0;
 	s32 st;
 
+	/* The default follows the VM's RAM, as a memslot walk: once a call. */
+	if (map)
+		max_pages = io->max_pages ?: pvx_compat_ram_pages(b->kvm);
 	mutex_lock(&io->lock);
 	for (b->done = 0; b->done < b->count; b->done++) {
 		if (map)
 			st = m[b->done].status =
-				pvx_iommu_map_one(b, io, &m[b->done]);
+				pvx_iommu_map_one(b, io, &m[b->done],
+						  max_pages);
 		else
 			st = u[b->done].status =
 				pvx_iommu_unmap_one(io, &u[b->done]);
@@ -439,6 +464,8 @@ int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req)
 	io->iova_size = req->iova_size;
 	io->perms = req->perms;
 	io->maps = RB_ROOT_CACHED;
+	io->max_mappings = req->max_mappings ?: PVX_IOMMU_DEFAULT_MAPPINGS;
+	io->max_pages = req->max_pages;
 
 	if (cmpxchg(&vm->iommu, NULL, io)) {
 		pvx_stage_destroy(io, io->mm);
@@ -513,11 +540,15 @@ void pvx_iommu_vm_stop(struct pvx_vm *vm, bool destroying)
 		flush_workqueue(pvx_iommu_wq);
 }
 
-u64 pvx_iommu_vm_pages(const struct pvx_vm *vm)
+void pvx_iommu_vm_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 {
 	struct pvx_iommu *io = READ_ONCE(vm->iommu);
 
-	return io ? READ_ONCE(io->pages) : 0;
+	if (!io)
+		return;
+	st->iommu_pages = READ_ONCE(io->pages);
+	st->iommu_mappings = READ_ONCE(io->mappings);
+	st->iommu_max_mappings = io->max_mappings;
 }
 
 int pvx_iommu_init(void)
