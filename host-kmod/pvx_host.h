@@ -286,6 +286,7 @@ extern const struct pvx_service pvx_svc_iommu_unmap;
 int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req);
 void pvx_iommu_vm_stop(struct pvx_vm *vm, bool destroying);
 void pvx_iommu_vm_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st);
+void pvx_iommu_memslot_changing(struct kvm *kvm);
 int pvx_iommu_init(void);
 void pvx_iommu_exit(void);
 

@@ -20,7 +20,9 @@
  *
  * pvx records its mappings (an interval tree of IOVA frames) so that it
  * can refuse double maps and unmaps of what is not mapped entry by entry,
- * and so that detach, VM destruction and unload take them all away: one
+ * so that a memslot's removal takes its mappings away (the device must not
+ * keep memory that is no longer the guest's), and so that detach, VM
+ * destruction and unload take them all away: one
  * UNMAP_DMA over the window, from a worker that enters the VMM's mm.  If
  * the VMM's address space is already gone (the VMM died), VFIO itself
  * unmaps and unpins everything when the VMM's group and container files
@@ -29,6 +31,7 @@
 #define pr_fmt(fmt) "pvx: " fmt
 
 #include <linux/anon_inodes.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/interval_tree.h>
@@ -39,6 +42,7 @@
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/task_work.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
 #include <linux/workqueue.h>
@@ -63,7 +67,19 @@ struct pvx_iommu {
 	struct work_struct release;
 };
 
+/*
+ * What a mapping was made of, so that it can be dropped once the memslot
+ * it came from no longer says so.
+ */
+struct pvx_iommu_mapping {
+	struct interval_tree_node it;	/* IOVA frames */
+	u64 gfn;
+	unsigned long hva;
+	bool write;
+};
+
 static struct workqueue_struct *pvx_iommu_wq;
+static atomic_t pvx_iommu_syncs = ATOMIC_INIT(0);	/* queued, not done */
 
 /*
  * The staging page: a file of pvx's own, so that the mapping has no way
@@ -255,7 +271,7 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 {
 	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
 	u64 first = e->iova >> PAGE_SHIFT, last = first + e->npages - 1;
-	struct interval_tree_node *n;
+	struct pvx_iommu_mapping *m;
 	unsigned long hva;
 	long ret;
 
@@ -277,8 +293,8 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 	if (ret)
 		return ret;
 
-	n = kzalloc(sizeof(*n), GFP_KERNEL_ACCOUNT);
-	if (!n)
+	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	if (!m)
 		return -PVX_EAGAIN;
 	if (e->perms & PVX_IOMMU_READ)
 		map.flags |= VFIO_DMA_MAP_FLAG_READ;
@@ -289,12 +305,15 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 	map.size = (u64)e->npages << PAGE_SHIFT;
 	ret = pvx_iommu_ioctl(io, VFIO_IOMMU_MAP_DMA, &map, sizeof(map));
 	if (ret) {
-		kfree(n);
+		kfree(m);
 		return pvx_iommu_errno(ret);
 	}
-	n->start = first;
-	n->last = last;
-	interval_tree_insert(n, &io->maps);
+	m->it.start = first;
+	m->it.last = last;
+	m->gfn = e->gfn;
+	m->hva = hva;
+	m->write = e->perms & PVX_IOMMU_WRITE;
+	interval_tree_insert(&m->it, &io->maps);
 	WRITE_ONCE(io->pages, io->pages + e->npages);
 	WRITE_ONCE(io->mappings, io->mappings + 1);
 	return 0;
@@ -332,7 +351,7 @@ static s32 pvx_iommu_unmap_one(struct pvx_iommu *io,
 	for (n = interval_tree_iter_first(&io->maps, first, last); n; n = next) {
 		next = interval_tree_iter_next(n, first, last);
 		interval_tree_remove(n, &io->maps);
-		kfree(n);
+		kfree(container_of(n, struct pvx_iommu_mapping, it));
 	}
 	WRITE_ONCE(io->pages, io->pages - e->npages);
 	WRITE_ONCE(io->mappings, io->mappings - nodes);
@@ -417,6 +436,117 @@ static long pvx_iommu_map(struct pvx_call *call)
 static long pvx_iommu_unmap(struct pvx_call *call)
 {
 	return pvx_iommu_call(call, &pvx_iommu_unmap_ops);
+}
+
+/*
+ * Drops every mapping whose guest frames no longer lie, at the same VMM
+ * address, in a memslot the mapping's permissions allow.  In the VMM's
+ * thread, the VM held.  A mapping that VFIO refuses to unmap stays, and
+ * detach takes it.
+ */
+static void pvx_iommu_sync_memslots(struct pvx_vm *vm, struct pvx_iommu *io)
+{
+	struct interval_tree_node *n, *next;
+	u64 dropped = 0;
+	int idx;
+
+	idx = pvx_compat_kvm_srcu_lock(vm->kvm);
+	mutex_lock(&io->lock);
+	for (n = interval_tree_iter_first(&io->maps, 0, ULONG_MAX); n; n = next) {
+		struct pvx_iommu_mapping *m =
+			container_of(n, struct pvx_iommu_mapping, it);
+		u64 npages = n->last - n->start + 1;
+		unsigned long hva;
+		long ret;
+
+		next = interval_tree_iter_next(n, 0, ULONG_MAX);
+		if (!pvx_compat_gfn_range_to_hva(vm->kvm, m->gfn, npages,
+						 m->write, &hva) &&
+		    hva == m->hva)
+			continue;
+		ret = pvx_iommu_unmap_dma(io, n->start << PAGE_SHIFT,
+					  npages << PAGE_SHIFT);
+		if (ret) {
+			pr_warn_ratelimited("vm %llu: unmapping %#lx of a removed memslot failed: %ld\n",
+					    vm->id, n->start << PAGE_SHIFT, ret);
+			continue;
+		}
+		interval_tree_remove(n, &io->maps);
+		kfree(m);
+		WRITE_ONCE(io->pages, io->pages - npages);
+		WRITE_ONCE(io->mappings, io->mappings - 1);
+		dropped += npages;
+		cond_resched();
+	}
+	mutex_unlock(&io->lock);
+	pvx_compat_kvm_srcu_unlock(vm->kvm, idx);
+	if (dropped)
+		pr_info("vm %llu: %llu IOMMU-mapped pages of a removed or moved memslot unmapped\n",
+			vm->id, dropped);
+}
+
+struct pvx_iommu_sync {
+	struct callback_head cb;
+	u64 vm_id;
+};
+
+static void pvx_iommu_sync_fn(struct callback_head *cb)
+{
+	struct pvx_iommu_sync *sync = container_of(cb, struct pvx_iommu_sync,
+						   cb);
+	struct pvx_iommu *io;
+	struct pvx_vm *vm;
+	int idx;
+
+	/* Gone, or detached (a new attach has a new id): nothing to do. */
+	vm = pvx_vm_get_id(sync->vm_id, &idx);
+	if (vm) {
+		io = READ_ONCE(vm->iommu);
+		/* Not the VMM's any more (exec, exit): VFIO's files clean up. */
+		if (io && current->mm == io->mm)
+			pvx_iommu_sync_memslots(vm, io);
+		pvx_vm_put_id(vm, idx);
+	}
+	kfree(sync);
+	atomic_dec(&pvx_iommu_syncs);
+}
+
+/*
+ * KVM is deleting or moving a memslot of @kvm (pvx_compat.c's hook:
+ * atomic context, in the thread of the VMM's KVM_SET_USER_MEMORY_REGION
+ * or of a vCPU).  VFIO may sleep, and the slot is only gone once KVM is
+ * done, so the mappings are checked when this thread returns to user
+ * space: before the VMM sees the ioctl's result.
+ */
+void pvx_iommu_memslot_changing(struct kvm *kvm)
+{
+	struct pvx_iommu_sync *sync;
+	struct pvx_vm *vm;
+	int idx;
+
+	/* No return to user space to hook; such a VM is being destroyed. */
+	if (current->flags & PF_KTHREAD)
+		return;
+	idx = pvx_vm_read_lock();
+	vm = pvx_vm_lookup(kvm);
+	if (!vm || !READ_ONCE(vm->iommu))
+		goto out;
+	sync = kmalloc(sizeof(*sync), GFP_ATOMIC | __GFP_NOWARN);
+	if (!sync) {
+		pr_warn_ratelimited("vm %llu: no memory to follow a memslot removal: its IOMMU mappings stay until detach\n",
+				    vm->id);
+		goto out;
+	}
+	sync->vm_id = vm->id;
+	init_task_work(&sync->cb, pvx_iommu_sync_fn);
+	atomic_inc(&pvx_iommu_syncs);
+	if (task_work_add(current, &sync->cb, TWA_RESUME)) {
+		/* Exiting: its files close, VFIO unmaps everything. */
+		atomic_dec(&pvx_iommu_syncs);
+		kfree(sync);
+	}
+out:
+	pvx_vm_read_unlock(idx);
 }
 
 /* In the VMM's context (PVX_IOC_IOMMU_SETUP), the VM held by the caller. */
@@ -514,7 +644,7 @@ static void pvx_iommu_release_work(struct work_struct *work)
 	}
 	while ((n = interval_tree_iter_first(&io->maps, 0, ULONG_MAX))) {
 		interval_tree_remove(n, &io->maps);
-		kfree(n);
+		kfree(container_of(n, struct pvx_iommu_mapping, it));
 	}
 	mutex_unlock(&io->lock);
 	mutex_destroy(&io->lock);
@@ -557,10 +687,17 @@ int pvx_iommu_init(void)
 	return pvx_iommu_wq ? 0 : -ENOMEM;
 }
 
-/* After every VM left: waits for the last releases. */
+/*
+ * After every VM left and the memslot hook is out: waits for the last
+ * releases and memslot checks, then for RCU tasks, so that no task is
+ * still between a check's last count and its return.
+ */
 void pvx_iommu_exit(void)
 {
 	destroy_workqueue(pvx_iommu_wq);
+	while (atomic_read(&pvx_iommu_syncs))
+		usleep_range(1000, 2000);
+	synchronize_rcu_tasks();
 }
 
 const struct pvx_service pvx_svc_iommu_map = {
