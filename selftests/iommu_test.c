@@ -666,18 +666,26 @@ static bool pvxctl_shows(uint64_t id)
 	f = popen(line, "r");
 	if (!f)
 		return false;
-	snprintf(want, sizeof(want), "{\"vm_id\": %llu,", (unsigned long long)id);
-	/* One line: the VM's record runs from its vm_id to the next one. */
+	snprintf(want, sizeof(want), "{\"vm_id\":%llu,", (unsigned long long)id);
+	/*
+	 * One line: the VM's record runs from its vm_id to the next one.
+	 * Matched without blanks, which json-c's spacing may put anywhere.
+	 */
 	if (fgets(line, sizeof(line), f)) {
-		char *rec = strstr(line, want), *end;
+		char *rec, *end, *src, *dst;
 
+		for (src = dst = line; *src; src++)
+			if (*src != ' ')
+				*dst++ = *src;
+		*dst = 0;
+		rec = strstr(line, want);
 		if (rec) {
 			vm = true;
 			end = strstr(rec + 1, "{\"vm_id\"");
 			if (end)
 				*end = 0;
-			pages = strstr(rec, "\"iommu_pages\": 256") != NULL;
-			calls = strstr(rec, "\"iommu_map\": {\"calls\": 1,") != NULL;
+			pages = strstr(rec, "\"iommu_pages\":256") != NULL;
+			calls = strstr(rec, "\"iommu_map\":{\"calls\":1,") != NULL;
 		}
 	}
 	pclose(f);
