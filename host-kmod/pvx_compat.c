@@ -21,6 +21,9 @@
  *    which then call kvm_destroy_vm() directly.)  pvx thus needs no
  *    reference on an attached VM, and a VMM killed with SIGKILL leaves
  *    nothing behind.
+ *  - kvm_arch_flush_shadow_memslot() is observed too: every deletion or
+ *    move of a memslot passes through it, once no vCPU can reach the old
+ *    slot any more, so that IOMMU mappings of it can be dropped.
  *
  * Unload.  After the ftrace ops are unregistered, a task may still be
  * inside a replacement (a yield sleeps there).  Every replacement counts
@@ -113,6 +116,15 @@ static void notrace pvx_destroy_vm_handler(unsigned long ip,
 					   struct ftrace_regs *fregs)
 {
 	pvx_vm_destroyed((struct kvm *)ftrace_regs_get_argument(fregs, 0));
+}
+
+static void notrace pvx_memslot_handler(unsigned long ip,
+					unsigned long parent_ip,
+					struct ftrace_ops *ops,
+					struct ftrace_regs *fregs)
+{
+	pvx_iommu_memslot_changing((struct kvm *)
+				   ftrace_regs_get_argument(fregs, 0));
 }
 
 static bool pvx_hypercall_wanted(struct ftrace_regs *fregs)
@@ -212,6 +224,14 @@ static struct ftrace_ops pvx_destroy_ops = {
 	.flags = FTRACE_OPS_FL_PERMANENT | FTRACE_OPS_FL_RECURSION,
 };
 
+/* Likewise; kvm_main.c calls it for KVM_MR_DELETE and KVM_MR_MOVE. */
+#define PVX_MEMSLOT_FUNC "kvm_arch_flush_shadow_memslot"
+
+static struct ftrace_ops pvx_memslot_ops = {
+	.func = pvx_memslot_handler,
+	.flags = FTRACE_OPS_FL_PERMANENT | FTRACE_OPS_FL_RECURSION,
+};
+
 /*
  * KVM_SET_LAPIC: the VMM rewrites a vCPU's local APIC.  QEMU does it for
  * every vCPU at system_reset (kvm_apic_reset()), which KVM otherwise
@@ -270,12 +290,22 @@ int pvx_compat_lifetime_hook_install(void)
 		return ret;
 	ret = pvx_observe(&pvx_apic_set_ops, PVX_APIC_SET_FUNC);
 	if (ret)
-		pvx_unobserve(&pvx_destroy_ops);
+		goto err_apic;
+	ret = pvx_observe(&pvx_memslot_ops, PVX_MEMSLOT_FUNC);
+	if (ret)
+		goto err_memslot;
+	return 0;
+
+err_memslot:
+	pvx_unobserve(&pvx_apic_set_ops);
+err_apic:
+	pvx_unobserve(&pvx_destroy_ops);
 	return ret;
 }
 
 void pvx_compat_lifetime_hook_remove(void)
 {
+	pvx_unobserve(&pvx_memslot_ops);
 	pvx_unobserve(&pvx_apic_set_ops);
 	pvx_unobserve(&pvx_destroy_ops);
 }

@@ -156,8 +156,7 @@ static long pvx_ioctl_iommu_setup(struct pvx_iommu_setup __user *uarg)
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if (req.flags || req.reserved0 ||
-	    memchr_inv(req.reserved, 0, sizeof(req.reserved)))
+	if (req.flags || memchr_inv(req.reserved, 0, sizeof(req.reserved)))
 		return -EINVAL;
 
 	vm = pvx_vm_get_id(req.vm_id, &idx);

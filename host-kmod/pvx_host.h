@@ -296,7 +296,8 @@ extern const struct pvx_service pvx_svc_iommu_unmap;
 /* IOMMU mappings through the VMM's VFIO container (pvx_iommu.c). */
 int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req);
 void pvx_iommu_vm_stop(struct pvx_vm *vm, bool destroying);
-u64 pvx_iommu_vm_pages(const struct pvx_vm *vm);
+void pvx_iommu_vm_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st);
+void pvx_iommu_memslot_changing(struct kvm *kvm);
 int pvx_iommu_init(void);
 void pvx_iommu_exit(void);
 

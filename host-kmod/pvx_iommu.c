@@ -13,13 +13,16 @@
  * that does not give (one IOTLB flush per mapping, not per batch).
  *
  * VFIO's ioctls take a user pointer: pvx passes a page it mapped in the
- * VMM at setup.  The VMM could scribble on it; it can only hurt itself,
- * since it may issue those ioctls with any argument anyway.  What the
- * guest asked for is validated before it is written there.
+ * VMM at setup, read-only and sealed, that only pvx writes (through the
+ * kernel's own mapping of it).  A VMM thread cannot rewrite it between
+ * pvx's write and VFIO's read, so VFIO maps exactly the guest pages pvx
+ * validated, never other memory of the VMM's.
  *
  * pvx records its mappings (an interval tree of IOVA frames) so that it
  * can refuse double maps and unmaps of what is not mapped entry by entry,
- * and so that detach, VM destruction and unload take them all away: one
+ * so that a memslot's removal takes its mappings away (the device must not
+ * keep memory that is no longer the guest's), and so that detach, VM
+ * destruction and unload take them all away: one
  * UNMAP_DMA over the window, from a worker that enters the VMM's mm.  If
  * the VMM's address space is already gone (the VMM died), VFIO itself
  * unmaps and unpins everything when the VMM's group and container files
@@ -27,15 +30,19 @@
  */
 #define pr_fmt(fmt) "pvx: " fmt
 
+#include <linux/anon_inodes.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/interval_tree.h>
 #include <linux/kthread.h>
 #include <linux/major.h>
 #include <linux/miscdevice.h>
+#include <linux/security.h>
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/task_work.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
 #include <linux/workqueue.h>
@@ -47,15 +54,123 @@ struct pvx_iommu {
 	struct mutex lock;		/* the tree and the VFIO calls */
 	struct file *container;		/* referenced */
 	struct mm_struct *mm;		/* the VMM's, mmgrab()ed */
+	struct file *stage;		/* pvx's file mapped at @scratch */
+	void *args;			/* its page, as the kernel sees it */
 	unsigned long scratch;		/* a page in @mm for VFIO's arguments */
 	u64 iova_base, iova_size;
 	u32 perms;
 	struct rb_root_cached maps;	/* interval tree of IOVA frames */
 	u64 pages;			/* mapped now */
+	u64 mappings;			/* map entries in force now */
+	u64 max_pages;			/* 0: the VM's writable RAM */
+	u32 max_mappings;
 	struct work_struct release;
 };
 
+/*
+ * What a mapping was made of, so that it can be dropped once the memslot
+ * it came from no longer says so.
+ */
+struct pvx_iommu_mapping {
+	struct interval_tree_node it;	/* IOVA frames */
+	u64 gfn;
+	unsigned long hva;
+	bool write;
+};
+
 static struct workqueue_struct *pvx_iommu_wq;
+static atomic_t pvx_iommu_syncs = ATOMIC_INIT(0);	/* queued, not done */
+
+/*
+ * The staging page: a file of pvx's own, so that the mapping has no way
+ * to be written (no VM_MAYWRITE, no page GUP can reach: VM_PFNMAP) and,
+ * sealed, none to be replaced or moved while VFIO reads it.
+ */
+struct pvx_stage {
+	struct page *page;
+	bool mapped;			/* under the mm's mmap_lock */
+};
+
+static int pvx_stage_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct pvx_stage *st = file->private_data;
+
+	/* pvx maps it once, read-only; nobody may map it again. */
+	if (st->mapped || vma->vm_pgoff ||
+	    vma->vm_end - vma->vm_start != PAGE_SIZE ||
+	    vma->vm_flags & (VM_WRITE | VM_EXEC | VM_SHARED))
+		return -EPERM;
+	st->mapped = true;
+	vm_flags_mod(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP |
+		     VM_SEALED, VM_MAYWRITE | VM_MAYEXEC);
+	return remap_pfn_range(vma, vma->vm_start, page_to_pfn(st->page),
+			       PAGE_SIZE, vma->vm_page_prot);
+}
+
+static int pvx_stage_release(struct inode *inode, struct file *file)
+{
+	struct pvx_stage *st = file->private_data;
+
+	__free_page(st->page);
+	kfree(st);
+	return 0;
+}
+
+static const struct file_operations pvx_stage_fops = {
+	.owner = THIS_MODULE,
+	.mmap = pvx_stage_mmap,
+	.release = pvx_stage_release,
+};
+
+/* In the VMM's context: maps the staging page there. */
+static int pvx_stage_create(struct pvx_iommu *io)
+{
+	struct pvx_stage *st;
+	unsigned long addr;
+	struct file *file;
+
+	st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
+	if (!st)
+		return -ENOMEM;
+	st->page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!st->page) {
+		kfree(st);
+		return -ENOMEM;
+	}
+	file = anon_inode_getfile("[pvx-iommu-args]", &pvx_stage_fops, st,
+				  O_RDONLY);
+	if (IS_ERR(file)) {
+		__free_page(st->page);
+		kfree(st);
+		return PTR_ERR(file);
+	}
+	io->args = page_address(st->page);
+	addr = vm_mmap(file, 0, PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
+	if (IS_ERR_VALUE(addr)) {
+		fput(file);
+		return addr;
+	}
+	io->stage = file;
+	io->scratch = addr;
+	return 0;
+}
+
+/*
+ * In @mm (the VMM's, in use).  Unsealed first, as only pvx may: the VMM
+ * could then unmap the page and map something of its own there before
+ * vm_munmap() runs, and lose that instead, which harms only itself.
+ */
+static void pvx_stage_destroy(struct pvx_iommu *io, struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+
+	mmap_write_lock(mm);
+	vma = find_vma(mm, io->scratch);
+	if (vma && vma->vm_start == io->scratch && vma->vm_file == io->stage)
+		vm_flags_clear(vma, VM_SEALED);
+	mmap_write_unlock(mm);
+	vm_munmap(io->scratch, PAGE_SIZE);
+}
 
 static bool pvx_file_is_vfio_container(struct file *file)
 {
@@ -66,20 +181,25 @@ static bool pvx_file_is_vfio_container(struct file *file)
 	       file->f_op->unlocked_ioctl;
 }
 
-/* In the VMM's mm: the calling vCPU thread, or a worker that entered it. */
-static long pvx_iommu_ioctl(struct pvx_iommu *io, unsigned int cmd, void *arg,
-			    size_t len, bool readback)
+/*
+ * As ioctl(2) reaches VFIO, LSM hook included: pvx acts for the VMM, and
+ * must not be a way round a policy that forbids the VMM these ioctls.
+ * VFIO exports no kernel interface to type1's map and unmap.
+ */
+static long pvx_vfio_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
 {
-	void __user *uarg = (void __user *)io->scratch;
-	long ret;
+	long ret = security_file_ioctl(file, cmd, arg);
 
-	if (copy_to_user(uarg, arg, len))
-		return -EFAULT;
-	ret = io->container->f_op->unlocked_ioctl(io->container, cmd,
-						  io->scratch);
-	if (!ret && readback && copy_from_user(arg, uarg, len))
-		return -EFAULT;
-	return ret;
+	return ret ? ret : vfs_ioctl(file, cmd, arg);
+}
+
+/* In the VMM's mm: the calling vCPU thread, or a worker that entered it. */
+static long pvx_iommu_ioctl(struct pvx_iommu *io, unsigned int cmd,
+			    const void *arg, size_t len)
+{
+	memcpy(io->args, arg, len);
+	return pvx_vfio_ioctl(io->container, cmd, io->scratch);
 }
 
 static s8 pvx_iommu_errno(long err)
@@ -100,6 +220,25 @@ static s8 pvx_iommu_errno(long err)
 	}
 }
 
+/*
+ * type1 writes the size it unmapped back to the arguments, which it cannot
+ * in the read-only page: it unmapped, and its read of them cannot have
+ * failed, so -EFAULT is its success here.  The size is lost: when the
+ * group left the container, VFIO unmapped less than asked, unseen.
+ */
+static long pvx_iommu_unmap_dma(struct pvx_iommu *io, u64 iova, u64 size)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = size,
+	};
+	long ret;
+
+	ret = pvx_iommu_ioctl(io, VFIO_IOMMU_UNMAP_DMA, &unmap, sizeof(unmap));
+	return ret == -EFAULT ? 0 : ret;
+}
+
 /* Page aligned, not wrapping, inside the window. */
 static s32 pvx_iommu_check_range(struct pvx_iommu *io, u64 iova, u64 npages)
 {
@@ -115,12 +254,24 @@ static s32 pvx_iommu_check_range(struct pvx_iommu *io, u64 iova, u64 npages)
 	return 0;
 }
 
+/*
+ * Each mapping pins pages in, and accounts them to, the VMM, and takes an
+ * entry of the container's dma_entry_limit, which the VMM's own mappings
+ * share: a guest gets only its share of either.
+ */
+static bool pvx_iommu_over_cap(const struct pvx_iommu *io, u64 npages,
+			       u64 max_pages)
+{
+	return io->mappings >= io->max_mappings ||
+	       io->pages + npages > max_pages;
+}
+
 static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
-			    const struct pvx_iommu_map *e)
+			    const struct pvx_iommu_map *e, u64 max_pages)
 {
 	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
 	u64 first = e->iova >> PAGE_SHIFT, last = first + e->npages - 1;
-	struct interval_tree_node *n;
+	struct pvx_iommu_mapping *m;
 	unsigned long hva;
 	long ret;
 
@@ -135,13 +286,15 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 		return -PVX_EPERM;
 	if (interval_tree_iter_first(&io->maps, first, last))
 		return -PVX_EBUSY;
+	if (pvx_iommu_over_cap(io, e->npages, max_pages))
+		return -PVX_ENOSPC;
 	ret = pvx_compat_gfn_range_to_hva(b->kvm, e->gfn, e->npages,
 					  e->perms & PVX_IOMMU_WRITE, &hva);
 	if (ret)
 		return ret;
 
-	n = kzalloc(sizeof(*n), GFP_KERNEL_ACCOUNT);
-	if (!n)
+	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	if (!m)
 		return -PVX_EAGAIN;
 	if (e->perms & PVX_IOMMU_READ)
 		map.flags |= VFIO_DMA_MAP_FLAG_READ;
@@ -150,15 +303,19 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 	map.vaddr = hva;
 	map.iova = e->iova;
 	map.size = (u64)e->npages << PAGE_SHIFT;
-	ret = pvx_iommu_ioctl(io, VFIO_IOMMU_MAP_DMA, &map, sizeof(map), false);
+	ret = pvx_iommu_ioctl(io, VFIO_IOMMU_MAP_DMA, &map, sizeof(map));
 	if (ret) {
-		kfree(n);
+		kfree(m);
 		return pvx_iommu_errno(ret);
 	}
-	n->start = first;
-	n->last = last;
-	interval_tree_insert(n, &io->maps);
+	m->it.start = first;
+	m->it.last = last;
+	m->gfn = e->gfn;
+	m->hva = hva;
+	m->write = e->perms & PVX_IOMMU_WRITE;
+	interval_tree_insert(&m->it, &io->maps);
 	WRITE_ONCE(io->pages, io->pages + e->npages);
+	WRITE_ONCE(io->mappings, io->mappings + 1);
 	return 0;
 }
 
@@ -169,10 +326,9 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 static s32 pvx_iommu_unmap_one(struct pvx_iommu *io,
 			       const struct pvx_iommu_unmap *e)
 {
-	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
 	u64 first = e->iova >> PAGE_SHIFT, last = first + e->npages - 1;
 	struct interval_tree_node *n, *next;
-	u64 covered = 0;
+	u64 covered = 0, nodes = 0;
 	long ret;
 
 	ret = pvx_iommu_check_range(io, e->iova, e->npages);
@@ -183,28 +339,22 @@ static s32 pvx_iommu_unmap_one(struct pvx_iommu *io,
 		if (n->start < first || n->last > last)
 			return -PVX_EINVAL;
 		covered += n->last - n->start + 1;
+		nodes++;
 	}
 	if (covered != e->npages)
 		return -PVX_ENOENT;
 
-	unmap.iova = e->iova;
-	unmap.size = (u64)e->npages << PAGE_SHIFT;
-	ret = pvx_iommu_ioctl(io, VFIO_IOMMU_UNMAP_DMA, &unmap, sizeof(unmap),
-			      true);
+	ret = pvx_iommu_unmap_dma(io, e->iova, (u64)e->npages << PAGE_SHIFT);
 	if (ret)
 		return pvx_iommu_errno(ret);
-	/* Less when VFIO dropped them already (the group left the container). */
-	if (unmap.size != (u64)e->npages << PAGE_SHIFT)
-		pr_warn_ratelimited("VFIO unmapped %llu of %llu bytes at %#llx\n",
-				    unmap.size,
-				    (u64)e->npages << PAGE_SHIFT, e->iova);
 
 	for (n = interval_tree_iter_first(&io->maps, first, last); n; n = next) {
 		next = interval_tree_iter_next(n, first, last);
 		interval_tree_remove(n, &io->maps);
-		kfree(n);
+		kfree(container_of(n, struct pvx_iommu_mapping, it));
 	}
 	WRITE_ONCE(io->pages, io->pages - e->npages);
+	WRITE_ONCE(io->mappings, io->mappings - nodes);
 	return 0;
 }
 
@@ -214,13 +364,18 @@ static void pvx_iommu_run(struct pvx_batch *b, bool map)
 	struct pvx_iommu *io = b->vm->iommu;
 	struct pvx_iommu_unmap *u = b->list;
 	struct pvx_iommu_map *m = b->list;
+	u64 max_pages = 0;
 	s32 st;
 
+	/* The default follows the VM's RAM, as a memslot walk: once a call. */
+	if (map)
+		max_pages = io->max_pages ?: pvx_compat_ram_pages(b->kvm);
 	mutex_lock(&io->lock);
 	for (b->done = 0; b->done < b->count; b->done++) {
 		if (map)
 			st = m[b->done].status =
-				pvx_iommu_map_one(b, io, &m[b->done]);
+				pvx_iommu_map_one(b, io, &m[b->done],
+						  max_pages);
 		else
 			st = u[b->done].status =
 				pvx_iommu_unmap_one(io, &u[b->done]);
@@ -283,11 +438,121 @@ static long pvx_iommu_unmap(struct pvx_call *call)
 	return pvx_iommu_call(call, &pvx_iommu_unmap_ops);
 }
 
+/*
+ * Drops every mapping whose guest frames no longer lie, at the same VMM
+ * address, in a memslot the mapping's permissions allow.  In the VMM's
+ * thread, the VM held.  A mapping that VFIO refuses to unmap stays, and
+ * detach takes it.
+ */
+static void pvx_iommu_sync_memslots(struct pvx_vm *vm, struct pvx_iommu *io)
+{
+	struct interval_tree_node *n, *next;
+	u64 dropped = 0;
+	int idx;
+
+	idx = pvx_compat_kvm_srcu_lock(vm->kvm);
+	mutex_lock(&io->lock);
+	for (n = interval_tree_iter_first(&io->maps, 0, ULONG_MAX); n; n = next) {
+		struct pvx_iommu_mapping *m =
+			container_of(n, struct pvx_iommu_mapping, it);
+		u64 npages = n->last - n->start + 1;
+		unsigned long hva;
+		long ret;
+
+		next = interval_tree_iter_next(n, 0, ULONG_MAX);
+		if (!pvx_compat_gfn_range_to_hva(vm->kvm, m->gfn, npages,
+						 m->write, &hva) &&
+		    hva == m->hva)
+			continue;
+		ret = pvx_iommu_unmap_dma(io, n->start << PAGE_SHIFT,
+					  npages << PAGE_SHIFT);
+		if (ret) {
+			pr_warn_ratelimited("vm %llu: unmapping %#lx of a removed memslot failed: %ld\n",
+					    vm->id, n->start << PAGE_SHIFT, ret);
+			continue;
+		}
+		interval_tree_remove(n, &io->maps);
+		kfree(m);
+		WRITE_ONCE(io->pages, io->pages - npages);
+		WRITE_ONCE(io->mappings, io->mappings - 1);
+		dropped += npages;
+		cond_resched();
+	}
+	mutex_unlock(&io->lock);
+	pvx_compat_kvm_srcu_unlock(vm->kvm, idx);
+	if (dropped)
+		pr_info("vm %llu: %llu IOMMU-mapped pages of a removed or moved memslot unmapped\n",
+			vm->id, dropped);
+}
+
+struct pvx_iommu_sync {
+	struct callback_head cb;
+	u64 vm_id;
+};
+
+static void pvx_iommu_sync_fn(struct callback_head *cb)
+{
+	struct pvx_iommu_sync *sync = container_of(cb, struct pvx_iommu_sync,
+						   cb);
+	struct pvx_iommu *io;
+	struct pvx_vm *vm;
+	int idx;
+
+	/* Gone, or detached (a new attach has a new id): nothing to do. */
+	vm = pvx_vm_get_id(sync->vm_id, &idx);
+	if (vm) {
+		io = READ_ONCE(vm->iommu);
+		/* Not the VMM's any more (exec, exit): VFIO's files clean up. */
+		if (io && current->mm == io->mm)
+			pvx_iommu_sync_memslots(vm, io);
+		pvx_vm_put_id(vm, idx);
+	}
+	kfree(sync);
+	atomic_dec(&pvx_iommu_syncs);
+}
+
+/*
+ * KVM is deleting or moving a memslot of @kvm (pvx_compat.c's hook:
+ * atomic context, in the thread of the VMM's KVM_SET_USER_MEMORY_REGION
+ * or of a vCPU).  VFIO may sleep, and the slot is only gone once KVM is
+ * done, so the mappings are checked when this thread returns to user
+ * space: before the VMM sees the ioctl's result.
+ */
+void pvx_iommu_memslot_changing(struct kvm *kvm)
+{
+	struct pvx_iommu_sync *sync;
+	struct pvx_vm *vm;
+	int idx;
+
+	/* No return to user space to hook; such a VM is being destroyed. */
+	if (current->flags & PF_KTHREAD)
+		return;
+	idx = pvx_vm_read_lock();
+	vm = pvx_vm_lookup(kvm);
+	if (!vm || !READ_ONCE(vm->iommu))
+		goto out;
+	sync = kmalloc(sizeof(*sync), GFP_ATOMIC | __GFP_NOWARN);
+	if (!sync) {
+		pr_warn_ratelimited("vm %llu: no memory to follow a memslot removal: its IOMMU mappings stay until detach\n",
+				    vm->id);
+		goto out;
+	}
+	sync->vm_id = vm->id;
+	init_task_work(&sync->cb, pvx_iommu_sync_fn);
+	atomic_inc(&pvx_iommu_syncs);
+	if (task_work_add(current, &sync->cb, TWA_RESUME)) {
+		/* Exiting: its files close, VFIO unmaps everything. */
+		atomic_dec(&pvx_iommu_syncs);
+		kfree(sync);
+	}
+out:
+	pvx_vm_read_unlock(idx);
+}
+
 /* In the VMM's context (PVX_IOC_IOMMU_SETUP), the VM held by the caller. */
 int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req)
 {
 	struct pvx_iommu *io;
-	unsigned long addr;
 	struct file *file;
 	int ret;
 
@@ -308,32 +573,33 @@ int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req)
 	if (!pvx_file_is_vfio_container(file))
 		goto err_file;
 	/* The container answers for type1v2 once the VMM set it. */
-	if (file->f_op->unlocked_ioctl(file, VFIO_CHECK_EXTENSION,
-				       VFIO_TYPE1v2_IOMMU) != 1)
+	ret = pvx_vfio_ioctl(file, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU);
+	if (ret != 1) {
+		ret = ret < 0 ? ret : -EINVAL;
 		goto err_file;
+	}
 
 	ret = -ENOMEM;
 	io = kzalloc(sizeof(*io), GFP_KERNEL_ACCOUNT);
 	if (!io)
 		goto err_file;
-	addr = vm_mmap(NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, 0);
-	if (IS_ERR_VALUE(addr)) {
-		ret = addr;
+	ret = pvx_stage_create(io);
+	if (ret)
 		goto err_io;
-	}
 	mutex_init(&io->lock);
 	io->container = file;
 	io->mm = current->mm;
 	mmgrab(io->mm);
-	io->scratch = addr;
 	io->iova_base = req->iova_base;
 	io->iova_size = req->iova_size;
 	io->perms = req->perms;
 	io->maps = RB_ROOT_CACHED;
+	io->max_mappings = req->max_mappings ?: PVX_IOMMU_DEFAULT_MAPPINGS;
+	io->max_pages = req->max_pages;
 
 	if (cmpxchg(&vm->iommu, NULL, io)) {
-		vm_munmap(addr, PAGE_SIZE);
+		pvx_stage_destroy(io, io->mm);
+		fput(io->stage);
 		mmdrop(io->mm);
 		ret = -EBUSY;
 		goto err_io;
@@ -352,11 +618,6 @@ err_file:
 static void pvx_iommu_release_work(struct work_struct *work)
 {
 	struct pvx_iommu *io = container_of(work, struct pvx_iommu, release);
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap),
-		.iova = io->iova_base,
-		.size = io->iova_size,
-	};
 	struct interval_tree_node *n;
 	u64 pages = io->pages;
 	long ret = 0;
@@ -366,9 +627,9 @@ static void pvx_iommu_release_work(struct work_struct *work)
 	if (mmget_not_zero(io->mm)) {
 		kthread_use_mm(io->mm);
 		if (pages)
-			ret = pvx_iommu_ioctl(io, VFIO_IOMMU_UNMAP_DMA, &unmap,
-					      sizeof(unmap), true);
-		vm_munmap(io->scratch, PAGE_SIZE);
+			ret = pvx_iommu_unmap_dma(io, io->iova_base,
+						  io->iova_size);
+		pvx_stage_destroy(io, io->mm);
 		kthread_unuse_mm(io->mm);
 		mmput(io->mm);
 		if (ret)
@@ -383,10 +644,11 @@ static void pvx_iommu_release_work(struct work_struct *work)
 	}
 	while ((n = interval_tree_iter_first(&io->maps, 0, ULONG_MAX))) {
 		interval_tree_remove(n, &io->maps);
-		kfree(n);
+		kfree(container_of(n, struct pvx_iommu_mapping, it));
 	}
 	mutex_unlock(&io->lock);
 	mutex_destroy(&io->lock);
+	fput(io->stage);
 	fput(io->container);
 	mmdrop(io->mm);
 	kfree(io);
@@ -408,11 +670,15 @@ void pvx_iommu_vm_stop(struct pvx_vm *vm, bool destroying)
 		flush_workqueue(pvx_iommu_wq);
 }
 
-u64 pvx_iommu_vm_pages(const struct pvx_vm *vm)
+void pvx_iommu_vm_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 {
 	struct pvx_iommu *io = READ_ONCE(vm->iommu);
 
-	return io ? READ_ONCE(io->pages) : 0;
+	if (!io)
+		return;
+	st->iommu_pages = READ_ONCE(io->pages);
+	st->iommu_mappings = READ_ONCE(io->mappings);
+	st->iommu_max_mappings = io->max_mappings;
 }
 
 int pvx_iommu_init(void)
@@ -421,10 +687,17 @@ int pvx_iommu_init(void)
 	return pvx_iommu_wq ? 0 : -ENOMEM;
 }
 
-/* After every VM left: waits for the last releases. */
+/*
+ * After every VM left and the memslot hook is out: waits for the last
+ * releases and memslot checks, then for RCU tasks, so that no task is
+ * still between a check's last count and its return.
+ */
 void pvx_iommu_exit(void)
 {
 	destroy_workqueue(pvx_iommu_wq);
+	while (atomic_read(&pvx_iommu_syncs))
+		usleep_range(1000, 2000);
+	synchronize_rcu_tasks();
 }
 
 const struct pvx_service pvx_svc_iommu_map = {

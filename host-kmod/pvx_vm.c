@@ -470,7 +470,7 @@ static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 	/* Without the balloon's mutex: a snapshot under a spinlock. */
 	st->balloon_pages = READ_ONCE(vm->balloon.pages);
 	st->balloon_target = READ_ONCE(vm->balloon.target);
-	st->iommu_pages = pvx_iommu_vm_pages(vm);
+	pvx_iommu_vm_stats(vm, st);
 }
 
 int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms)

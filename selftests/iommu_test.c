@@ -12,12 +12,17 @@
  * read-only, to one never mapped and to one unmapped again, which must not
  * land (the IOMMU faults, L1's log shows it).  Then what the host refuses,
  * entry by entry; pinning accounted in the VMM's locked_vm; detach, VM
- * destruction and the VMM's death taking every mapping away.
+ * destruction and the VMM's death taking every mapping away.  And the VMM
+ * turned against pvx: a Landlock domain that denies it VFIO's ioctls
+ * denies them to pvx too; a VMM thread cannot rewrite, replace or unmap
+ * the page pvx stages VFIO's arguments in; a guest stops at its VM's caps
+ * on mappings and pages; a memslot deleted under mappings unpins them.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +30,8 @@
 #include <sys/ioctl.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
@@ -48,6 +55,13 @@
 #define IOVA_NEVER	(IOVA_BASE + 4 * MB)
 #define IOVA2_BASE	0x2000000ULL	/* the second VM's window */
 #define IOVA3_BASE	0x3000000ULL	/* the child VMM's */
+#define IOVA4_BASE	0x4000000ULL	/* the staging page's VM */
+#define IOVA5_BASE	0x5000000ULL	/* the capped VM */
+#define IOVA6_BASE	0x6000000ULL	/* the memslot removal VM */
+/* The memslot VM 6 loses while pvx has it mapped. */
+#define GONE_SLOT	3
+#define GONE_GPA	0x11000000ULL
+#define GONE_SIZE	(2 * MB)
 /* edu: BAR0 registers, its DMA buffer */
 #define EDU_VENDOR	0x1234
 #define EDU_DEVICE	0x11e8
@@ -216,6 +230,70 @@ static void guest2_main(uint64_t arg)
 	r2 = hc(PVX_HC_IOMMU_MAP, maps, 16, 0);
 	(void)arg;
 	GUEST_SYNC(1, r1, st1, r2);
+	GUEST_DONE();
+}
+
+/* VM 4: 64 pages while a VMM thread goes at pvx's staging page. */
+#define NR_RACE		64
+
+static void guest4_main(uint64_t arg)
+{
+	uint64_t r, bad = 0;
+	int i;
+
+	(void)arg;
+	for (i = 0; i < NR_RACE; i++)
+		set_map(i, IOVA4_BASE + i * PAGE, BUF_GFN + i, 1, RW);
+	GUEST_SYNC(1);
+	r = hc(PVX_HC_IOMMU_MAP, maps, NR_RACE, 0);
+	for (i = 0; i < NR_RACE; i++)
+		bad += maps[i].status != 0;
+	GUEST_SYNC(2, r, bad);
+	GUEST_DONE();
+}
+
+/* VM 5: at most 8 mappings and 16 pages. */
+#define CAP_MAPPINGS	8
+#define CAP_PAGES	16
+
+static void guest5_main(uint64_t arg)
+{
+	uint64_t r, r2;
+	int i;
+
+	(void)arg;
+	for (i = 0; i <= CAP_MAPPINGS; i++)
+		set_map(i, IOVA5_BASE + i * PAGE, BUF_GFN + i, 1, RW);
+	r = hc(PVX_HC_IOMMU_MAP, maps, CAP_MAPPINGS + 1, 0);
+	GUEST_SYNC(1, r, (uint64_t)(int64_t)maps[CAP_MAPPINGS].status);
+
+	set_unmap(0, IOVA5_BASE + (CAP_MAPPINGS - 1) * PAGE, 1);
+	r = hc(PVX_HC_IOMMU_UNMAP, unmaps, 1, 0);
+	/* 7 pages now: 10 more are past the cap, 9 fit it exactly. */
+	set_map(0, IOVA5_BASE + 64 * PAGE, BUF_GFN + 64, CAP_PAGES - 6, RW);
+	set_map(1, IOVA5_BASE + 64 * PAGE, BUF_GFN + 64, CAP_PAGES - 7, RW);
+	r2 = hc(PVX_HC_IOMMU_MAP, maps, 1, 0);
+	GUEST_SYNC(2, r, r2, (uint64_t)(int64_t)maps[0].status);
+	r = hc(PVX_HC_IOMMU_MAP, &maps[1], 1, 0);
+	GUEST_SYNC(3, r, (uint64_t)(int64_t)maps[1].status);
+	GUEST_DONE();
+}
+
+/* VM 6: 16 pages of the slot that goes away, 16 of one that stays. */
+static void guest6_main(uint64_t arg)
+{
+	uint64_t r, r2;
+
+	(void)arg;
+	set_map(0, IOVA6_BASE, GONE_GPA / PAGE, 16, RW);
+	set_map(1, IOVA6_BASE + MB, BUF_GFN, 16, RW);
+	r = hc(PVX_HC_IOMMU_MAP, maps, 2, 0);
+	GUEST_SYNC(1, r, maps[0].status | maps[1].status);
+	set_unmap(0, IOVA6_BASE, 16);
+	set_unmap(1, IOVA6_BASE + MB, 16);
+	r = hc(PVX_HC_IOMMU_UNMAP, unmaps, 1, 0);
+	r2 = hc(PVX_HC_IOMMU_UNMAP, &unmaps[1], 1, 0);
+	GUEST_SYNC(2, r, (uint64_t)(int64_t)unmaps[0].status, r2);
 	GUEST_DONE();
 }
 
@@ -502,8 +580,9 @@ static uint64_t locked_kb(void)
 	return status_kb(getpid(), "VmLck");
 }
 
-static int iommu_setup(int pvx, uint64_t id, int container, uint64_t base,
-		       uint64_t size, uint32_t perms)
+static int iommu_setup_capped(int pvx, uint64_t id, int container,
+			      uint64_t base, uint64_t size, uint32_t perms,
+			      uint32_t max_mappings, uint64_t max_pages)
 {
 	struct pvx_iommu_setup s;
 
@@ -513,7 +592,15 @@ static int iommu_setup(int pvx, uint64_t id, int container, uint64_t base,
 	s.perms = perms;
 	s.iova_base = base;
 	s.iova_size = size;
+	s.max_mappings = max_mappings;
+	s.max_pages = max_pages;
 	return pvx_ioctl_raw(pvx, PVX_IOC_IOMMU_SETUP, &s);
+}
+
+static int iommu_setup(int pvx, uint64_t id, int container, uint64_t base,
+		       uint64_t size, uint32_t perms)
+{
+	return iommu_setup_capped(pvx, id, container, base, size, perms, 0, 0);
 }
 
 /* PVX_IOC_IOMMU_SETUP from another process (a forked child): -errno. */
@@ -579,18 +666,26 @@ static bool pvxctl_shows(uint64_t id)
 	f = popen(line, "r");
 	if (!f)
 		return false;
-	snprintf(want, sizeof(want), "{\"vm_id\": %llu,", (unsigned long long)id);
-	/* One line: the VM's record runs from its vm_id to the next one. */
+	snprintf(want, sizeof(want), "{\"vm_id\":%llu,", (unsigned long long)id);
+	/*
+	 * One line: the VM's record runs from its vm_id to the next one.
+	 * Matched without blanks, which json-c's spacing may put anywhere.
+	 */
 	if (fgets(line, sizeof(line), f)) {
-		char *rec = strstr(line, want), *end;
+		char *rec, *end, *src, *dst;
 
+		for (src = dst = line; *src; src++)
+			if (*src != ' ')
+				*dst++ = *src;
+		*dst = 0;
+		rec = strstr(line, want);
 		if (rec) {
 			vm = true;
 			end = strstr(rec + 1, "{\"vm_id\"");
 			if (end)
 				*end = 0;
-			pages = strstr(rec, "\"iommu_pages\": 256") != NULL;
-			calls = strstr(rec, "\"iommu_map\": {\"calls\": 1,") != NULL;
+			pages = strstr(rec, "\"iommu_pages\":256") != NULL;
+			calls = strstr(rec, "\"iommu_map\":{\"calls\":1,") != NULL;
 		}
 	}
 	pclose(f);
@@ -673,10 +768,14 @@ static void test_vm1(int pvx, struct edu *e)
 	lck1 = locked_kb();
 	TAP_EQ(lck1 - lck0, NR_MAP * PAGE / 1024,
 	       "VFIO accounted the 256 pinned pages in locked_vm (VmLck)");
-	if (pvx_find_vm(pvx, id, &st) == 1)
+	if (pvx_find_vm(pvx, id, &st) == 1) {
 		TAP_EQ(st.iommu_pages, NR_MAP, "pvx stats: 256 pages mapped");
-	else
+		TAP_EQ(st.iommu_mappings, NR_MAP, "pvx stats: 256 mappings");
+		TAP_EQ(st.iommu_max_mappings, PVX_IOMMU_DEFAULT_MAPPINGS,
+		       "pvx stats: the default mapping cap");
+	} else {
 		tap_ok(false, "pvx stats: VM listed");
+	}
 	tap_ok(pvxctl_shows(id), "pvxctl stats --json: iommu_pages 256, one iommu_map call");
 
 	/* The DMA proof: page 0 -> edu -> pages 1, 100 and 255. */
@@ -904,6 +1003,371 @@ static void test_vmm_death(int pvx, struct edu *e)
 	}
 }
 
+/* ------------------------------------------- the VMM turned against pvx */
+
+/* Landlock's ioctl right on device files (ABI 5, Linux 6.10). */
+#define LL_ACCESS_FS_IOCTL_DEV	(1ULL << 15)
+#define LL_CREATE_RULESET_VERSION (1U << 0)
+
+struct ll_ruleset_attr {
+	uint64_t handled_access_fs;
+};
+
+/*
+ * A child VMM denies itself device ioctls (Landlock) and only then opens
+ * a container: VFIO's own ioctls on it are refused to it, and so must
+ * pvx's on its behalf be, which setup's first VFIO call shows.  Exit
+ * status: 100 + -setup's result, or 1..3 when Landlock cannot say.
+ */
+static int lsm_child(int pvx)
+{
+	struct ll_ruleset_attr attr = {
+		.handled_access_fs = LL_ACCESS_FS_IOCTL_DEV,
+	};
+	struct vcpu *vcpu;
+	struct vm *vm;
+	uint64_t id;
+	int abi, rs, c;
+
+	vm = vm_create();
+	vcpu = vcpu_add(vm, guest3_main, 0);
+	(void)vcpu;
+	if (pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id))
+		return 1;
+	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+		      LL_CREATE_RULESET_VERSION);
+	if (abi < 5)
+		return 2;
+	rs = syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (rs < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(SYS_landlock_restrict_self, rs, 0))
+		return 2;
+	c = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (c < 0)
+		return 3;
+	/* The control: the VMM's own VFIO ioctl is refused. */
+	if (ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != -1 ||
+	    errno != EACCES)
+		return 3;
+	return 100 - iommu_setup(pvx, id, c, IOVA3_BASE, MB, RW);
+}
+
+static void test_lsm(int pvx)
+{
+	int wst = 0, st;
+	pid_t pid = fork();
+
+	TEST_REQUIRE_SYS(pid >= 0, "fork");
+	if (!pid)
+		_exit(lsm_child(pvx));
+	TEST_REQUIRE_SYS(waitpid(pid, &wst, 0) == pid, "waitpid");
+	st = WIFEXITED(wst) ? WEXITSTATUS(wst) : 0;
+	if (st > 0 && st < 100) {
+		tap_diag("Landlock cannot deny device ioctls here (step %d): LSM check not shown",
+			 st);
+		tap_skip("pvx's VFIO calls pass the LSM's file_ioctl hook");
+		return;
+	}
+	TAP_EQ(st - 100, EACCES,
+	       "pvx's VFIO calls pass the LSM's file_ioctl hook: setup refused as the VMM's own ioctl is");
+}
+
+struct range {
+	uint64_t start, end;
+};
+
+#define MAX_RANGES	512
+
+static int read_maps(struct range *r)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+
+	TEST_REQUIRE_SYS(f, "open /proc/self/maps");
+	while (n < MAX_RANGES && fgets(line, sizeof(line), f)) {
+		unsigned long long a, b;
+
+		if (sscanf(line, "%llx-%llx", &a, &b) == 2) {
+			r[n].start = a;
+			r[n].end = b;
+			n++;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* The first page mapped now that was not in @before. */
+static uint64_t new_page(const struct range *before, int nb)
+{
+	static struct range after[MAX_RANGES];
+	int na = read_maps(after), i, j;
+	uint64_t a;
+
+	for (i = 0; i < na; i++)
+		for (a = after[i].start; a < after[i].end; a += PAGE) {
+			for (j = 0; j < nb; j++)
+				if (a >= before[j].start && a < before[j].end)
+					break;
+			if (j == nb)
+				return a;
+		}
+	return 0;
+}
+
+struct racer {
+	uint64_t stage;
+	uint64_t evil;
+	int mem;
+	int stop;
+	uint64_t writes;
+};
+
+/*
+ * Points the staging page's DMA_MAP vaddr at the VMM's private page, by
+ * whatever way in works: a plain store if the page is writable, else
+ * /proc/self/mem (FOLL_FORCE, as a debugger writes).
+ */
+static void *race_fn(void *arg)
+{
+	struct racer *r = arg;
+	uint64_t off = offsetof(struct vfio_iommu_type1_dma_map, vaddr);
+	bool direct = !mprotect((void *)r->stage, PAGE,
+				PROT_READ | PROT_WRITE);
+
+	while (!READ_ONCE(r->stop)) {
+		if (direct) {
+			WRITE_ONCE(*(uint64_t *)(r->stage + off), r->evil);
+			r->writes++;
+		} else if (pwrite(r->mem, &r->evil, 8, r->stage + off) == 8) {
+			r->writes++;
+		}
+		sched_yield();
+	}
+	return NULL;
+}
+
+/* VM 4: the staging page of pvx's VFIO arguments is beyond the VMM. */
+static void test_staging(int pvx, struct edu *e)
+{
+	static struct range before[MAX_RANGES];
+	struct racer rc = { .mem = -1 };
+	uint64_t id, stage, v = 0, i, landed = 0;
+	uint8_t *buf, *evil;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	pthread_t th;
+	struct vm *vm;
+	int nb, r;
+	void *p;
+
+	vm = vm_create();
+	vcpu = vcpu_add(vm, guest4_main, 0);
+	buf = vm_add_anon_slot(vm, 1, BUF_GPA, BUF_SIZE, 0, true);
+	evil = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_REQUIRE_SYS(evil != MAP_FAILED, "mmap");
+	memset(evil, 0x77, PAGE);
+	r = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+	nb = read_maps(before);
+	TAP_EQ(iommu_setup(pvx, id, e->container, IOVA4_BASE, MB, RW), 0,
+	       "VM 4: setup");
+	stage = new_page(before, nb);
+	tap_ok(stage, "VM 4: pvx's staging page found in the VMM (%#llx)",
+	       (unsigned long long)stage);
+	if (!stage) {
+		vm_free(vm);
+		return;
+	}
+
+	rc.mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	TEST_REQUIRE_SYS(rc.mem >= 0, "open /proc/self/mem");
+
+	/* The guest maps while a VMM thread keeps rewriting the page. */
+	if (!vcpu_expect_step(vcpu, 1, &uc))
+		goto out;
+	rc.stage = stage;
+	rc.evil = (uint64_t)evil;
+	TEST_REQUIRE_SYS(!pthread_create(&th, NULL, race_fn, &rc),
+			 "pthread_create");
+	if (vcpu_expect_step(vcpu, 2, &uc)) {
+		TAP_EQ(uc.args[1], NR_RACE, "VM 4: %d pages mapped", NR_RACE);
+		TAP_EQ(uc.args[2], 0, "VM 4: every status 0");
+	}
+	WRITE_ONCE(rc.stop, 1);
+	pthread_join(th, NULL);
+	tap_diag("VM 4: the VMM thread rewrote the staging page %llu times",
+		 (unsigned long long)rc.writes);
+	TAP_EQ(rc.writes, 0, "VM 4: no rewrite of the staging page got through");
+
+	/* Each IOVA must reach the guest page asked for, never the VMM's. */
+	memset(buf, 0, NR_RACE * PAGE);
+	fill(buf, 0x42);
+	tap_ok(edu_dma(e, IOVA4_BASE, false), "VM 4: edu DMA reads page 0");
+	for (i = 1; i < NR_RACE; i++)
+		if (edu_dma(e, IOVA4_BASE + i * PAGE, true) &&
+		    !memcmp(buf + i * PAGE, buf, DMA_LEN))
+			landed++;
+	TAP_EQ(landed, NR_RACE - 1,
+	       "VM 4: every IOVA reaches the guest page it asked for");
+	tap_ok(all(evil, 0x77, PAGE),
+	       "VM 4: no IOVA reaches the VMM's own memory");
+
+	/* Nor can it write, replace or remove the page at leisure. */
+	tap_ok(pwrite(rc.mem, &v, 8, stage) != 8,
+	       "staging page: the VMM cannot write it through /proc/self/mem");
+	tap_ok(mprotect((void *)stage, PAGE, PROT_READ | PROT_WRITE),
+	       "staging page: the VMM cannot make it writable (%m)");
+	p = mmap((void *)stage, PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	tap_ok(p == MAP_FAILED,
+	       "staging page: the VMM cannot map its own page over it (%m)");
+	tap_ok(munmap((void *)stage, PAGE),
+	       "staging page: the VMM cannot unmap it (%m)");
+out:
+	close(rc.mem);
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "VM 4: guest done");
+	vm_free(vm);
+	munmap(evil, PAGE);
+}
+
+/* VM 5: per-VM caps on mappings and pages. */
+static void test_caps(int pvx, struct edu *e)
+{
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
+	struct pvx_vm_stats st;
+	uint64_t id, lck0;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	void *mine;
+	int r;
+
+	lck0 = locked_kb();
+	vm = vm_create();
+	vcpu = vcpu_add(vm, guest5_main, 0);
+	vm_add_anon_slot(vm, 1, BUF_GPA, BUF_SIZE, 0, true);
+	r = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+	TAP_EQ(iommu_setup_capped(pvx, id, e->container, IOVA5_BASE, MB, RW,
+				  CAP_MAPPINGS, CAP_PAGES), 0,
+	       "VM 5: setup with at most %d mappings and %d pages",
+	       CAP_MAPPINGS, CAP_PAGES);
+	if (vcpu_expect_step(vcpu, 1, &uc)) {
+		TAP_EQ(uc.args[1], CAP_MAPPINGS, "VM 5: %d mappings done",
+		       CAP_MAPPINGS);
+		TAP_EQ(uc.args[2], PVX_ERR(PVX_ENOSPC),
+		       "VM 5: the mapping past the cap refused with -PVX_ENOSPC");
+	}
+	if (vcpu_expect_step(vcpu, 2, &uc)) {
+		TAP_EQ(uc.args[1], 1, "VM 5: one unmapped");
+		TAP_EQ(uc.args[2], 0, "VM 5: 10 pages past the page cap: none done");
+		TAP_EQ(uc.args[3], PVX_ERR(PVX_ENOSPC),
+		       "VM 5: the pages past the cap refused with -PVX_ENOSPC");
+	}
+	if (vcpu_expect_step(vcpu, 3, &uc)) {
+		TAP_EQ(uc.args[1], 1, "VM 5: 9 pages, up to the cap exactly");
+		TAP_EQ(uc.args[2], 0, "VM 5: its status 0");
+	}
+	TAP_EQ(locked_kb() - lck0, CAP_PAGES * PAGE / 1024,
+	       "VM 5: locked_vm grew by the cap, no more");
+	if (pvx_find_vm(pvx, id, &st) == 1) {
+		TAP_EQ(st.iommu_pages, CAP_PAGES, "VM 5: stats: pages at the cap");
+		TAP_EQ(st.iommu_mappings, CAP_MAPPINGS,
+		       "VM 5: stats: mappings at the cap");
+		TAP_EQ(st.iommu_max_mappings, CAP_MAPPINGS,
+		       "VM 5: stats: mapping cap");
+	} else {
+		tap_ok(false, "VM 5: listed in stats");
+	}
+	/* The VMM's own mappings still fit in the container. */
+	mine = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_REQUIRE_SYS(mine != MAP_FAILED, "mmap");
+	map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	map.vaddr = (uint64_t)mine;
+	map.iova = IOVA5_BASE + 2 * MB;
+	map.size = PAGE;
+	tap_ok(!ioctl(e->container, VFIO_IOMMU_MAP_DMA, &map),
+	       "VM 5: the VMM still maps its own page in the container (%m)");
+	unmap.iova = map.iova;
+	unmap.size = PAGE;
+	ioctl(e->container, VFIO_IOMMU_UNMAP_DMA, &unmap);
+	munmap(mine, PAGE);
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "VM 5: guest done");
+	TAP_EQ(pvx_detach_fd(pvx, vm->fd), 0, "VM 5: detach");
+	TAP_EQ(locked_kb(), lck0, "VM 5: locked_vm back after detach");
+	vm_free(vm);
+}
+
+/* VM 6: a memslot removed under pvx's mappings takes them away. */
+static void test_memslot(int pvx, struct edu *e)
+{
+	struct kvm_userspace_memory_region gone = {
+		.slot = GONE_SLOT,
+		.guest_phys_addr = GONE_GPA,
+	};
+	struct pvx_vm_stats st;
+	uint64_t id, lck0, lck1;
+	uint8_t *buf, *mem;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	int r;
+
+	lck0 = locked_kb();
+	vm = vm_create();
+	vcpu = vcpu_add(vm, guest6_main, 0);
+	buf = vm_add_anon_slot(vm, 1, BUF_GPA, BUF_SIZE, 0, true);
+	mem = vm_add_anon_slot(vm, GONE_SLOT, GONE_GPA, GONE_SIZE, 0, true);
+	r = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+	TAP_EQ(iommu_setup(pvx, id, e->container, IOVA6_BASE, 2 * MB, RW), 0,
+	       "VM 6: setup");
+	if (vcpu_expect_step(vcpu, 1, &uc)) {
+		TAP_EQ(uc.args[1], 2, "VM 6: 16 pages of each slot mapped");
+		TAP_EQ(uc.args[2], 0, "VM 6: statuses 0");
+	}
+	lck1 = locked_kb();
+	TAP_EQ(lck1 - lck0, 32 * PAGE / 1024, "VM 6: 32 pages in locked_vm");
+
+	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &gone),
+			 "KVM_SET_USER_MEMORY_REGION (delete)");
+	TAP_EQ(lck1 - locked_kb(), 16 * PAGE / 1024,
+	       "VM 6: the slot's removal unpinned its 16 pages");
+	if (pvx_find_vm(pvx, id, &st) == 1)
+		TAP_EQ(st.iommu_pages, 16, "VM 6: stats: 16 pages mapped");
+	else
+		tap_ok(false, "VM 6: listed in stats");
+	/* The VMM still has the memory: the device must not reach it. */
+	memset(mem, 0x5a, PAGE);
+	faults_mark(IOVA6_BASE);
+	tap_ok(edu_dma(e, IOVA6_BASE, true) && all(mem, 0x5a, PAGE),
+	       "VM 6: DMA to the removed slot's IOVA does not land");
+	tap_ok(fault_seen(IOVA6_BASE), "VM 6: IOMMU fault reported");
+	memset(buf, 0, PAGE);
+	fill(buf + 8 * PAGE, 0x21);
+	tap_ok(edu_dma(e, IOVA6_BASE + MB + 8 * PAGE, false) &&
+	       edu_dma(e, IOVA6_BASE + MB, true) &&
+	       !memcmp(buf, buf + 8 * PAGE, DMA_LEN),
+	       "VM 6: DMA to the remaining slot's IOVAs lands");
+	if (vcpu_expect_step(vcpu, 2, &uc)) {
+		TAP_EQ(uc.args[2], PVX_ERR(PVX_ENOENT),
+		       "VM 6: unmap of the removed slot's IOVA: not mapped");
+		TAP_EQ(uc.args[3], 1, "VM 6: unmap of the other: done");
+	}
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "VM 6: guest done");
+	TAP_EQ(locked_kb(), lck0, "VM 6: locked_vm back where it was");
+	vm_free(vm);
+	munmap(mem, GONE_SIZE);
+}
+
 int main(void)
 {
 	struct edu e;
@@ -923,8 +1387,12 @@ int main(void)
 	TAP_EQ(edu_rd32(&e, EDU_ID) & 0xff, 0xed, "edu answers through its BAR0");
 
 	lck0 = locked_kb();
+	test_lsm(pvx);
 	test_vm1(pvx, &e);
 	test_vm2(pvx, &e);
+	test_staging(pvx, &e);
+	test_caps(pvx, &e);
+	test_memslot(pvx, &e);
 	TAP_EQ(locked_kb(), lck0, "VMM: nothing left pinned");
 	vfio_close(&e);
 	test_vmm_death(pvx, &e);

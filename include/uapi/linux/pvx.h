@@ -216,9 +216,10 @@ struct pvx_vm_stats {
 	__u64 features;
 	char kvm_stats_id[PVX_STATS_NAME_SIZE];	/* KVM's name, "kvm-<pid>" */
 	__u32 max_list_entries;
-	__u32 reserved0;
+	__u32 iommu_max_mappings;	/* PVX_IOC_IOMMU_SETUP's cap */
 	__u64 guest_resets;	/* resets of the guest seen (KVM_SET_LAPIC of its boot vCPU) */
-	__u64 reserved[2];
+	__u64 iommu_mappings;	/* map entries in force now */
+	__u64 reserved[1];
 	struct pvx_hc_counters hc[PVX_HC_COUNT];
 	/* PVX_HC_YIELD_TO calls by result, indexed by PVX_YIELD_*. */
 	__u64 yield[PVX_YIELD_NR_RESULTS];
@@ -387,7 +388,15 @@ struct pvx_iommu_unmap {
  * pins, accounts (locked_vm) and flushes.  Issued by the VMM itself (the
  * process whose memory backs the VM), once per attach.  The window is
  * pvx's: the VMM must not map into it itself.
+ *
+ * The guest's share of the container and of the VMM's locked_vm is capped:
+ * at most @max_mappings map entries and @max_pages pages in force at once
+ * (a map entry past either gets -PVX_ENOSPC).  0 takes the default:
+ * PVX_IOMMU_DEFAULT_MAPPINGS, and the VM's writable RAM at the time of
+ * each call (so that a guest may map each of its pages once).
  */
+#define PVX_IOMMU_DEFAULT_MAPPINGS	4096
+
 struct pvx_iommu_setup {
 	__u64 vm_id;		/* in: from PVX_IOC_ATTACH */
 	__s32 container_fd;	/* in: /dev/vfio/vfio, IOMMU set */
@@ -395,8 +404,9 @@ struct pvx_iommu_setup {
 	__u64 iova_base;	/* in: page aligned */
 	__u64 iova_size;	/* in: page multiple, not zero */
 	__u32 flags;		/* in: zero */
-	__u32 reserved0;	/* in: zero */
-	__u64 reserved[4];	/* in: zero */
+	__u32 max_mappings;	/* in: 0 = default */
+	__u64 max_pages;	/* in: 0 = default */
+	__u64 reserved[3];	/* in: zero */
 };
 
 /*
