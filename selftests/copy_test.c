@@ -9,6 +9,13 @@
  * All of it twice: on the CPU, and on a DMA_MEMCPY dmaengine channel
  * (the host's own, or in the testbed pvx_softdma, which also counts its
  * copies and fails one on request: that entry must get -PVX_EIO).
+ *
+ * Then lists whose entries depend on each other (a shift by one page each
+ * way, and the same hazards through two memslots that alias one buffer):
+ * every engine must leave the pages exactly as copying in list order
+ * does.  pvx_softdma runs them once more with mode=reverse, completing
+ * each issued batch last first, since an engine running its descriptors
+ * in order would hide a dependency the host let through.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +41,8 @@
 #define ENGINE_PARAM	"/sys/module/pvx_host/parameters/copy_engine"
 #define SOFTDMA		"/sys/module/pvx_softdma/parameters/"
 #define FAIL_AT		5	/* the engine fails the 5th page */
+#define GPA_ALIAS	0x20400000ULL	/* hazard VM: slot 2 over slot 1's buffer */
+#define NHAZARD		3
 
 enum {
 	STEP_COPY_START = 1,
@@ -42,9 +51,18 @@ enum {
 	STEP_SPLIT_END,
 	STEP_REFUSED,
 	STEP_ENGINE_FAIL,
+	STEP_HAZARD_START,
+	STEP_HAZARD_END,
 };
 
-static struct pvx_copy_entry list[NCOPY] __aligned(64);
+static const char *const hazard_name[NHAZARD] = {
+	"shift down a page (write after read)",
+	"shift up a page (read after write, a chain)",
+	"through an aliased memslot (all three hazards)",
+};
+
+/* A list must not straddle a page. */
+static struct pvx_copy_entry list[NCOPY] __aligned(4096);
 static struct pvx_completion completion __aligned(64);
 
 static uint64_t copy_pages(uint64_t count)
@@ -258,6 +276,154 @@ static void test_copy(int pvx, const char *engine, bool softdma)
 	vm_free(vm);
 }
 
+static void set_entry(struct pvx_copy_entry *e, uint64_t src_gpa,
+		      uint64_t dst_gpa)
+{
+	e->src_gfn = src_gpa / PAGE;
+	e->dst_gfn = dst_gpa / PAGE;
+	e->status = 0x7777;
+	e->reserved = 0;
+}
+
+/* Built by the guest for the call and by the VMM for its model. */
+static uint32_t hazard_list(int k, struct pvx_copy_entry *l)
+{
+	uint32_t i, n = 0;
+
+	switch (k) {
+	case 0:
+		for (i = 0; i < NCOPY; i++)
+			set_entry(&l[n++], GPA_SRC + (i + 1) * PAGE,
+				  GPA_SRC + i * PAGE);
+		break;
+	case 1:
+		for (i = 0; i < NCOPY; i++)
+			set_entry(&l[n++], GPA_SRC + i * PAGE,
+				  GPA_SRC + (i + 1) * PAGE);
+		break;
+	default:
+		/* Read after write: reads through the alias what it wrote. */
+		for (i = 0; i < 16; i++)
+			set_entry(&l[n++], GPA_ALIAS + i * PAGE,
+				  GPA_SRC + (i + 1) * PAGE);
+		/* Write after read: writes through the alias what it read. */
+		for (i = 32; i < 48; i++)
+			set_entry(&l[n++], GPA_SRC + (i + 1) * PAGE,
+				  GPA_ALIAS + i * PAGE);
+		/* Write after write: the second one must win. */
+		set_entry(&l[n++], GPA_SRC + 60 * PAGE, GPA_SRC + 50 * PAGE);
+		set_entry(&l[n++], GPA_SRC + 61 * PAGE, GPA_ALIAS + 50 * PAGE);
+		break;
+	}
+	return n;
+}
+
+static void guest_hazards(uint64_t arg)
+{
+	uint64_t r;
+	uint32_t n;
+	int k;
+
+	(void)arg;
+	for (k = 0; k < NHAZARD; k++) {
+		n = hazard_list(k, list);
+		GUEST_SYNC(STEP_HAZARD_START, k);
+		r = copy_pages(n);
+		GUEST_SYNC(STEP_HAZARD_END, k, r);
+	}
+	GUEST_DONE();
+}
+
+static void hazard_fill(uint8_t *mem)
+{
+	uint64_t *w = (uint64_t *)mem;
+	uint64_t i;
+
+	for (i = 0; i < SLOT_BYTES / 8; i++)
+		w[i] = 0x5a00000000000000ULL | (i / (PAGE / 8)) << 32 | i;
+}
+
+static uint64_t page_sum(const uint8_t *p)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t i;
+
+	for (i = 0; i < PAGE; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Both memslots are one buffer, so a gfn of either is an offset in it. */
+static uint8_t *hazard_page(uint8_t *mem, uint64_t gfn)
+{
+	uint64_t gpa = gfn * PAGE;
+
+	return mem + (gpa >= GPA_ALIAS ? gpa - GPA_ALIAS : gpa - GPA_SRC);
+}
+
+static void hazard_model(int k, uint64_t *sums)
+{
+	static struct pvx_copy_entry l[NCOPY];
+	uint8_t *mem = malloc(SLOT_BYTES);
+	uint32_t i, n;
+
+	TEST_REQUIRE_SYS(mem, "malloc");
+	hazard_fill(mem);
+	n = hazard_list(k, l);
+	for (i = 0; i < n; i++)
+		memcpy(hazard_page(mem, l[i].dst_gfn),
+		       hazard_page(mem, l[i].src_gfn), PAGE);
+	for (i = 0; i < NPAGES; i++)
+		sums[i] = page_sum(mem + i * PAGE);
+	free(mem);
+}
+
+/* The page sums of every list on the CPU, for the engines to match. */
+static uint64_t cpu_sums[NHAZARD][NPAGES];
+
+static void test_hazards(int pvx, const char *engine, bool cpu)
+{
+	uint64_t sums[NPAGES], want[NPAGES], id;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	uint8_t *mem;
+	int k, r, i, bad, bad_cpu;
+
+	vm = vm_create();
+	vcpu = vcpu_add(vm, guest_hazards, 0);
+	mem = vm_add_anon_slot(vm, 1, GPA_SRC, SLOT_BYTES, 0, false);
+	vm_add_slot(vm, 2, GPA_ALIAS, SLOT_BYTES, 0, mem);
+	r = pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES, 0, &id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+
+	for (k = 0; k < NHAZARD; k++) {
+		if (!vcpu_expect_step(vcpu, STEP_HAZARD_START, &uc))
+			break;
+		hazard_fill(mem);
+		if (!vcpu_expect_step(vcpu, STEP_HAZARD_END, &uc))
+			break;
+		TAP_EQ(uc.args[2], hazard_list(k, list), "%s: %s: every page copied",
+		       engine, hazard_name[k]);
+		hazard_model(k, want);
+		for (i = 0, bad = 0, bad_cpu = 0; i < NPAGES; i++) {
+			sums[i] = page_sum(mem + i * PAGE);
+			bad += sums[i] != want[i];
+			bad_cpu += sums[i] != cpu_sums[k][i];
+		}
+		TAP_EQ(bad, 0, "%s: %s: pages as copying in list order leaves them",
+		       engine, hazard_name[k]);
+		if (cpu)
+			memcpy(cpu_sums[k], sums, sizeof(sums));
+		else
+			TAP_EQ(bad_cpu, 0, "%s: %s: pages as the CPU path leaves them",
+			       engine, hazard_name[k]);
+	}
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "%s: hazards: guest done", engine);
+	vm_free(vm);
+}
+
 /* pvx_softdma.ko beside pvx_host.ko (the testbed stages it there). */
 static bool load_softdma(void)
 {
@@ -292,6 +458,7 @@ int main(void)
 	r = write_file(ENGINE_PARAM, "cpu");
 	tap_ok(!r, "copy_engine=cpu: %s", r ? strerror(-r) : "ok");
 	test_copy(pvx, "cpu", false);
+	test_hazards(pvx, "cpu", true);
 
 	/* A host with its own engine uses it; the testbed loads pvx_softdma. */
 	if (write_file(ENGINE_PARAM, "dma")) {
@@ -302,10 +469,19 @@ int main(void)
 	} else {
 		r = 0;
 	}
-	if (!r && engine_is_dma())
+	if (!r && engine_is_dma()) {
 		test_copy(pvx, "dma", softdma);
-	else
+		test_hazards(pvx, "dma", false);
+	} else {
 		tap_skip("no DMA_MEMCPY engine on this host, and no pvx_softdma.ko");
+	}
+	if (softdma) {
+		r = write_file(SOFTDMA "mode", "reverse");
+		tap_ok(!r, "pvx_softdma mode=reverse: %s", r ? strerror(-r) : "ok");
+		if (!r)
+			test_hazards(pvx, "dma, out of order", false);
+		write_file(SOFTDMA "mode", "fifo");
+	}
 
 	if (softdma) {
 		r = write_file(ENGINE_PARAM, "cpu");
