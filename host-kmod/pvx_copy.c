@@ -33,15 +33,16 @@
 
 struct pvx_dma_op {
 	struct pvx_dma_chunk *chunk;
-	struct page *src, *dst;
 	dma_addr_t src_dma, dst_dma;
 	enum dmaengine_tx_result result;
 };
 
 /* Lives in the batch's scratch page. */
 struct pvx_dma_chunk {
+	struct device *dev;
 	atomic_t pending;
 	struct completion done;
+	struct pvx_copy_pages pages[PVX_DMA_INFLIGHT];
 	struct pvx_dma_op op[PVX_DMA_INFLIGHT];
 };
 
@@ -163,36 +164,58 @@ static void pvx_dma_done(void *arg, const struct dmaengine_result *res)
 		complete(&op->chunk->done);
 }
 
-static void pvx_dma_unpin(struct pvx_dma_op *op)
+static void pvx_dma_unpin(struct pvx_copy_pages *pg)
 {
-	unpin_user_page(op->src);
-	unpin_user_pages_dirty_lock(&op->dst, 1, true);
+	unpin_user_page(pg->src);
+	unpin_user_pages_dirty_lock(&pg->dst, 1, true);
 }
 
-/* Pins, maps and submits one page; undoes all of it on failure. */
-static s32 pvx_dma_submit(struct pvx_batch *b, struct dma_chan *chan,
-			  struct pvx_dma_op *op, const struct pvx_copy_entry *e)
+static void pvx_dma_release(struct pvx_dma_chunk *c, u32 n)
 {
-	struct device *dev = chan->device->dev;
-	struct dma_async_tx_descriptor *tx;
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		struct pvx_dma_op *op = &c->op[i];
+
+		dma_unmap_page(c->dev, op->dst_dma, PAGE_SIZE, DMA_FROM_DEVICE);
+		dma_unmap_page(c->dev, op->src_dma, PAGE_SIZE, DMA_TO_DEVICE);
+		pvx_dma_unpin(&c->pages[i]);
+	}
+}
+
+/* Pins the entry's pages: the pages, not the gfns, say what it touches. */
+static s32 pvx_dma_pin(struct pvx_batch *b, struct pvx_copy_pages *pg,
+		       const struct pvx_copy_entry *e)
+{
 	s32 ret;
 
 	if (e->reserved)
 		return -PVX_EINVAL;
-	ret = pvx_compat_pin_guest_page(b->kvm, e->src_gfn, false, &op->src);
+	ret = pvx_compat_pin_guest_page(b->kvm, e->src_gfn, false, &pg->src);
 	if (ret)
 		return ret;
-	ret = pvx_compat_pin_guest_page(b->kvm, e->dst_gfn, true, &op->dst);
+	ret = pvx_compat_pin_guest_page(b->kvm, e->dst_gfn, true, &pg->dst);
 	if (ret)
-		goto err_pin_dst;
+		unpin_user_page(pg->src);
+	return ret;
+}
 
-	ret = -PVX_EAGAIN;
-	op->src_dma = dma_map_page(dev, op->src, 0, PAGE_SIZE, DMA_TO_DEVICE);
-	if (dma_mapping_error(dev, op->src_dma))
-		goto err_map_src;
-	op->dst_dma = dma_map_page(dev, op->dst, 0, PAGE_SIZE,
+/* Maps and submits pinned page @i; undoes the mapping on failure. */
+static s32 pvx_dma_submit(struct dma_chan *chan, struct pvx_dma_chunk *c,
+			  u32 i)
+{
+	struct pvx_copy_pages *pg = &c->pages[i];
+	struct pvx_dma_op *op = &c->op[i];
+	struct dma_async_tx_descriptor *tx;
+
+	op->chunk = c;
+	op->src_dma = dma_map_page(c->dev, pg->src, 0, PAGE_SIZE,
+				   DMA_TO_DEVICE);
+	if (dma_mapping_error(c->dev, op->src_dma))
+		return -PVX_EAGAIN;
+	op->dst_dma = dma_map_page(c->dev, pg->dst, 0, PAGE_SIZE,
 				   DMA_FROM_DEVICE);
-	if (dma_mapping_error(dev, op->dst_dma))
+	if (dma_mapping_error(c->dev, op->dst_dma))
 		goto err_map_dst;
 	tx = dmaengine_prep_dma_memcpy(chan, op->dst_dma, op->src_dma,
 				       PAGE_SIZE, DMA_PREP_INTERRUPT);
@@ -201,31 +224,24 @@ static s32 pvx_dma_submit(struct pvx_batch *b, struct dma_chan *chan,
 	op->result = DMA_TRANS_ABORTED;	/* until the engine says otherwise */
 	tx->callback_result = pvx_dma_done;
 	tx->callback_param = op;
-	atomic_inc(&op->chunk->pending);
+	atomic_inc(&c->pending);
 	if (dma_submit_error(dmaengine_submit(tx))) {
-		atomic_dec(&op->chunk->pending);
+		atomic_dec(&c->pending);
 		goto err_prep;
 	}
 	return 0;
 
 err_prep:
-	dma_unmap_page(dev, op->dst_dma, PAGE_SIZE, DMA_FROM_DEVICE);
+	dma_unmap_page(c->dev, op->dst_dma, PAGE_SIZE, DMA_FROM_DEVICE);
 err_map_dst:
-	dma_unmap_page(dev, op->src_dma, PAGE_SIZE, DMA_TO_DEVICE);
-err_map_src:
-	unpin_user_page(op->dst);
-err_pin_dst:
-	unpin_user_page(op->src);
-	return ret;
+	dma_unmap_page(c->dev, op->src_dma, PAGE_SIZE, DMA_TO_DEVICE);
+	return -PVX_EAGAIN;
 }
 
-/* Waits for the @n submitted pages, then unmaps and unpins them. */
+/* Waits for the chunk's @n pages, then unmaps and unpins them. */
 static void pvx_dma_finish(struct dma_chan *chan, struct pvx_dma_chunk *c,
-			   unsigned int n)
+			   u32 n)
 {
-	struct device *dev = chan->device->dev;
-	unsigned int i;
-
 	dma_async_issue_pending(chan);
 	/* The chunk's own count: no completion before all are submitted. */
 	if (!atomic_dec_and_test(&c->pending) &&
@@ -235,52 +251,51 @@ static void pvx_dma_finish(struct dma_chan *chan, struct pvx_dma_chunk *c,
 		/* Whatever did not finish keeps DMA_TRANS_ABORTED. */
 		dmaengine_terminate_sync(chan);
 	}
-	for (i = 0; i < n; i++) {
-		struct pvx_dma_op *op = &c->op[i];
-
-		dma_unmap_page(dev, op->dst_dma, PAGE_SIZE, DMA_FROM_DEVICE);
-		dma_unmap_page(dev, op->src_dma, PAGE_SIZE, DMA_TO_DEVICE);
-		pvx_dma_unpin(op);
-	}
+	pvx_dma_release(c, n);
 }
 
 /*
  * Entries are copied in list order.  A channel may run its descriptors
- * concurrently, so an entry that reads or rewrites a page an earlier one
- * in flight writes waits for the next chunk.
+ * concurrently and in any order, so an entry that touches a host page an
+ * earlier one in flight writes, or writes one it reads, waits for the
+ * next chunk.  It is pinned first: two gfns (aliasing memslots) may be
+ * one page.
  */
-static bool pvx_dma_depends(const struct pvx_copy_entry *first, u32 n,
-			    const struct pvx_copy_entry *e)
-{
-	u32 i;
-
-	for (i = 0; i < n; i++)
-		if (first[i].dst_gfn == e->src_gfn ||
-		    first[i].dst_gfn == e->dst_gfn)
-			return true;
-	return false;
-}
-
 static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
 {
 	struct pvx_copy_entry *list = b->list;
 	struct pvx_dma_chunk *c = b->scratch;
+	struct pvx_copy_pages next;
+	bool carry = false;	/* @next is pinned, waiting for a chunk */
 	u32 base = 0, n, i;
 	s32 refused = 0;
 
 	BUILD_BUG_ON(sizeof(*c) > PAGE_SIZE);
+	c->dev = chan->device->dev;
 	b->done = 0;
 	while (base < b->count && !refused && !fatal_signal_pending(current)) {
 		atomic_set(&c->pending, 1);
 		init_completion(&c->done);
 		for (n = 0; n < PVX_DMA_INFLIGHT && base + n < b->count; n++) {
-			if (pvx_dma_depends(&list[base], n, &list[base + n]))
+			if (carry) {
+				c->pages[n] = next;
+				carry = false;
+			} else {
+				refused = pvx_dma_pin(b, &c->pages[n],
+						      &list[base + n]);
+				if (refused)
+					break;
+			}
+			if (pvx_copy_depends(c->pages, n, &c->pages[n])) {
+				next = c->pages[n];
+				carry = true;
 				break;
-			c->op[n].chunk = c;
-			refused = pvx_dma_submit(b, chan, &c->op[n],
-						 &list[base + n]);
-			if (refused)
+			}
+			refused = pvx_dma_submit(chan, c, n);
+			if (refused) {
+				pvx_dma_unpin(&c->pages[n]);
 				break;
+			}
 		}
 		pvx_dma_finish(chan, c, n);
 
@@ -296,17 +311,20 @@ static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
 			/* The engine may have written past the failure. */
 			b->written = base + n;
 			b->processed = b->done + 1;
-			return;
+			goto out;
 		}
 		if (refused) {
 			list[base + n].status = refused;
 			b->processed = base + n + 1;
-			return;
+			goto out;
 		}
 		base += n;
 		cond_resched();
 	}
 	b->processed = b->done;
+out:
+	if (carry)
+		pvx_dma_unpin(&next);
 }
 
 static void pvx_copy_mark_dirty(struct kvm_vcpu *vcpu, const void *list,

@@ -12,9 +12,13 @@ bool pvx_copy_depends(const struct pvx_copy_pages *inflight, u32 n,
 {
 	u32 i;
 
-	for (i = 0; i < n; i++)
-		if (inflight[i].dst == next->src ||
-		    inflight[i].dst == next->dst)
+	for (i = 0; i < n; i++) {
+		const struct pvx_copy_pages *e = &inflight[i];
+
+		/* Read after write, write after write, write after read. */
+		if (e->dst == next->src || e->dst == next->dst ||
+		    e->src == next->dst)
 			return true;
+	}
 	return false;
 }
