@@ -15,6 +15,10 @@
  * copies be in flight at once: a real engine may run the descriptors of
  * one issue in parallel, on several internal queues.  mode=reverse makes
  * that visible: each batch of issued descriptors runs last first.
+ *
+ * stall=1 holds every descriptor issued from then on, as an engine stuck
+ * on one would, until stall=0: a test can time a client out with its
+ * descriptors still queued, and see what becomes of them.
  */
 #define pr_fmt(fmt) "pvx_softdma: " fmt
 
@@ -87,6 +91,25 @@ struct softdma {
 };
 
 static struct softdma *softdma;
+
+static bool stall;
+
+static int softdma_stall_set(const char *val, const struct kernel_param *kp)
+{
+	int ret = param_set_bool(val, kp);
+
+	/* What was held runs now; a stall set mid-batch stops the next. */
+	if (!ret && !READ_ONCE(stall) && softdma)
+		queue_work(system_unbound_wq, &softdma->work);
+	return ret;
+}
+
+static const struct kernel_param_ops softdma_stall_ops = {
+	.set = softdma_stall_set,
+	.get = param_get_bool,
+};
+module_param_cb(stall, &softdma_stall_ops, &stall, 0644);
+MODULE_PARM_DESC(stall, "Hold every issued descriptor until set back to 0");
 
 static struct softdma_desc *to_desc(struct dma_async_tx_descriptor *tx)
 {
@@ -190,6 +213,8 @@ static void softdma_work(struct work_struct *work)
 	LIST_HEAD(batch);
 
 	for (;;) {
+		if (READ_ONCE(stall))
+			return;
 		spin_lock_irqsave(&softdma->lock, flags);
 		if (READ_ONCE(softdma_mode) == SOFTDMA_REVERSE) {
 			list_splice_init(&softdma->issued, &batch);
@@ -280,6 +305,7 @@ static void softdma_remove(struct platform_device *pdev)
 {
 	dma_async_device_unregister(&softdma->dd);
 	flush_work(&softdma->work);
+	softdma = NULL;
 }
 
 static struct platform_driver softdma_driver = {
