@@ -16,16 +16,23 @@
  * does.  pvx_softdma runs them once more with mode=reverse, completing
  * each issued batch last first, since an engine running its descriptors
  * in order would hide a dependency the host let through.
+ *
+ * Last, with pvx_softdma stalled: a batch that times out must not take
+ * another VM's descriptors on the shared channel with it, and a VMM
+ * killed while its batch waits on the engine must not wait out the
+ * timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "pvx_test.h"
 
@@ -43,6 +50,8 @@
 #define FAIL_AT		5	/* the engine fails the 5th page */
 #define GPA_ALIAS	0x20400000ULL	/* hazard VM: slot 2 over slot 1's buffer */
 #define NHAZARD		3
+#define NSTALL		4
+#define DMA_TIMEOUT_MS	5000	/* the host's PVX_DMA_TIMEOUT */
 
 enum {
 	STEP_COPY_START = 1,
@@ -53,6 +62,7 @@ enum {
 	STEP_ENGINE_FAIL,
 	STEP_HAZARD_START,
 	STEP_HAZARD_END,
+	STEP_STALL,
 };
 
 static const char *const hazard_name[NHAZARD] = {
@@ -424,6 +434,154 @@ static void test_hazards(int pvx, const char *engine, bool cpu)
 	vm_free(vm);
 }
 
+static void guest_stall(uint64_t arg)
+{
+	uint64_t r;
+	int i;
+
+	(void)arg;
+	for (i = 0; i < NSTALL; i++)
+		set_entry(&list[i], GPA_SRC + i * PAGE, GPA_DST + i * PAGE);
+	r = copy_pages(NSTALL);
+	GUEST_SYNC(STEP_STALL, r, (uint32_t)list[0].status);
+	GUEST_DONE();
+}
+
+struct stall_vm {
+	struct vm *vm;
+	struct vcpu *vcpu;
+	uint8_t *src, *dst;
+	struct ucall uc;
+	uint64_t cmd, ms;
+};
+
+static void stall_vm_init(int pvx, struct stall_vm *s, int fill)
+{
+	uint64_t id;
+	int r;
+
+	s->vm = vm_create();
+	s->vcpu = vcpu_add(s->vm, guest_stall, 0);
+	s->src = vm_add_anon_slot(s->vm, 1, GPA_SRC, SLOT_BYTES, 0, false);
+	s->dst = vm_add_anon_slot(s->vm, 2, GPA_DST, SLOT_BYTES, 0, false);
+	memset(s->src, fill, SLOT_BYTES);
+	r = pvx_attach(pvx, s->vm->fd, PVX_F_COPY_PAGES, 0, &id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+}
+
+/* No TAP output here: two of these run at once. */
+static void *stall_run(struct vcpu *vcpu)
+{
+	struct stall_vm *s = vcpu->thread_arg;
+	uint64_t t0 = now_ns();
+
+	s->cmd = vcpu_get_ucall(vcpu, &s->uc);
+	s->ms = (now_ns() - t0) / 1000000;
+	return NULL;
+}
+
+static int stall_copied(const struct stall_vm *s, int fill)
+{
+	int i, n = 0;
+
+	for (i = 0; i < NSTALL; i++)
+		n += s->dst[i * PAGE] == fill && s->dst[(i + 1) * PAGE - 1] == fill;
+	return n;
+}
+
+/*
+ * A's batch times out with its descriptors held; B's, queued behind them
+ * on the same channel, must still complete once the engine moves again.
+ */
+static void test_stall_shared(int pvx)
+{
+	struct stall_vm a = {}, b = {};
+	uint64_t copies0, t0;
+	struct ucall uc;
+
+	stall_vm_init(pvx, &a, 0x31);
+	stall_vm_init(pvx, &b, 0x52);
+	copies0 = read_u64(SOFTDMA "copies");
+	write_file(SOFTDMA "stall", "1");
+	vcpu_thread_start(a.vcpu, stall_run, &a);
+	usleep(DMA_TIMEOUT_MS * 1000 / 2);
+	vcpu_thread_start(b.vcpu, stall_run, &b);
+	vcpu_thread_join(a.vcpu);
+
+	tap_ok(a.cmd == UCALL_SYNC && a.uc.args[0] == STEP_STALL,
+	       "stalled engine: VM A's batch returns (after %llu ms)",
+	       (unsigned long long)a.ms);
+	TAP_EQ(a.uc.args[1], 0, "stalled engine: VM A: nothing copied");
+	TAP_EQ((int32_t)a.uc.args[2], -PVX_EIO, "stalled engine: VM A: its first entry gets -PVX_EIO");
+	tap_ok(a.ms >= DMA_TIMEOUT_MS - 500, "stalled engine: VM A waited for the timeout (%llu ms)",
+	       (unsigned long long)a.ms);
+
+	write_file(SOFTDMA "stall", "0");
+	vcpu_thread_join(b.vcpu);
+	tap_ok(b.cmd == UCALL_SYNC && b.uc.args[0] == STEP_STALL,
+	       "stalled engine: VM B's batch returns (after %llu ms)",
+	       (unsigned long long)b.ms);
+	TAP_EQ(b.uc.args[1], NSTALL,
+	       "stalled engine: VM B, queued on the channel when A timed out, copied every page");
+	TAP_EQ(stall_copied(&b, 0x52), NSTALL, "stalled engine: VM B's pages hold their sources");
+
+	/* A's descriptors were left queued, its pages pinned: they ran too. */
+	t0 = now_ns();
+	while (read_u64(SOFTDMA "copies") - copies0 < 2 * NSTALL &&
+	       now_ns() - t0 < 2000000000ULL)
+		usleep(10000);
+	TAP_EQ(read_u64(SOFTDMA "copies") - copies0, 2 * NSTALL,
+	       "stalled engine: A's timed-out descriptors were not dropped either");
+	TAP_EQ(stall_copied(&a, 0x31), NSTALL,
+	       "stalled engine: VM A's pages written late, into pages still pinned");
+
+	tap_ok(vcpu_get_ucall(a.vcpu, &uc) == UCALL_DONE, "stalled engine: VM A: guest done");
+	tap_ok(vcpu_get_ucall(b.vcpu, &uc) == UCALL_DONE, "stalled engine: VM B: guest done");
+	vm_free(a.vm);
+	vm_free(b.vm);
+}
+
+/* A SIGKILLed VMM must not sit out the engine's timeout. */
+static void test_stall_kill(int pvx)
+{
+	uint64_t t0, ms;
+	int status, fds[2];
+	pid_t pid;
+	char c;
+
+	TEST_REQUIRE_SYS(!pipe(fds), "pipe");
+	write_file(SOFTDMA "stall", "1");
+	pid = fork();
+	TEST_REQUIRE_SYS(pid >= 0, "fork");
+	if (!pid) {
+		struct stall_vm s = {};
+
+		close(fds[0]);
+		stall_vm_init(pvx, &s, 0x73);
+		if (write(fds[1], "r", 1) != 1)
+			_exit(1);
+		vcpu_get_ucall(s.vcpu, &s.uc);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], &c, 1) != 1)
+		c = 0;
+	close(fds[0]);
+	/* Well into the child's batch, well before its timeout. */
+	usleep(DMA_TIMEOUT_MS * 1000 / 4);
+	t0 = now_ns();
+	kill(pid, SIGKILL);
+	TEST_REQUIRE_SYS(waitpid(pid, &status, 0) == pid, "waitpid");
+	ms = (now_ns() - t0) / 1000000;
+	write_file(SOFTDMA "stall", "0");
+	tap_ok(c == 'r' && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	       "stalled engine: VMM killed in its batch (status %#x)", status);
+	tap_ok(ms < DMA_TIMEOUT_MS / 2,
+	       "stalled engine: the killed VMM was gone %llu ms after SIGKILL, before the timeout",
+	       (unsigned long long)ms);
+}
+
 /* pvx_softdma.ko beside pvx_host.ko (the testbed stages it there). */
 static bool load_softdma(void)
 {
@@ -481,6 +639,8 @@ int main(void)
 		if (!r)
 			test_hazards(pvx, "dma, out of order", false);
 		write_file(SOFTDMA "mode", "fifo");
+		test_stall_shared(pvx);
+		test_stall_kill(pvx);
 	}
 
 	if (softdma) {
