@@ -20,11 +20,15 @@
 #include <linux/completion.h>
 #include <linux/dma-mapping.h>
 #include <linux/dmaengine.h>
+#include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include "pvx_host.h"
 
 #define PVX_DMA_INFLIGHT	64
@@ -37,14 +41,29 @@ struct pvx_dma_op {
 	enum dmaengine_tx_result result;
 };
 
-/* Lives in the batch's scratch page. */
+/*
+ * Pages in flight at once.  Allocated per batch, not in its scratch page:
+ * one the engine does not finish in time outlives its batch, pinned and
+ * mapped until the engine is done with it (see pvx_dma_finish()).
+ */
 struct pvx_dma_chunk {
+	struct list_head node;	/* on pvx_dma_abandoned */
 	struct device *dev;
 	atomic_t pending;
+	u32 n;			/* mapped pages, for the reaper */
+	bool finished;		/* under pvx_dma_lock: the last callback ran */
+	bool abandoned;		/* under pvx_dma_lock: its batch left it */
 	struct completion done;
 	struct pvx_copy_pages pages[PVX_DMA_INFLIGHT];
 	struct pvx_dma_op op[PVX_DMA_INFLIGHT];
 };
+
+/* The chunks' hand-over between the batch, the callbacks and the reaper. */
+static DEFINE_SPINLOCK(pvx_dma_lock);
+static LIST_HEAD(pvx_dma_abandoned);
+static void pvx_dma_reap_fn(struct work_struct *work);
+static DECLARE_WORK(pvx_dma_reap_work, pvx_dma_reap_fn);
+static void pvx_dma_reap(bool all);
 
 /* Readers: batches using the channel; writer: the parameter. */
 static DECLARE_RWSEM(pvx_copy_engine_lock);
@@ -70,6 +89,13 @@ static void pvx_copy_engine_drop(void)
 {
 	if (!pvx_copy_chan)
 		return;
+	/*
+	 * No batch runs now: all the channel still holds is from abandoned
+	 * chunks, whose pages can be given back once it is stopped.
+	 */
+	dmaengine_terminate_sync(pvx_copy_chan);
+	cancel_work_sync(&pvx_dma_reap_work);
+	pvx_dma_reap(true);
 	dma_release_channel(pvx_copy_chan);
 	pvx_copy_chan = NULL;
 }
@@ -158,10 +184,19 @@ static void pvx_copy_run_cpu(struct pvx_batch *b)
 static void pvx_dma_done(void *arg, const struct dmaengine_result *res)
 {
 	struct pvx_dma_op *op = arg;
+	struct pvx_dma_chunk *c = op->chunk;
+	unsigned long flags;
 
-	op->result = res ? res->result : DMA_TRANS_NOERROR;
-	if (atomic_dec_and_test(&op->chunk->pending))
-		complete(&op->chunk->done);
+	WRITE_ONCE(op->result, res ? res->result : DMA_TRANS_NOERROR);
+	if (!atomic_dec_and_test(&c->pending))
+		return;
+	spin_lock_irqsave(&pvx_dma_lock, flags);
+	c->finished = true;
+	if (c->abandoned)
+		queue_work(system_unbound_wq, &pvx_dma_reap_work);
+	else
+		complete(&c->done);
+	spin_unlock_irqrestore(&pvx_dma_lock, flags);
 }
 
 static void pvx_dma_unpin(struct pvx_copy_pages *pg)
@@ -181,6 +216,29 @@ static void pvx_dma_release(struct pvx_dma_chunk *c, u32 n)
 		dma_unmap_page(c->dev, op->src_dma, PAGE_SIZE, DMA_TO_DEVICE);
 		pvx_dma_unpin(&c->pages[i]);
 	}
+}
+
+/* @all: the channel is stopped, no callback can come any more. */
+static void pvx_dma_reap(bool all)
+{
+	struct pvx_dma_chunk *c, *tmp;
+	LIST_HEAD(reap);
+
+	spin_lock_irq(&pvx_dma_lock);
+	list_for_each_entry_safe(c, tmp, &pvx_dma_abandoned, node)
+		if (all || c->finished)
+			list_move_tail(&c->node, &reap);
+	spin_unlock_irq(&pvx_dma_lock);
+
+	list_for_each_entry_safe(c, tmp, &reap, node) {
+		pvx_dma_release(c, c->n);
+		kfree(c);
+	}
+}
+
+static void pvx_dma_reap_fn(struct work_struct *work)
+{
+	pvx_dma_reap(false);
 }
 
 /* Pins the entry's pages: the pages, not the gfns, say what it touches. */
@@ -238,20 +296,48 @@ err_map_dst:
 	return -PVX_EAGAIN;
 }
 
-/* Waits for the chunk's @n pages, then unmaps and unpins them. */
-static void pvx_dma_finish(struct dma_chan *chan, struct pvx_dma_chunk *c,
-			   u32 n)
+/*
+ * Waits for the chunk's @n pages and sets their entries' status.  Returns
+ * 0 when the engine finished them all: they are unmapped and unpinned.
+ *
+ * Otherwise (-ETIMEDOUT, or -EINTR for a fatal signal) the chunk is left
+ * to the engine.  The channel is shared by every VM's batches and
+ * dmaengine can only stop all of a channel's descriptors, never one
+ * batch's, so it is not stopped; the pages stay pinned and mapped, since
+ * the engine may still write them, and the chunk's last callback hands
+ * it to the reaper.  Giving the channel up stops it and reaps the rest.
+ */
+static int pvx_dma_finish(struct dma_chan *chan, struct pvx_dma_chunk *c,
+			  struct pvx_copy_entry *e, u32 n)
 {
+	long left = 1;
+	int ret = 0;
+	u32 i;
+
 	dma_async_issue_pending(chan);
 	/* The chunk's own count: no completion before all are submitted. */
-	if (!atomic_dec_and_test(&c->pending) &&
-	    !wait_for_completion_timeout(&c->done, PVX_DMA_TIMEOUT)) {
+	if (!atomic_dec_and_test(&c->pending))
+		left = wait_for_completion_killable_timeout(&c->done,
+							    PVX_DMA_TIMEOUT);
+	spin_lock_irq(&pvx_dma_lock);
+	if (left <= 0 && !c->finished) {
+		c->n = n;
+		c->abandoned = true;
+		list_add_tail(&c->node, &pvx_dma_abandoned);
+		ret = left ? -EINTR : -ETIMEDOUT;
+	}
+	/* Under the lock: an abandoned chunk is freed once it finishes. */
+	for (i = 0; i < n; i++)
+		e[i].status = READ_ONCE(c->op[i].result) == DMA_TRANS_NOERROR ?
+			      0 : -PVX_EIO;
+	spin_unlock_irq(&pvx_dma_lock);
+
+	if (ret == -ETIMEDOUT)
 		pr_err_ratelimited("COPY_PAGES: DMA channel %s timed out\n",
 				   dma_chan_name(chan));
-		/* Whatever did not finish keeps DMA_TRANS_ABORTED. */
-		dmaengine_terminate_sync(chan);
-	}
-	pvx_dma_release(c, n);
+	if (!ret)
+		pvx_dma_release(c, n);
+	return ret;
 }
 
 /*
@@ -264,17 +350,25 @@ static void pvx_dma_finish(struct dma_chan *chan, struct pvx_dma_chunk *c,
 static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
 {
 	struct pvx_copy_entry *list = b->list;
-	struct pvx_dma_chunk *c = b->scratch;
 	struct pvx_copy_pages next;
+	struct pvx_dma_chunk *c;
 	bool carry = false;	/* @next is pinned, waiting for a chunk */
 	u32 base = 0, n, i;
 	s32 refused = 0;
+	int ret = 0;
 
-	BUILD_BUG_ON(sizeof(*c) > PAGE_SIZE);
+	c = kmalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	if (!c) {
+		/* Same result, only slower: not worth failing the batch. */
+		pvx_copy_run_cpu(b);
+		return;
+	}
 	c->dev = chan->device->dev;
 	b->done = 0;
 	while (base < b->count && !refused && !fatal_signal_pending(current)) {
 		atomic_set(&c->pending, 1);
+		c->finished = false;
+		c->abandoned = false;
 		init_completion(&c->done);
 		for (n = 0; n < PVX_DMA_INFLIGHT && base + n < b->count; n++) {
 			if (carry) {
@@ -297,20 +391,19 @@ static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
 				break;
 			}
 		}
-		pvx_dma_finish(chan, c, n);
+		ret = pvx_dma_finish(chan, c, &list[base], n);
 
 		/* In list order: the first failure ends the batch. */
-		for (i = 0; i < n && b->done == base + i; i++) {
-			list[base + i].status =
-				c->op[i].result == DMA_TRANS_NOERROR ? 0 :
-								       -PVX_EIO;
+		for (i = 0; i < n && b->done == base + i; i++)
 			if (!list[base + i].status)
 				b->done++;
-		}
-		if (b->done < base + n) {
+		if (ret || b->done < base + n) {
 			/* The engine may have written past the failure. */
 			b->written = base + n;
-			b->processed = b->done + 1;
+			/* Killed, or all done after all: no status to give. */
+			b->processed = b->done;
+			if (ret != -EINTR && b->done < base + n)
+				b->processed++;
 			goto out;
 		}
 		if (refused) {
@@ -325,6 +418,8 @@ static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
 out:
 	if (carry)
 		pvx_dma_unpin(&next);
+	if (!ret)
+		kfree(c);
 }
 
 static void pvx_copy_mark_dirty(struct kvm_vcpu *vcpu, const void *list,
