@@ -20,11 +20,15 @@
 #include <linux/completion.h>
 #include <linux/dma-mapping.h>
 #include <linux/dmaengine.h>
+#include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include "pvx_host.h"
 
 #define PVX_DMA_INFLIGHT	64
@@ -33,17 +37,33 @@
 
 struct pvx_dma_op {
 	struct pvx_dma_chunk *chunk;
-	struct page *src, *dst;
 	dma_addr_t src_dma, dst_dma;
 	enum dmaengine_tx_result result;
 };
 
-/* Lives in the batch's scratch page. */
+/*
+ * Pages in flight at once.  Allocated per batch, not in its scratch page:
+ * one the engine does not finish in time outlives its batch, pinned and
+ * mapped until the engine is done with it (see pvx_dma_finish()).
+ */
 struct pvx_dma_chunk {
+	struct list_head node;	/* on pvx_dma_abandoned */
+	struct device *dev;
 	atomic_t pending;
+	u32 n;			/* mapped pages, for the reaper */
+	bool finished;		/* under pvx_dma_lock: the last callback ran */
+	bool abandoned;		/* under pvx_dma_lock: its batch left it */
 	struct completion done;
+	struct pvx_copy_pages pages[PVX_DMA_INFLIGHT];
 	struct pvx_dma_op op[PVX_DMA_INFLIGHT];
 };
+
+/* The chunks' hand-over between the batch, the callbacks and the reaper. */
+static DEFINE_SPINLOCK(pvx_dma_lock);
+static LIST_HEAD(pvx_dma_abandoned);
+static void pvx_dma_reap_fn(struct work_struct *work);
+static DECLARE_WORK(pvx_dma_reap_work, pvx_dma_reap_fn);
+static void pvx_dma_reap(bool all);
 
 /* Readers: batches using the channel; writer: the parameter. */
 static DECLARE_RWSEM(pvx_copy_engine_lock);
@@ -69,6 +89,13 @@ static void pvx_copy_engine_drop(void)
 {
 	if (!pvx_copy_chan)
 		return;
+	/*
+	 * No batch runs now: all the channel still holds is from abandoned
+	 * chunks, whose pages can be given back once it is stopped.
+	 */
+	dmaengine_terminate_sync(pvx_copy_chan);
+	cancel_work_sync(&pvx_dma_reap_work);
+	pvx_dma_reap(true);
 	dma_release_channel(pvx_copy_chan);
 	pvx_copy_chan = NULL;
 }
@@ -159,42 +186,96 @@ static void pvx_copy_run_cpu(struct pvx_batch *b)
 static void pvx_dma_done(void *arg, const struct dmaengine_result *res)
 {
 	struct pvx_dma_op *op = arg;
+	struct pvx_dma_chunk *c = op->chunk;
+	unsigned long flags;
 
-	op->result = res ? res->result : DMA_TRANS_NOERROR;
-	if (atomic_dec_and_test(&op->chunk->pending))
-		complete(&op->chunk->done);
+	WRITE_ONCE(op->result, res ? res->result : DMA_TRANS_NOERROR);
+	if (!atomic_dec_and_test(&c->pending))
+		return;
+	spin_lock_irqsave(&pvx_dma_lock, flags);
+	c->finished = true;
+	if (c->abandoned)
+		queue_work(system_unbound_wq, &pvx_dma_reap_work);
+	else
+		complete(&c->done);
+	spin_unlock_irqrestore(&pvx_dma_lock, flags);
 }
 
-static void pvx_dma_unpin(struct pvx_dma_op *op)
+static void pvx_dma_unpin(struct pvx_copy_pages *pg)
 {
-	unpin_user_page(op->src);
-	unpin_user_pages_dirty_lock(&op->dst, 1, true);
+	unpin_user_page(pg->src);
+	unpin_user_pages_dirty_lock(&pg->dst, 1, true);
 }
 
-/* Pins, maps and submits one page; undoes all of it on failure. */
-static s32 pvx_dma_submit(struct pvx_batch *b, struct dma_chan *chan,
-			  struct pvx_dma_op *op, const struct pvx_copy_entry *e)
+static void pvx_dma_release(struct pvx_dma_chunk *c, u32 n)
 {
-	struct device *dev = chan->device->dev;
-	struct dma_async_tx_descriptor *tx;
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		struct pvx_dma_op *op = &c->op[i];
+
+		dma_unmap_page(c->dev, op->dst_dma, PAGE_SIZE, DMA_FROM_DEVICE);
+		dma_unmap_page(c->dev, op->src_dma, PAGE_SIZE, DMA_TO_DEVICE);
+		pvx_dma_unpin(&c->pages[i]);
+	}
+}
+
+/* @all: the channel is stopped, no callback can come any more. */
+static void pvx_dma_reap(bool all)
+{
+	struct pvx_dma_chunk *c, *tmp;
+	LIST_HEAD(reap);
+
+	spin_lock_irq(&pvx_dma_lock);
+	list_for_each_entry_safe(c, tmp, &pvx_dma_abandoned, node)
+		if (all || c->finished)
+			list_move_tail(&c->node, &reap);
+	spin_unlock_irq(&pvx_dma_lock);
+
+	list_for_each_entry_safe(c, tmp, &reap, node) {
+		pvx_dma_release(c, c->n);
+		kfree(c);
+	}
+}
+
+static void pvx_dma_reap_fn(struct work_struct *work)
+{
+	pvx_dma_reap(false);
+}
+
+/* Pins the entry's pages: the pages, not the gfns, say what it touches. */
+static s32 pvx_dma_pin(struct pvx_batch *b, struct pvx_copy_pages *pg,
+		       const struct pvx_copy_entry *e)
+{
 	s32 ret;
 
 	if (e->reserved)
 		return -PVX_EINVAL;
-	ret = pvx_compat_pin_guest_page(b->kvm, e->src_gfn, false, &op->src);
+	ret = pvx_compat_pin_guest_page(b->kvm, e->src_gfn, false, &pg->src);
 	if (ret)
 		return ret;
-	ret = pvx_compat_pin_guest_page(b->kvm, e->dst_gfn, true, &op->dst);
+	ret = pvx_compat_pin_guest_page(b->kvm, e->dst_gfn, true, &pg->dst);
 	if (ret)
-		goto err_pin_dst;
+		unpin_user_page(pg->src);
+	return ret;
+}
 
-	ret = -PVX_EAGAIN;
-	op->src_dma = dma_map_page(dev, op->src, 0, PAGE_SIZE, DMA_TO_DEVICE);
-	if (dma_mapping_error(dev, op->src_dma))
-		goto err_map_src;
-	op->dst_dma = dma_map_page(dev, op->dst, 0, PAGE_SIZE,
+/* Maps and submits pinned page @i; undoes the mapping on failure. */
+static s32 pvx_dma_submit(struct dma_chan *chan, struct pvx_dma_chunk *c,
+			  u32 i)
+{
+	struct pvx_copy_pages *pg = &c->pages[i];
+	struct pvx_dma_op *op = &c->op[i];
+	struct dma_async_tx_descriptor *tx;
+
+	op->chunk = c;
+	op->src_dma = dma_map_page(c->dev, pg->src, 0, PAGE_SIZE,
+				   DMA_TO_DEVICE);
+	if (dma_mapping_error(c->dev, op->src_dma))
+		return -PVX_EAGAIN;
+	op->dst_dma = dma_map_page(c->dev, pg->dst, 0, PAGE_SIZE,
 				   DMA_FROM_DEVICE);
-	if (dma_mapping_error(dev, op->dst_dma))
+	if (dma_mapping_error(c->dev, op->dst_dma))
 		goto err_map_dst;
 	tx = dmaengine_prep_dma_memcpy(chan, op->dst_dma, op->src_dma,
 				       PAGE_SIZE, DMA_PREP_INTERRUPT);
@@ -203,74 +284,88 @@ static s32 pvx_dma_submit(struct pvx_batch *b, struct dma_chan *chan,
 	op->result = DMA_TRANS_ABORTED;	/* until the engine says otherwise */
 	tx->callback_result = pvx_dma_done;
 	tx->callback_param = op;
-	atomic_inc(&op->chunk->pending);
+	atomic_inc(&c->pending);
 	if (dma_submit_error(dmaengine_submit(tx))) {
-		atomic_dec(&op->chunk->pending);
+		atomic_dec(&c->pending);
 		goto err_prep;
 	}
 	return 0;
 
 err_prep:
-	dma_unmap_page(dev, op->dst_dma, PAGE_SIZE, DMA_FROM_DEVICE);
+	dma_unmap_page(c->dev, op->dst_dma, PAGE_SIZE, DMA_FROM_DEVICE);
 err_map_dst:
-	dma_unmap_page(dev, op->src_dma, PAGE_SIZE, DMA_TO_DEVICE);
-err_map_src:
-	unpin_user_page(op->dst);
-err_pin_dst:
-	unpin_user_page(op->src);
-	return ret;
+	dma_unmap_page(c->dev, op->src_dma, PAGE_SIZE, DMA_TO_DEVICE);
+	return -PVX_EAGAIN;
 }
 
-/* Waits for the @n submitted pages, then unmaps and unpins them. */
-static void pvx_dma_finish(struct dma_chan *chan, struct pvx_dma_chunk *c,
-			   unsigned int n)
+/*
+ * Waits for the chunk's @n pages and sets their entries' status.  Returns
+ * 0 when the engine finished them all: they are unmapped and unpinned.
+ *
+ * Otherwise (-ETIMEDOUT, or -EINTR for a fatal signal) the chunk is left
+ * to the engine.  The channel is shared by every VM's batches and
+ * dmaengine can only stop all of a channel's descriptors, never one
+ * batch's, so it is not stopped; the pages stay pinned and mapped, since
+ * the engine may still write them, and the chunk's last callback hands
+ * it to the reaper.  Giving the channel up stops it and reaps the rest.
+ */
+static int pvx_dma_finish(struct dma_chan *chan, struct pvx_dma_chunk *c,
+			  struct pvx_copy_entry *e, u32 n)
 {
-	struct device *dev = chan->device->dev;
-	unsigned int i;
+	long left = 1;
+	int ret = 0;
+	u32 i;
 
 	dma_async_issue_pending(chan);
 	/* The chunk's own count: no completion before all are submitted. */
-	if (!atomic_dec_and_test(&c->pending) &&
-	    !wait_for_completion_timeout(&c->done, PVX_DMA_TIMEOUT)) {
+	if (!atomic_dec_and_test(&c->pending))
+		left = wait_for_completion_killable_timeout(&c->done,
+							    PVX_DMA_TIMEOUT);
+	spin_lock_irq(&pvx_dma_lock);
+	if (left <= 0 && !c->finished) {
+		c->n = n;
+		c->abandoned = true;
+		list_add_tail(&c->node, &pvx_dma_abandoned);
+		ret = left ? -EINTR : -ETIMEDOUT;
+	}
+	/* Under the lock: an abandoned chunk is freed once it finishes. */
+	for (i = 0; i < n; i++)
+		e[i].status = READ_ONCE(c->op[i].result) == DMA_TRANS_NOERROR ?
+			      0 : -PVX_EIO;
+	spin_unlock_irq(&pvx_dma_lock);
+
+	if (ret == -ETIMEDOUT)
 		pr_err_ratelimited("COPY_PAGES: DMA channel %s timed out\n",
 				   dma_chan_name(chan));
-		/* Whatever did not finish keeps DMA_TRANS_ABORTED. */
-		dmaengine_terminate_sync(chan);
-	}
-	for (i = 0; i < n; i++) {
-		struct pvx_dma_op *op = &c->op[i];
-
-		dma_unmap_page(dev, op->dst_dma, PAGE_SIZE, DMA_FROM_DEVICE);
-		dma_unmap_page(dev, op->src_dma, PAGE_SIZE, DMA_TO_DEVICE);
-		pvx_dma_unpin(op);
-	}
+	if (!ret)
+		pvx_dma_release(c, n);
+	return ret;
 }
 
 /*
  * Entries are copied in list order.  A channel may run its descriptors
- * concurrently, so an entry that reads or rewrites a page an earlier one
- * in flight writes waits for the next chunk.
+ * concurrently and in any order, so an entry that touches a host page an
+ * earlier one in flight writes, or writes one it reads, waits for the
+ * next chunk.  It is pinned first: two gfns (aliasing memslots) may be
+ * one page.
  */
-static bool pvx_dma_depends(const struct pvx_copy_entry *first, u32 n,
-			    const struct pvx_copy_entry *e)
-{
-	u32 i;
-
-	for (i = 0; i < n; i++)
-		if (first[i].dst_gfn == e->src_gfn ||
-		    first[i].dst_gfn == e->dst_gfn)
-			return true;
-	return false;
-}
-
 static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
 {
 	struct pvx_copy_entry *list = b->list;
-	struct pvx_dma_chunk *c = b->scratch;
+	struct pvx_copy_pages next;
+	struct pvx_dma_chunk *c;
+	bool carry = false;	/* @next is pinned, waiting for a chunk */
 	u32 base = 0, room, n, i;
 	s32 refused = 0;
+	int ret = 0;
 
-	BUILD_BUG_ON(sizeof(*c) > PAGE_SIZE);
+	c = kmalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	if (!c) {
+		/* Same result, only slower: not worth failing the batch. */
+		pvx_copy_run_cpu(b);
+		return;
+	}
+	c->dev = chan->device->dev;
 	b->done = 0;
 	while (base < b->count && !refused && !fatal_signal_pending(current)) {
 		/* A chunk's destinations are marked dirty: the ring's room. */
@@ -280,44 +375,62 @@ static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
 		if (!room) {
 			list[base].status = -PVX_EAGAIN;
 			b->processed = base + 1;
-			return;
+			goto out;
 		}
 		atomic_set(&c->pending, 1);
+		c->finished = false;
+		c->abandoned = false;
 		init_completion(&c->done);
 		for (n = 0; n < room; n++) {
-			if (pvx_dma_depends(&list[base], n, &list[base + n]))
+			if (carry) {
+				c->pages[n] = next;
+				carry = false;
+			} else {
+				refused = pvx_dma_pin(b, &c->pages[n],
+						      &list[base + n]);
+				if (refused)
+					break;
+			}
+			if (pvx_copy_depends(c->pages, n, &c->pages[n])) {
+				next = c->pages[n];
+				carry = true;
 				break;
-			c->op[n].chunk = c;
-			refused = pvx_dma_submit(b, chan, &c->op[n],
-						 &list[base + n]);
-			if (refused)
+			}
+			refused = pvx_dma_submit(chan, c, n);
+			if (refused) {
+				pvx_dma_unpin(&c->pages[n]);
 				break;
+			}
 		}
-		pvx_dma_finish(chan, c, n);
+		ret = pvx_dma_finish(chan, c, &list[base], n);
 
 		/* In list order: the first failure ends the batch. */
-		for (i = 0; i < n && b->done == base + i; i++) {
-			list[base + i].status =
-				c->op[i].result == DMA_TRANS_NOERROR ? 0 :
-								       -PVX_EIO;
+		for (i = 0; i < n && b->done == base + i; i++)
 			if (!list[base + i].status)
 				b->done++;
-		}
-		if (b->done < base + n) {
+		if (ret || b->done < base + n) {
 			/* The engine may have written past the failure. */
 			b->written = base + n;
-			b->processed = b->done + 1;
-			return;
+			/* Killed, or all done after all: no status to give. */
+			b->processed = b->done;
+			if (ret != -EINTR && b->done < base + n)
+				b->processed++;
+			goto out;
 		}
 		if (refused) {
 			list[base + n].status = refused;
 			b->processed = base + n + 1;
-			return;
+			goto out;
 		}
 		base += n;
 		cond_resched();
 	}
 	b->processed = b->done;
+out:
+	if (carry)
+		pvx_dma_unpin(&next);
+	if (!ret)
+		kfree(c);
 }
 
 static void pvx_copy_mark_dirty(struct kvm_vcpu *vcpu, const void *list,

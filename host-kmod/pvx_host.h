@@ -22,6 +22,7 @@ struct kvm;
 struct kvm_vcpu;
 struct pvx_vm;
 struct pvx_iommu;
+struct page;
 
 /* PVX_LIST_MAX_BYTES of the smallest (8-byte) entries. */
 #define PVX_MAX_LIST_ENTRIES	(PVX_LIST_MAX_BYTES / PVX_LIST_ALIGN)
@@ -177,6 +178,14 @@ int pvx_split_init(void);
 void pvx_split_exit(void);
 void pvx_copy_engine_init(void);
 void pvx_copy_engine_exit(void);
+
+/* The host pages of one COPY_PAGES entry on the DMA path. */
+struct pvx_copy_pages {
+	struct page *src, *dst;
+};
+
+bool pvx_copy_depends(const struct pvx_copy_pages *inflight, u32 n,
+		      const struct pvx_copy_pages *next);
 
 struct pvx_vm {
 	struct hlist_node node;	/* pvx_vm_hash, keyed by kvm */

@@ -10,6 +10,15 @@
  * device.  Its parameters count what it copied and can fail a chosen
  * descriptor, so a test can see that copies went through the engine and
  * that an engine error reaches the guest as a per-entry status.
+ *
+ * Run in order, it cannot show a client that wrongly lets two dependent
+ * copies be in flight at once: a real engine may run the descriptors of
+ * one issue in parallel, on several internal queues.  mode=reverse makes
+ * that visible: each batch of issued descriptors runs last first.
+ *
+ * stall=1 holds every descriptor issued from then on, as an engine stuck
+ * on one would, until stall=0: a test can time a client out with its
+ * descriptors still queued, and see what becomes of them.
  */
 #define pr_fmt(fmt) "pvx_softdma: " fmt
 
@@ -21,6 +30,7 @@
 #include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/workqueue.h>
 
 static unsigned long copies;
@@ -31,6 +41,38 @@ static unsigned long fail_next;
 module_param(fail_next, ulong, 0644);
 MODULE_PARM_DESC(fail_next,
 		 "Fail the Nth descriptor from now (1: the next one; 0: none)");
+
+enum softdma_mode { SOFTDMA_FIFO, SOFTDMA_REVERSE };
+
+static const char * const softdma_modes[] = {
+	[SOFTDMA_FIFO] = "fifo",
+	[SOFTDMA_REVERSE] = "reverse",
+};
+
+static int softdma_mode = SOFTDMA_FIFO;
+
+static int softdma_mode_set(const char *val, const struct kernel_param *kp)
+{
+	int mode = sysfs_match_string(softdma_modes, val);
+
+	if (mode < 0)
+		return mode;
+	WRITE_ONCE(softdma_mode, mode);
+	return 0;
+}
+
+static int softdma_mode_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", softdma_modes[READ_ONCE(softdma_mode)]);
+}
+
+static const struct kernel_param_ops softdma_mode_ops = {
+	.set = softdma_mode_set,
+	.get = softdma_mode_get,
+};
+module_param_cb(mode, &softdma_mode_ops, NULL, 0644);
+MODULE_PARM_DESC(mode,
+		 "fifo: descriptors run in submission order; reverse: each issued batch runs last first");
 
 struct softdma_desc {
 	struct dma_async_tx_descriptor tx;
@@ -49,6 +91,25 @@ struct softdma {
 };
 
 static struct softdma *softdma;
+
+static bool stall;
+
+static int softdma_stall_set(const char *val, const struct kernel_param *kp)
+{
+	int ret = param_set_bool(val, kp);
+
+	/* What was held runs now; a stall set mid-batch stops the next. */
+	if (!ret && !READ_ONCE(stall) && softdma)
+		queue_work(system_unbound_wq, &softdma->work);
+	return ret;
+}
+
+static const struct kernel_param_ops softdma_stall_ops = {
+	.set = softdma_stall_set,
+	.get = param_get_bool,
+};
+module_param_cb(stall, &softdma_stall_ops, &stall, 0644);
+MODULE_PARM_DESC(stall, "Hold every issued descriptor until set back to 0");
 
 static struct softdma_desc *to_desc(struct dma_async_tx_descriptor *tx)
 {
@@ -116,40 +177,66 @@ static enum dma_status softdma_tx_status(struct dma_chan *chan,
 	return dma_async_is_complete(cookie, last, used);
 }
 
-/* The device's DMA addresses are physical: it sits behind no IOMMU. */
-static void softdma_work(struct work_struct *work)
+/*
+ * Cookies complete in order, as the dmaengine API assumes: in reverse
+ * mode tx_status reports a descriptor run early complete only once its
+ * whole batch has run, before the batch's last callback.
+ */
+static void softdma_run(struct softdma_desc *d, dma_cookie_t complete)
 {
 	struct dmaengine_result res = { .result = DMA_TRANS_NOERROR };
-	struct softdma_desc *d;
 	unsigned long flags;
 
-	for (;;) {
+	if (READ_ONCE(fail_next) && !--fail_next) {
+		res.result = DMA_TRANS_WRITE_FAILED;
+	} else {
+		/* Its DMA addresses are physical: it sits behind no IOMMU. */
+		memcpy(phys_to_virt(d->dst), phys_to_virt(d->src), d->len);
+		copies++;
+	}
+	if (complete) {
 		spin_lock_irqsave(&softdma->lock, flags);
-		d = list_first_entry_or_null(&softdma->issued,
-					     struct softdma_desc, node);
-		if (d)
-			list_del(&d->node);
+		d->tx.chan->completed_cookie = complete;
 		spin_unlock_irqrestore(&softdma->lock, flags);
-		if (!d)
+	}
+	if (d->tx.callback_result)
+		d->tx.callback_result(d->tx.callback_param, &res);
+	else if (d->tx.callback)
+		d->tx.callback(d->tx.callback_param);
+}
+
+static void softdma_work(struct work_struct *work)
+{
+	struct softdma_desc *d, *tmp, *first;
+	unsigned long flags;
+	dma_cookie_t last;
+	LIST_HEAD(batch);
+
+	for (;;) {
+		if (READ_ONCE(stall))
+			return;
+		spin_lock_irqsave(&softdma->lock, flags);
+		if (READ_ONCE(softdma_mode) == SOFTDMA_REVERSE) {
+			list_splice_init(&softdma->issued, &batch);
+		} else {
+			d = list_first_entry_or_null(&softdma->issued,
+						     struct softdma_desc, node);
+			if (d)
+				list_move_tail(&d->node, &batch);
+		}
+		spin_unlock_irqrestore(&softdma->lock, flags);
+		if (list_empty(&batch))
 			return;
 
-		if (READ_ONCE(fail_next) && !--fail_next) {
-			res.result = DMA_TRANS_WRITE_FAILED;
-		} else {
-			memcpy(phys_to_virt(d->dst), phys_to_virt(d->src),
-			       d->len);
-			res.result = DMA_TRANS_NOERROR;
-			copies++;
+		first = list_first_entry(&batch, struct softdma_desc, node);
+		last = list_last_entry(&batch, struct softdma_desc,
+				       node)->tx.cookie;
+		list_for_each_entry_reverse(d, &batch, node)
+			softdma_run(d, d == first ? last : 0);
+		list_for_each_entry_safe(d, tmp, &batch, node) {
+			list_del(&d->node);
+			kfree(d);
 		}
-
-		spin_lock_irqsave(&softdma->lock, flags);
-		d->tx.chan->completed_cookie = d->tx.cookie;
-		spin_unlock_irqrestore(&softdma->lock, flags);
-		if (d->tx.callback_result)
-			d->tx.callback_result(d->tx.callback_param, &res);
-		else if (d->tx.callback)
-			d->tx.callback(d->tx.callback_param);
-		kfree(d);
 	}
 }
 
@@ -218,6 +305,7 @@ static void softdma_remove(struct platform_device *pdev)
 {
 	dma_async_device_unregister(&softdma->dd);
 	flush_work(&softdma->work);
+	softdma = NULL;
 }
 
 static struct platform_driver softdma_driver = {

@@ -9,16 +9,30 @@
  * All of it twice: on the CPU, and on a DMA_MEMCPY dmaengine channel
  * (the host's own, or in the testbed pvx_softdma, which also counts its
  * copies and fails one on request: that entry must get -PVX_EIO).
+ *
+ * Then lists whose entries depend on each other (a shift by one page each
+ * way, and the same hazards through two memslots that alias one buffer):
+ * every engine must leave the pages exactly as copying in list order
+ * does.  pvx_softdma runs them once more with mode=reverse, completing
+ * each issued batch last first, since an engine running its descriptors
+ * in order would hide a dependency the host let through.
+ *
+ * Last, with pvx_softdma stalled: a batch that times out must not take
+ * another VM's descriptors on the shared channel with it, and a VMM
+ * killed while its batch waits on the engine must not wait out the
+ * timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "pvx_test.h"
 
@@ -34,6 +48,10 @@
 #define ENGINE_PARAM	"/sys/module/pvx_host/parameters/copy_engine"
 #define SOFTDMA		"/sys/module/pvx_softdma/parameters/"
 #define FAIL_AT		5	/* the engine fails the 5th page */
+#define GPA_ALIAS	0x20400000ULL	/* hazard VM: slot 2 over slot 1's buffer */
+#define NHAZARD		3
+#define NSTALL		4
+#define DMA_TIMEOUT_MS	5000	/* the host's PVX_DMA_TIMEOUT */
 
 enum {
 	STEP_COPY_START = 1,
@@ -42,9 +60,19 @@ enum {
 	STEP_SPLIT_END,
 	STEP_REFUSED,
 	STEP_ENGINE_FAIL,
+	STEP_HAZARD_START,
+	STEP_HAZARD_END,
+	STEP_STALL,
 };
 
-static struct pvx_copy_entry list[NCOPY] __aligned(64);
+static const char *const hazard_name[NHAZARD] = {
+	"shift down a page (write after read)",
+	"shift up a page (read after write, a chain)",
+	"through an aliased memslot (all three hazards)",
+};
+
+/* A list must not straddle a page. */
+static struct pvx_copy_entry list[NCOPY] __aligned(4096);
 static struct pvx_completion completion __aligned(64);
 
 static uint64_t copy_pages(uint64_t count)
@@ -258,6 +286,302 @@ static void test_copy(int pvx, const char *engine, bool softdma)
 	vm_free(vm);
 }
 
+static void set_entry(struct pvx_copy_entry *e, uint64_t src_gpa,
+		      uint64_t dst_gpa)
+{
+	e->src_gfn = src_gpa / PAGE;
+	e->dst_gfn = dst_gpa / PAGE;
+	e->status = 0x7777;
+	e->reserved = 0;
+}
+
+/* Built by the guest for the call and by the VMM for its model. */
+static uint32_t hazard_list(int k, struct pvx_copy_entry *l)
+{
+	uint32_t i, n = 0;
+
+	switch (k) {
+	case 0:
+		for (i = 0; i < NCOPY; i++)
+			set_entry(&l[n++], GPA_SRC + (i + 1) * PAGE,
+				  GPA_SRC + i * PAGE);
+		break;
+	case 1:
+		for (i = 0; i < NCOPY; i++)
+			set_entry(&l[n++], GPA_SRC + i * PAGE,
+				  GPA_SRC + (i + 1) * PAGE);
+		break;
+	default:
+		/* Read after write: reads through the alias what it wrote. */
+		for (i = 0; i < 16; i++)
+			set_entry(&l[n++], GPA_ALIAS + i * PAGE,
+				  GPA_SRC + (i + 1) * PAGE);
+		/* Write after read: writes through the alias what it read. */
+		for (i = 32; i < 48; i++)
+			set_entry(&l[n++], GPA_SRC + (i + 1) * PAGE,
+				  GPA_ALIAS + i * PAGE);
+		/* Write after write: the second one must win. */
+		set_entry(&l[n++], GPA_SRC + 60 * PAGE, GPA_SRC + 50 * PAGE);
+		set_entry(&l[n++], GPA_SRC + 61 * PAGE, GPA_ALIAS + 50 * PAGE);
+		break;
+	}
+	return n;
+}
+
+static void guest_hazards(uint64_t arg)
+{
+	uint64_t r;
+	uint32_t n;
+	int k;
+
+	(void)arg;
+	for (k = 0; k < NHAZARD; k++) {
+		n = hazard_list(k, list);
+		GUEST_SYNC(STEP_HAZARD_START, k);
+		r = copy_pages(n);
+		GUEST_SYNC(STEP_HAZARD_END, k, r);
+	}
+	GUEST_DONE();
+}
+
+static void hazard_fill(uint8_t *mem)
+{
+	uint64_t *w = (uint64_t *)mem;
+	uint64_t i;
+
+	for (i = 0; i < SLOT_BYTES / 8; i++)
+		w[i] = 0x5a00000000000000ULL | (i / (PAGE / 8)) << 32 | i;
+}
+
+static uint64_t page_sum(const uint8_t *p)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t i;
+
+	for (i = 0; i < PAGE; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Both memslots are one buffer, so a gfn of either is an offset in it. */
+static uint8_t *hazard_page(uint8_t *mem, uint64_t gfn)
+{
+	uint64_t gpa = gfn * PAGE;
+
+	return mem + (gpa >= GPA_ALIAS ? gpa - GPA_ALIAS : gpa - GPA_SRC);
+}
+
+static void hazard_model(int k, uint64_t *sums)
+{
+	static struct pvx_copy_entry l[NCOPY];
+	uint8_t *mem = malloc(SLOT_BYTES);
+	uint32_t i, n;
+
+	TEST_REQUIRE_SYS(mem, "malloc");
+	hazard_fill(mem);
+	n = hazard_list(k, l);
+	for (i = 0; i < n; i++)
+		memcpy(hazard_page(mem, l[i].dst_gfn),
+		       hazard_page(mem, l[i].src_gfn), PAGE);
+	for (i = 0; i < NPAGES; i++)
+		sums[i] = page_sum(mem + i * PAGE);
+	free(mem);
+}
+
+/* The page sums of every list on the CPU, for the engines to match. */
+static uint64_t cpu_sums[NHAZARD][NPAGES];
+
+static void test_hazards(int pvx, const char *engine, bool cpu)
+{
+	uint64_t sums[NPAGES], want[NPAGES], id;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	uint8_t *mem;
+	int k, r, i, bad, bad_cpu;
+
+	vm = vm_create();
+	vcpu = vcpu_add(vm, guest_hazards, 0);
+	mem = vm_add_anon_slot(vm, 1, GPA_SRC, SLOT_BYTES, 0, false);
+	vm_add_slot(vm, 2, GPA_ALIAS, SLOT_BYTES, 0, mem);
+	r = pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES, 0, &id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+
+	for (k = 0; k < NHAZARD; k++) {
+		if (!vcpu_expect_step(vcpu, STEP_HAZARD_START, &uc))
+			break;
+		hazard_fill(mem);
+		if (!vcpu_expect_step(vcpu, STEP_HAZARD_END, &uc))
+			break;
+		TAP_EQ(uc.args[2], hazard_list(k, list), "%s: %s: every page copied",
+		       engine, hazard_name[k]);
+		hazard_model(k, want);
+		for (i = 0, bad = 0, bad_cpu = 0; i < NPAGES; i++) {
+			sums[i] = page_sum(mem + i * PAGE);
+			bad += sums[i] != want[i];
+			bad_cpu += sums[i] != cpu_sums[k][i];
+		}
+		TAP_EQ(bad, 0, "%s: %s: pages as copying in list order leaves them",
+		       engine, hazard_name[k]);
+		if (cpu)
+			memcpy(cpu_sums[k], sums, sizeof(sums));
+		else
+			TAP_EQ(bad_cpu, 0, "%s: %s: pages as the CPU path leaves them",
+			       engine, hazard_name[k]);
+	}
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "%s: hazards: guest done", engine);
+	vm_free(vm);
+}
+
+static void guest_stall(uint64_t arg)
+{
+	uint64_t r;
+	int i;
+
+	(void)arg;
+	for (i = 0; i < NSTALL; i++)
+		set_entry(&list[i], GPA_SRC + i * PAGE, GPA_DST + i * PAGE);
+	r = copy_pages(NSTALL);
+	GUEST_SYNC(STEP_STALL, r, (uint32_t)list[0].status);
+	GUEST_DONE();
+}
+
+struct stall_vm {
+	struct vm *vm;
+	struct vcpu *vcpu;
+	uint8_t *src, *dst;
+	struct ucall uc;
+	uint64_t cmd, ms;
+};
+
+static void stall_vm_init(int pvx, struct stall_vm *s, int fill)
+{
+	uint64_t id;
+	int r;
+
+	s->vm = vm_create();
+	s->vcpu = vcpu_add(s->vm, guest_stall, 0);
+	s->src = vm_add_anon_slot(s->vm, 1, GPA_SRC, SLOT_BYTES, 0, false);
+	s->dst = vm_add_anon_slot(s->vm, 2, GPA_DST, SLOT_BYTES, 0, false);
+	memset(s->src, fill, SLOT_BYTES);
+	r = pvx_attach(pvx, s->vm->fd, PVX_F_COPY_PAGES, 0, &id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+}
+
+/* No TAP output here: two of these run at once. */
+static void *stall_run(struct vcpu *vcpu)
+{
+	struct stall_vm *s = vcpu->thread_arg;
+	uint64_t t0 = now_ns();
+
+	s->cmd = vcpu_get_ucall(vcpu, &s->uc);
+	s->ms = (now_ns() - t0) / 1000000;
+	return NULL;
+}
+
+static int stall_copied(const struct stall_vm *s, int fill)
+{
+	int i, n = 0;
+
+	for (i = 0; i < NSTALL; i++)
+		n += s->dst[i * PAGE] == fill && s->dst[(i + 1) * PAGE - 1] == fill;
+	return n;
+}
+
+/*
+ * A's batch times out with its descriptors held; B's, queued behind them
+ * on the same channel, must still complete once the engine moves again.
+ */
+static void test_stall_shared(int pvx)
+{
+	struct stall_vm a = {}, b = {};
+	uint64_t copies0, t0;
+	struct ucall uc;
+
+	stall_vm_init(pvx, &a, 0x31);
+	stall_vm_init(pvx, &b, 0x52);
+	copies0 = read_u64(SOFTDMA "copies");
+	write_file(SOFTDMA "stall", "1");
+	vcpu_thread_start(a.vcpu, stall_run, &a);
+	usleep(DMA_TIMEOUT_MS * 1000 / 2);
+	vcpu_thread_start(b.vcpu, stall_run, &b);
+	vcpu_thread_join(a.vcpu);
+
+	tap_ok(a.cmd == UCALL_SYNC && a.uc.args[0] == STEP_STALL,
+	       "stalled engine: VM A's batch returns (after %llu ms)",
+	       (unsigned long long)a.ms);
+	TAP_EQ(a.uc.args[1], 0, "stalled engine: VM A: nothing copied");
+	TAP_EQ((int32_t)a.uc.args[2], -PVX_EIO, "stalled engine: VM A: its first entry gets -PVX_EIO");
+	tap_ok(a.ms >= DMA_TIMEOUT_MS - 500, "stalled engine: VM A waited for the timeout (%llu ms)",
+	       (unsigned long long)a.ms);
+
+	write_file(SOFTDMA "stall", "0");
+	vcpu_thread_join(b.vcpu);
+	tap_ok(b.cmd == UCALL_SYNC && b.uc.args[0] == STEP_STALL,
+	       "stalled engine: VM B's batch returns (after %llu ms)",
+	       (unsigned long long)b.ms);
+	TAP_EQ(b.uc.args[1], NSTALL,
+	       "stalled engine: VM B, queued on the channel when A timed out, copied every page");
+	TAP_EQ(stall_copied(&b, 0x52), NSTALL, "stalled engine: VM B's pages hold their sources");
+
+	/* A's descriptors were left queued, its pages pinned: they ran too. */
+	t0 = now_ns();
+	while (read_u64(SOFTDMA "copies") - copies0 < 2 * NSTALL &&
+	       now_ns() - t0 < 2000000000ULL)
+		usleep(10000);
+	TAP_EQ(read_u64(SOFTDMA "copies") - copies0, 2 * NSTALL,
+	       "stalled engine: A's timed-out descriptors were not dropped either");
+	TAP_EQ(stall_copied(&a, 0x31), NSTALL,
+	       "stalled engine: VM A's pages written late, into pages still pinned");
+
+	tap_ok(vcpu_get_ucall(a.vcpu, &uc) == UCALL_DONE, "stalled engine: VM A: guest done");
+	tap_ok(vcpu_get_ucall(b.vcpu, &uc) == UCALL_DONE, "stalled engine: VM B: guest done");
+	vm_free(a.vm);
+	vm_free(b.vm);
+}
+
+/* A SIGKILLed VMM must not sit out the engine's timeout. */
+static void test_stall_kill(int pvx)
+{
+	uint64_t t0, ms;
+	int status, fds[2];
+	pid_t pid;
+	char c;
+
+	TEST_REQUIRE_SYS(!pipe(fds), "pipe");
+	write_file(SOFTDMA "stall", "1");
+	pid = fork();
+	TEST_REQUIRE_SYS(pid >= 0, "fork");
+	if (!pid) {
+		struct stall_vm s = {};
+
+		close(fds[0]);
+		stall_vm_init(pvx, &s, 0x73);
+		if (write(fds[1], "r", 1) != 1)
+			_exit(1);
+		vcpu_get_ucall(s.vcpu, &s.uc);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], &c, 1) != 1)
+		c = 0;
+	close(fds[0]);
+	/* Well into the child's batch, well before its timeout. */
+	usleep(DMA_TIMEOUT_MS * 1000 / 4);
+	t0 = now_ns();
+	kill(pid, SIGKILL);
+	TEST_REQUIRE_SYS(waitpid(pid, &status, 0) == pid, "waitpid");
+	ms = (now_ns() - t0) / 1000000;
+	write_file(SOFTDMA "stall", "0");
+	tap_ok(c == 'r' && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	       "stalled engine: VMM killed in its batch (status %#x)", status);
+	tap_ok(ms < DMA_TIMEOUT_MS / 2,
+	       "stalled engine: the killed VMM was gone %llu ms after SIGKILL, before the timeout",
+	       (unsigned long long)ms);
+}
+
 /* pvx_softdma.ko beside pvx_host.ko (the testbed stages it there). */
 static bool load_softdma(void)
 {
@@ -292,6 +616,7 @@ int main(void)
 	r = write_file(ENGINE_PARAM, "cpu");
 	tap_ok(!r, "copy_engine=cpu: %s", r ? strerror(-r) : "ok");
 	test_copy(pvx, "cpu", false);
+	test_hazards(pvx, "cpu", true);
 
 	/* A host with its own engine uses it; the testbed loads pvx_softdma. */
 	if (write_file(ENGINE_PARAM, "dma")) {
@@ -302,10 +627,21 @@ int main(void)
 	} else {
 		r = 0;
 	}
-	if (!r && engine_is_dma())
+	if (!r && engine_is_dma()) {
 		test_copy(pvx, "dma", softdma);
-	else
+		test_hazards(pvx, "dma", false);
+	} else {
 		tap_skip("no DMA_MEMCPY engine on this host, and no pvx_softdma.ko");
+	}
+	if (softdma) {
+		r = write_file(SOFTDMA "mode", "reverse");
+		tap_ok(!r, "pvx_softdma mode=reverse: %s", r ? strerror(-r) : "ok");
+		if (!r)
+			test_hazards(pvx, "dma, out of order", false);
+		write_file(SOFTDMA "mode", "fifo");
+		test_stall_shared(pvx);
+		test_stall_kill(pvx);
+	}
 
 	if (softdma) {
 		r = write_file(ENGINE_PARAM, "cpu");

@@ -549,17 +549,11 @@ bool vcpu_expect_step(struct vcpu *vcpu, uint64_t step, struct ucall *uc)
 		      (unsigned long long)uc->args[0]);
 }
 
-uint8_t *vm_add_anon_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
-			  uint32_t flags, bool small_pages)
+void vm_add_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
+		 uint32_t flags, void *mem)
 {
 	struct kvm_userspace_memory_region r;
-	uint8_t *mem;
 
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	TEST_REQUIRE_SYS(mem != MAP_FAILED, "mmap");
-	if (small_pages)
-		madvise(mem, size, MADV_NOHUGEPAGE);
 	memset(&r, 0, sizeof(r));
 	r.slot = slot;
 	r.flags = flags;
@@ -568,5 +562,18 @@ uint8_t *vm_add_anon_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
 	r.userspace_addr = (uint64_t)mem;
 	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
 			 "KVM_SET_USER_MEMORY_REGION");
+}
+
+uint8_t *vm_add_anon_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
+			  uint32_t flags, bool small_pages)
+{
+	uint8_t *mem;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_REQUIRE_SYS(mem != MAP_FAILED, "mmap");
+	if (small_pages)
+		madvise(mem, size, MADV_NOHUGEPAGE);
+	vm_add_slot(vm, slot, gpa, size, flags, mem);
 	return mem;
 }

@@ -276,6 +276,9 @@ bool vcpu_expect_step(struct vcpu *vcpu, uint64_t step, struct ucall *uc);
  */
 uint8_t *vm_add_anon_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
 			  uint32_t flags, bool small_pages);
+/* A memslot over @mem, which another memslot may map too (an alias). */
+void vm_add_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
+		 uint32_t flags, void *mem);
 
 /* Runs fn(vcpu) in its own thread; vcpu_join() returns its result. */
 void vcpu_thread_start(struct vcpu *vcpu, void *(*fn)(struct vcpu *vcpu),
