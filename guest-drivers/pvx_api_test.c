@@ -16,6 +16,13 @@
 #include <uapi/linux/pvx.h>
 #include "pvx_guest.h"
 
+/*
+ * Written into every status field before a call: no status the host
+ * writes, so a check of "status 0" fails when the host wrote none rather
+ * than passing on the zeroes of kzalloc().
+ */
+#define PVX_UNWRITTEN	0x5eed
+
 static unsigned int pvx_checks, pvx_failed;
 /* The features some check exercised: the summary says which. */
 static u64 pvx_tested;
@@ -41,12 +48,14 @@ static void pvx_test_copy(void)
 	memset(page_address(dst), 0, PAGE_SIZE);
 	e->src_gfn = page_to_pfn(src);
 	e->dst_gfn = page_to_pfn(dst);
+	e->status = PVX_UNWRITTEN;
 	ret = pvx_copy_pages(e, 1);
 	pvx_check(PVX_F_COPY_PAGES,
-		  ret == 1 && !memcmp(page_address(src), page_address(dst),
-				      PAGE_SIZE),
+		  ret == 1 && e->status == 0 &&
+		  !memcmp(page_address(src), page_address(dst), PAGE_SIZE),
 		  "pvx_copy_pages copies a page", ret);
 	e->reserved = 1;
+	e->status = PVX_UNWRITTEN;
 	ret = pvx_copy_pages(e, 1);
 	pvx_check(PVX_F_COPY_PAGES, ret == 0 && e->status == -PVX_EINVAL,
 		  "pvx_copy_pages refuses a reserved field", e->status);
@@ -72,6 +81,7 @@ static void pvx_test_split_copy(void)
 	memset(page_address(dst), 0, PAGE_SIZE);
 	e->src_gfn = page_to_pfn(src);
 	e->dst_gfn = page_to_pfn(dst);
+	e->status = PVX_UNWRITTEN;
 	ret = pvx_split_submit(PVX_HC_COPY_PAGES, e, 1, c);
 	pvx_check(PVX_F_SPLIT, ret == -PVX_EINPROGRESS,
 		  "pvx_split_submit: a copy in progress", ret);
@@ -79,8 +89,8 @@ static void pvx_test_split_copy(void)
 		goto out;
 	ret = pvx_split_wait(c);
 	pvx_check(PVX_F_SPLIT,
-		  ret == 1 && !memcmp(page_address(src), page_address(dst),
-				      PAGE_SIZE),
+		  ret == 1 && e->status == 0 &&
+		  !memcmp(page_address(src), page_address(dst), PAGE_SIZE),
 		  "pvx_split_wait: the host finished it, the page is copied",
 		  ret);
 out:
@@ -122,6 +132,8 @@ static void pvx_test_prefault(void)
 	r[0].npages = 16;
 	r[1].gfn = ~0ULL - 1;
 	r[1].npages = 4;
+	r[0].status = PVX_UNWRITTEN;
+	r[1].status = PVX_UNWRITTEN;
 	ret = pvx_prefault_write(r, 2);
 	pvx_check(PVX_F_PREFAULT,
 		  ret == 1 && r[0].status == 0 && r[1].status == -PVX_EINVAL,
@@ -163,6 +175,8 @@ static void pvx_test_msr(void)
 	e[0].index = MSR_IA32_CR_PAT;
 	e[0].value = want;
 	e[1].index = MSR_IA32_SYSENTER_CS;	/* not on the default allowlist */
+	e[0].status = PVX_UNWRITTEN;
+	e[1].status = PVX_UNWRITTEN;
 	ret = pvx_msr_batch(e, 2);
 	rdmsrl(MSR_IA32_CR_PAT, got);
 	st0 = e[0].status;
@@ -170,6 +184,7 @@ static void pvx_test_msr(void)
 	memset(e, 0, 2 * sizeof(*e));
 	e[0].index = MSR_IA32_CR_PAT;
 	e[0].value = pat;
+	e[0].status = PVX_UNWRITTEN;
 	ret2 = pvx_msr_batch(e, 1);
 	rdmsrl(MSR_IA32_CR_PAT, back);
 	if (back != pat)		/* whatever the host did */
@@ -210,6 +225,7 @@ static void pvx_test_doorbell(void)
 	d->addr = 0x7ff0;
 	d->space = PVX_DOORBELL_PIO;
 	d->len = 2;
+	d->status = PVX_UNWRITTEN;
 	ret = pvx_doorbell(d, 1);
 	pvx_check(PVX_F_DOORBELL,
 		  ret == 1 && d->status == PVX_DOORBELL_NO_LISTENER,
