@@ -6,8 +6,10 @@
  * `seconds`; inside each lock it does a read-delay-write on that lock's
  * counter, so any failure of mutual exclusion shows up as lost updates.
  * Reports acquisitions per second, the worst wait and the directed
- * yields.  Run it with pvx_spinlock's yield=0 and yield=1 to compare
- * spinning against yielding on the same VM.
+ * yields, and how many threads ran and the fewest acquisitions any of
+ * them made (a thread that never got a lock tested nothing).  Run it
+ * with pvx_spinlock's yield=0 and yield=1 to compare spinning against
+ * yielding on the same VM.
  */
 #define pr_fmt(fmt) "pvx_locktorture: " fmt
 
@@ -75,8 +77,8 @@ static int pvx_lt_fn(void *data)
 static int __init pvx_locktorture_init(void)
 {
 	struct pvx_spin_stats before, after;
-	u64 total = 0, counted = 0, worst = 0;
-	unsigned int i;
+	u64 total = 0, counted = 0, worst = 0, fewest = U64_MAX;
+	unsigned int i, threads = 0;
 	int cpu, ret = 0;
 
 	if (!nlocks || !seconds)
@@ -113,7 +115,9 @@ static int __init pvx_locktorture_init(void)
 		if (!pvx_lt_threads[cpu].task)
 			continue;
 		kthread_stop(pvx_lt_threads[cpu].task);
+		threads++;
 		total += pvx_lt_threads[cpu].acquisitions;
+		fewest = min(fewest, pvx_lt_threads[cpu].acquisitions);
 		worst = max(worst, pvx_lt_threads[cpu].worst_wait_ns);
 	}
 	if (ret)
@@ -122,11 +126,12 @@ static int __init pvx_locktorture_init(void)
 	for (i = 0; i < nlocks; i++)
 		counted += pvx_lt_locks[i].counter;
 
-	pr_info("%u CPUs, %u locks, %u s: %llu acquisitions (%llu/s), lost updates %lld, worst wait %llu us, slow paths %llu, yields %llu (refused %llu)\n",
+	pr_info("%u CPUs, %u locks, %u s: %llu acquisitions (%llu/s), lost updates %lld, worst wait %llu us, slow paths %llu, yields %llu (refused %llu), %u threads, fewest acquisitions %llu\n",
 		num_online_cpus(), nlocks, seconds, total, total / seconds,
 		(s64)(total - counted), worst / NSEC_PER_USEC,
 		after.slowpaths - before.slowpaths, after.yields - before.yields,
-		after.yields_refused - before.yields_refused);
+		after.yields_refused - before.yields_refused, threads,
+		threads ? fewest : 0);
 out:
 	kfree(pvx_lt_threads);
 	kfree(pvx_lt_locks);

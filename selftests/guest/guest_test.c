@@ -4,7 +4,11 @@
  * has the ABI version this guest speaks, features within the ABI's set, a
  * batch list limit, and a notification count; with notifications on,
  * every online CPU has its own "pvx" interrupt pinned to it, and the count
- * in /sys/kernel/pvx follows what /proc/interrupts shows for them.
+ * in /sys/kernel/pvx follows what /proc/interrupts shows for them.  With
+ * the host's timer, notifications are really delivered: sleeps on each
+ * CPU, with pvx_clock as its tick, arm the timer through pvx, and that
+ * CPU's count grows by one per sleep at least; pvx_guest's own count
+ * grows with /proc/interrupts, neither more nor less.
  *
  * Options (environment in brackets):
  *   -m DIR   load modules from DIR [PVX_MODULE_DIR]; default: loaded, or
@@ -129,6 +133,92 @@ static void check_counts(void)
 	       sum, n2);
 }
 
+static uint64_t irq_sum(const uint64_t *counts)
+{
+	uint64_t sum = 0;
+	int i;
+
+	for (i = 0; i < GT_MAX_CPUS; i++)
+		sum += counts[i];
+	return sum;
+}
+
+#define DELIVERY_SLEEPS	50
+
+/*
+ * Each of @n sleeps on @cpu is ended by the expiry interrupt of its tick
+ * device, after which the next is armed: a pvx notification each.
+ */
+static void sleep_on(int cpu, int n)
+{
+	struct timespec ts = { 0, 1000 * 1000 };
+	int i;
+
+	if (gt_pin(cpu))
+		tap_bail("pin to CPU %d: %m", cpu);
+	for (i = 0; i < n; i++)
+		nanosleep(&ts, NULL);
+}
+
+static void check_delivery(uint64_t features)
+{
+	uint64_t before[GT_MAX_CPUS] = { 0 }, after[GT_MAX_CPUS] = { 0 };
+	uint64_t pa[GT_MAX_CPUS], pb[GT_MAX_CPUS], pc[GT_MAX_CPUS];
+	uint64_t pd[GT_MAX_CPUS], s1 = 0, s2 = 0, lo, hi;
+	int cpus[GT_MAX_CPUS], ncpus, i, ret;
+	char path[128], dev[64];
+	bool ticks = true;
+
+	if (!(features & PVX_F_TIMER)) {
+		tap_skip("notifications delivered: the host offers no timer to arm");
+		return;
+	}
+	ret = gt_ensure("pvx_clock");
+	if (!tap_ok(!ret, "pvx_clock loaded to arm timers (%s)",
+		    ret ? strerror(-ret) : "ok"))
+		return;
+	ncpus = gt_online_cpus(cpus, GT_MAX_CPUS);
+	for (i = 0; i < ncpus; i++) {
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/clockevents/clockevent%d/current_device",
+			 cpus[i]);
+		if (gt_read(path, dev, sizeof(dev)) || strcmp(dev, "pvx")) {
+			tap_diag("CPU %d's tick is not pvx", cpus[i]);
+			ticks = false;
+		}
+	}
+	if (!tap_ok(ticks, "every CPU's tick is pvx_clock"))
+		return;
+
+	/* /proc/interrupts counts an interrupt before pvx_guest does. */
+	gt_irq_counts("pvx", pa, GT_MAX_CPUS);
+	gt_read_u64("/sys/kernel/pvx/notifications", &s1);
+	gt_irq_counts("pvx", pb, GT_MAX_CPUS);
+	for (i = 0; i < ncpus; i++) {
+		gt_irq_counts("pvx", before, GT_MAX_CPUS);
+		sleep_on(cpus[i], DELIVERY_SLEEPS);
+		gt_irq_counts("pvx", after, GT_MAX_CPUS);
+		tap_ok(after[cpus[i]] >= before[cpus[i]] + DELIVERY_SLEEPS,
+		       "CPU %d: %d sleeps took as many pvx notifications there at least (%" PRIu64 " .. %" PRIu64 ")",
+		       cpus[i], DELIVERY_SLEEPS, before[cpus[i]],
+		       after[cpus[i]]);
+	}
+	gt_irq_counts("pvx", pc, GT_MAX_CPUS);
+	gt_read_u64("/sys/kernel/pvx/notifications", &s2);
+	gt_irq_counts("pvx", pd, GT_MAX_CPUS);
+	/*
+	 * With no CPU going offline in between, pvx_guest's count grew by
+	 * what /proc/interrupts did between the reads inside (pb..pc), up
+	 * to one interrupt per CPU still in its handler, and by no more
+	 * than it did between the reads outside (pa..pd).
+	 */
+	lo = irq_sum(pc) - irq_sum(pb);
+	hi = irq_sum(pd) - irq_sum(pa);
+	tap_ok(s2 >= s1 && s2 - s1 + ncpus >= lo && s2 - s1 <= hi + ncpus,
+	       "/sys/kernel/pvx/notifications grew with /proc/interrupts (%" PRIu64 ", /proc/interrupts %" PRIu64 " .. %" PRIu64 ")",
+	       s2 - s1, lo, hi);
+}
+
 int main(int argc, char **argv)
 {
 	char notif[8] = "";
@@ -153,5 +243,6 @@ int main(int argc, char **argv)
 	}
 	check_vectors();
 	check_counts();
+	check_delivery(features);
 	tap_finish();
 }
