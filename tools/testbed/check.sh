@@ -35,38 +35,32 @@ boot() {
 	"$TESTBED_DIR/deps.sh" || tb_die "deps.sh failed"
 STOCK_KDIR=$(. "$PVX_CACHE/stock.env"; echo "$KDIR")
 
-# pvxctl's command line, on the build machine (no /dev/pvx needed).
-tp=$(date +%s)
-make -s -C "$REPO_DIR/tools/pvxctl" check > "$PVX_CACHE/pvxctl-check.log" 2>&1
-grep -E '^not ok' "$PVX_CACHE/pvxctl-check.log" | sed 's/^/FAIL pvxctl: /'
-if read -r p f s < <(sed -n 's/^# \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
-		"$PVX_CACHE/pvxctl-check.log"); then
-	P=$((P + p)) F=$((F + f)) S=$((S + s))
-	tb_log "pvxctl: $p checks passed, $f failed, $s skipped"
-else
-	echo "FAIL pvxctl/check: no summary (log: $PVX_CACHE/pvxctl-check.log)"
-	F=$((F + 1))
-fi
-tb_log "pvxctl: command-line tests $(( $(date +%s) - tp ))s"
+# build_check NAME WHAT CMD...: a test that runs on the build machine and
+# ends with "# N passed, N failed, N skipped" (TAP's summary as
+# tools/pvxctl/test.sh and tools/packaging-test.sh print it); counted.
+build_check() {
+	local name=$1 what=$2 log=$PVX_CACHE/$1-check.log tp p f s
+	shift 2
+	tp=$(date +%s)
+	"$@" > "$log" 2>&1
+	grep -E '^not ok' "$log" | sed "s/^/FAIL $name: /"
+	if read -r p f s < <(sed -n 's/^# \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$log"); then
+		P=$((P + p)) F=$((F + f)) S=$((S + s))
+		tb_log "$name: $p checks passed, $f failed, $s skipped"
+	else
+		echo "FAIL $name/check: no summary (log: $log)"
+		F=$((F + 1))
+	fi
+	tb_log "$name: $what $(( $(date +%s) - tp ))s"
+}
 
-# The packaging, on the build machine: make deb, lintian, dkms build
-# against the stock lane's headers (tools/packaging-test.sh).
-tp=$(date +%s)
-if [ "${PVX_NO_PACKAGING:-0}" = 1 ]; then
-	echo "# 0 passed, 0 failed, 0 skipped" > "$PVX_CACHE/packaging-check.log"
-else
-	PVX_PKG_KDIR=$STOCK_KDIR "$REPO_DIR/tools/packaging-test.sh" > "$PVX_CACHE/packaging-check.log" 2>&1
+# pvxctl's command line (no /dev/pvx needed); the packaging: make deb,
+# lintian, dkms build against the stock lane's headers.
+build_check pvxctl "command-line tests" make -s -C "$REPO_DIR/tools/pvxctl" check
+if [ "${PVX_NO_PACKAGING:-0}" != 1 ]; then
+	build_check packaging "deb, lintian, dkms build" \
+		env PVX_PKG_KDIR="$STOCK_KDIR" "$REPO_DIR/tools/packaging-test.sh"
 fi
-grep -E '^not ok' "$PVX_CACHE/packaging-check.log" | sed 's/^/FAIL packaging: /'
-if read -r p f s < <(sed -n 's/^# \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
-		"$PVX_CACHE/packaging-check.log"); then
-	P=$((P + p)) F=$((F + f)) S=$((S + s))
-	tb_log "packaging: $p checks passed, $f failed, $s skipped"
-else
-	echo "FAIL packaging/check: no summary (log: $PVX_CACHE/packaging-check.log)"
-	F=$((F + 1))
-fi
-tb_log "packaging: deb, lintian, dkms build $(( $(date +%s) - tp ))s"
 
 for lane in $LANES; do
 	tl=$(date +%s)
