@@ -102,9 +102,9 @@ for lane in $LANES; do
 	if [ "$lane" = stock ] && [ ${#L2ARG[@]} -gt 0 ]; then
 		# L2's boot, kselftests, balloon and virtio steps: 3-5 min,
 		# more on a busy machine.
-		PVX_TEST_TIMEOUT=540 boot "$lane-l2" "$out-l2" --lane "$lane" \
+		PVX_TEST_TIMEOUT=720 boot "$lane-l2" "$out-l2" --lane "$lane" \
 			--stage "$stage" "${L2ARG[@]}" --tests l1/l2-smoke.sh \
-			--timeout 720
+			--timeout 900
 		tb_log "$lane: L2 smoke in its own L1 $(( $(date +%s) - te ))s; logs in $out-l2"
 		# L2 served nothing (no pvx host; no features): drivers refuse.
 		tr=$(date +%s)
