@@ -13,7 +13,7 @@ L2_KICK_RE='pvx_kick_test: virtio-rng queue [0-9]+ kicked by pvx doorbell at 0x[
 # ... and when it did not (VM not attached, or no pvx on the host):
 L2_NOHOST_RE='pvx: no pvx host'
 L2_DONE=PVX-L2-DONE
-L2_TIMEOUT=${PVX_L2_TIMEOUT:-600}	# seconds for L2 to print PVX-L2-DONE
+L2_TIMEOUT=${PVX_L2_TIMEOUT:-800}	# seconds for L2 to print PVX-L2-DONE
 VM_TIMEOUT=60				# seconds for QEMU to create its KVM VM
 
 n=0
