@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KVM's dirty ring, from the VMM's side: enable it, map it, harvest it,
- * reset it (Documentation/virt/kvm/api.rst, KVM_CAP_DIRTY_LOG_RING).
+ * reset it (Documentation/virt/kvm/api.rst, KVM_CAP_DIRTY_LOG_RING); and
+ * the older dirty log bitmap of a memslot.
  */
 #include <errno.h>
 #include <string.h>
@@ -53,7 +54,7 @@ void vcpu_map_dirty_ring(struct vcpu *vcpu)
 	ring = mmap(NULL, vcpu->vm->dirty_ring_bytes, PROT_READ | PROT_WRITE,
 		    MAP_SHARED, vcpu->fd,
 		    KVM_DIRTY_LOG_PAGE_OFFSET * getpagesize());
-	TEST_REQUIRE_SYS(ring != MAP_FAILED, "mmap dirty ring");
+	TEST_ASSERT(ring != MAP_FAILED, "mmap dirty ring");
 	vcpu->dirty_gfns = ring;
 	vcpu->dirty_fetch = 0;
 }
@@ -99,4 +100,15 @@ int vm_reset_dirty_rings(struct vm *vm)
 	if (r < 0)
 		tap_bail("KVM_RESET_DIRTY_RINGS: %s", strerror(-r));
 	return r;
+}
+
+void vm_get_dirty_log(struct vm *vm, int slot, void *bitmap)
+{
+	struct kvm_dirty_log log;
+
+	memset(&log, 0, sizeof(log));
+	log.slot = slot;
+	log.dirty_bitmap = bitmap;
+	TEST_ASSERT(!ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log),
+		    "KVM_GET_DIRTY_LOG of slot %d", slot);
 }

@@ -154,8 +154,8 @@ void vm_enable_irqchip(struct vm *vm)
 {
 	if (vm->nr_vcpus)
 		tap_bail("vm_enable_irqchip() after vcpu_add()");
-	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0),
-			 "KVM_CREATE_IRQCHIP");
+	TEST_ASSERT(!ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0),
+		    "KVM_CREATE_IRQCHIP");
 }
 
 void vcpu_setup_idt(struct vcpu *vcpu)

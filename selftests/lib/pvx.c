@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /dev/pvx helpers.  They return -errno instead of judging, so tests can
- * check error paths with the same calls.
+ * /dev/pvx helpers: each __pvx_*() returns -errno instead of judging, so
+ * tests can check error paths with the same calls.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +34,7 @@ int pvx_open_features(uint64_t features)
 	uint64_t offered = 0;
 	int fd = pvx_open();
 
-	if (pvx_get_features(fd, &offered) || (offered & features) != features)
+	if (__pvx_get_features(fd, &offered) || (offered & features) != features)
 		tap_bail("host does not offer features %#llx (offers %#llx)",
 			 (unsigned long long)features,
 			 (unsigned long long)offered);
@@ -46,13 +46,18 @@ int pvx_ioctl_raw(int pvx_fd, unsigned long req, void *arg)
 	return ioctl(pvx_fd, req, arg) ? -errno : 0;
 }
 
-int pvx_get_features(int pvx_fd, uint64_t *features)
+int __pvx_get_features(int pvx_fd, uint64_t *features)
 {
 	return pvx_ioctl_raw(pvx_fd, PVX_IOC_GET_FEATURES, features);
 }
 
-int pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
-	       uint32_t max_list_entries, uint64_t *vm_id)
+int pvx_get_features(int pvx_fd, uint64_t *features)
+{
+	return __pvx_get_features(pvx_fd, features);
+}
+
+int __pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
+		 uint32_t max_list_entries, uint64_t *vm_id)
 {
 	struct pvx_attach a;
 	int r;
@@ -67,7 +72,13 @@ int pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
 	return r;
 }
 
-int pvx_detach_fd(int pvx_fd, int vm_fd)
+int pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
+	       uint32_t max_list_entries, uint64_t *vm_id)
+{
+	return __pvx_attach(pvx_fd, vm_fd, features, max_list_entries, vm_id);
+}
+
+int __pvx_detach_fd(int pvx_fd, int vm_fd)
 {
 	struct pvx_detach d;
 
@@ -76,7 +87,12 @@ int pvx_detach_fd(int pvx_fd, int vm_fd)
 	return pvx_ioctl_raw(pvx_fd, PVX_IOC_DETACH, &d);
 }
 
-int pvx_detach_id(int pvx_fd, uint64_t vm_id)
+int pvx_detach_fd(int pvx_fd, int vm_fd)
+{
+	return __pvx_detach_fd(pvx_fd, vm_fd);
+}
+
+int __pvx_detach_id(int pvx_fd, uint64_t vm_id)
 {
 	struct pvx_detach d;
 
@@ -87,8 +103,13 @@ int pvx_detach_id(int pvx_fd, uint64_t vm_id)
 	return pvx_ioctl_raw(pvx_fd, PVX_IOC_DETACH, &d);
 }
 
-int pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
-		   uint64_t *live)
+int pvx_detach_id(int pvx_fd, uint64_t vm_id)
+{
+	return __pvx_detach_id(pvx_fd, vm_id);
+}
+
+int __pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
+		     uint64_t *live)
 {
 	uint32_t room = 8;
 
@@ -120,13 +141,19 @@ int pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
 	}
 }
 
-int pvx_find_vm(int pvx_fd, uint64_t vm_id, struct pvx_vm_stats *out)
+int pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
+		   uint64_t *live)
+{
+	return __pvx_stats_read(pvx_fd, recs, nr, live);
+}
+
+int __pvx_find_vm(int pvx_fd, uint64_t vm_id, struct pvx_vm_stats *out)
 {
 	struct pvx_vm_stats *recs;
 	uint32_t nr, i;
 	int r, found = 0;
 
-	r = pvx_stats_read(pvx_fd, &recs, &nr, NULL);
+	r = __pvx_stats_read(pvx_fd, &recs, &nr, NULL);
 	if (r)
 		return r;
 	for (i = 0; i < nr; i++) {
@@ -141,16 +168,32 @@ int pvx_find_vm(int pvx_fd, uint64_t vm_id, struct pvx_vm_stats *out)
 	return found;
 }
 
+int pvx_find_vm(int pvx_fd, uint64_t vm_id, struct pvx_vm_stats *out)
+{
+	return __pvx_find_vm(pvx_fd, vm_id, out);
+}
+
 uint64_t pvx_live_vms(int pvx_fd)
 {
 	struct pvx_vm_stats *recs;
 	uint64_t live;
 	uint32_t nr;
+
 	int r;
 
-	r = pvx_stats_read(pvx_fd, &recs, &nr, &live);
+	r = __pvx_stats_read(pvx_fd, &recs, &nr, &live);
 	if (r)
 		tap_bail("PVX_IOC_STATS: %s", strerror(-r));
 	free(recs);
 	return live;
+}
+
+int __pvx_set_msr_allowlist(int pvx_fd, struct pvx_msr_allowlist *a)
+{
+	return pvx_ioctl_raw(pvx_fd, PVX_IOC_SET_MSR_ALLOWLIST, a);
+}
+
+int __pvx_set_balloon_target(int pvx_fd, struct pvx_balloon_target *t)
+{
+	return pvx_ioctl_raw(pvx_fd, PVX_IOC_SET_BALLOON_TARGET, t);
 }

@@ -55,11 +55,11 @@ static struct kvm_cpuid2 *get_supported_cpuid(void)
 		struct kvm_cpuid2 *c;
 
 		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
-		TEST_REQUIRE_SYS(c, "calloc");
+		TEST_ASSERT(c, "calloc");
 		c->nent = nent;
 		if (!ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c))
 			return c;
-		TEST_REQUIRE_SYS(errno == E2BIG, "KVM_GET_SUPPORTED_CPUID");
+		TEST_ASSERT(errno == E2BIG, "KVM_GET_SUPPORTED_CPUID");
 		free(c);
 		nent *= 2;
 	}
@@ -150,23 +150,23 @@ struct vm *vm_create(void)
 
 	kvm_fd_or_skip();
 	vm = calloc(1, sizeof(*vm));
-	TEST_REQUIRE_SYS(vm, "calloc");
+	TEST_ASSERT(vm, "calloc");
 	do {
 		vm->fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	} while (vm->fd < 0 && errno == EINTR);
-	TEST_REQUIRE_SYS(vm->fd >= 0, "KVM_CREATE_VM");
+	TEST_ASSERT(vm->fd >= 0, "KVM_CREATE_VM");
 
 	vm->mem_size = GUEST_MEM_SIZE;
 	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	TEST_REQUIRE_SYS(vm->mem != MAP_FAILED, "mmap guest memory");
+	TEST_ASSERT(vm->mem != MAP_FAILED, "mmap guest memory");
 
 	region.slot = 0;
 	region.guest_phys_addr = 0;
 	region.memory_size = vm->mem_size;
 	region.userspace_addr = (uint64_t)vm->mem;
-	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region),
-			 "KVM_SET_USER_MEMORY_REGION");
+	TEST_ASSERT(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region),
+		    "KVM_SET_USER_MEMORY_REGION");
 
 	dl_iterate_phdr(load_main_binary, vm);
 	setup_page_tables(vm);
@@ -311,25 +311,25 @@ struct vcpu *vcpu_add(struct vm *vm, void (*guest_fn)(uint64_t), uint64_t arg)
 	if (vm->nr_vcpus >= GUEST_MAX_VCPUS)
 		tap_bail("too many vCPUs");
 	vcpu = calloc(1, sizeof(*vcpu));
-	TEST_REQUIRE_SYS(vcpu, "calloc");
+	TEST_ASSERT(vcpu, "calloc");
 	vcpu->vm = vm;
 	vcpu->id = vm->nr_vcpus;
 	vcpu->stats_fd = -1;
 	vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, vcpu->id);
-	TEST_REQUIRE_SYS(vcpu->fd >= 0, "KVM_CREATE_VCPU");
+	TEST_ASSERT(vcpu->fd >= 0, "KVM_CREATE_VCPU");
 
 	mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	TEST_REQUIRE_SYS(mmap_size > 0, "KVM_GET_VCPU_MMAP_SIZE");
+	TEST_ASSERT(mmap_size > 0, "KVM_GET_VCPU_MMAP_SIZE");
 	vcpu->run_size = mmap_size;
 	vcpu->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 vcpu->fd, 0);
-	TEST_REQUIRE_SYS(vcpu->run != MAP_FAILED, "mmap kvm_run");
+	TEST_ASSERT(vcpu->run != MAP_FAILED, "mmap kvm_run");
 	if (vm->dirty_ring_bytes)
 		vcpu_map_dirty_ring(vcpu);
 
 	/* KVM refuses EFER.LME unless the guest's CPUID has long mode. */
-	TEST_REQUIRE_SYS(!ioctl(vcpu->fd, KVM_SET_CPUID2, kvm_cpuid),
-			 "KVM_SET_CPUID2");
+	TEST_ASSERT(!ioctl(vcpu->fd, KVM_SET_CPUID2, kvm_cpuid),
+		    "KVM_SET_CPUID2");
 
 	vcpu->stack_top = GUEST_BIN_LIMIT + (vcpu->id + 1) * GUEST_STACK_SIZE;
 	vm->vcpus[vm->nr_vcpus++] = vcpu;
@@ -341,24 +341,24 @@ struct vcpu *vcpu_add(struct vm *vm, void (*guest_fn)(uint64_t), uint64_t arg)
 
 void vcpu_get_regs(struct vcpu *vcpu, struct kvm_regs *regs)
 {
-	TEST_REQUIRE_SYS(!ioctl(vcpu->fd, KVM_GET_REGS, regs), "KVM_GET_REGS");
+	TEST_ASSERT(!ioctl(vcpu->fd, KVM_GET_REGS, regs), "KVM_GET_REGS");
 }
 
 void vcpu_set_regs(struct vcpu *vcpu, struct kvm_regs *regs)
 {
-	TEST_REQUIRE_SYS(!ioctl(vcpu->fd, KVM_SET_REGS, regs), "KVM_SET_REGS");
+	TEST_ASSERT(!ioctl(vcpu->fd, KVM_SET_REGS, regs), "KVM_SET_REGS");
 }
 
 void vcpu_get_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs)
 {
-	TEST_REQUIRE_SYS(!ioctl(vcpu->fd, KVM_GET_SREGS, sregs),
-			 "KVM_GET_SREGS");
+	TEST_ASSERT(!ioctl(vcpu->fd, KVM_GET_SREGS, sregs),
+		    "KVM_GET_SREGS");
 }
 
 void vcpu_set_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs)
 {
-	TEST_REQUIRE_SYS(!ioctl(vcpu->fd, KVM_SET_SREGS, sregs),
-			 "KVM_SET_SREGS");
+	TEST_ASSERT(!ioctl(vcpu->fd, KVM_SET_SREGS, sregs),
+		    "KVM_SET_SREGS");
 }
 
 int vcpu_run(struct vcpu *vcpu)
@@ -511,17 +511,17 @@ uint64_t vcpu_stat(struct vcpu *vcpu, const char *name)
 
 	if (vcpu->stats_fd < 0) {
 		vcpu->stats_fd = ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL);
-		TEST_REQUIRE_SYS(vcpu->stats_fd >= 0, "KVM_GET_STATS_FD");
-		TEST_REQUIRE_SYS(pread(vcpu->stats_fd, h, sizeof(*h), 0) ==
-				 sizeof(*h), "read stats header");
+		TEST_ASSERT(vcpu->stats_fd >= 0, "KVM_GET_STATS_FD");
+		TEST_ASSERT(pread(vcpu->stats_fd, h, sizeof(*h), 0) ==
+			    sizeof(*h), "read stats header");
 		desc_size = sizeof(struct kvm_stats_desc) + h->name_size;
 		vcpu->stats_desc = calloc(h->num_desc, desc_size);
-		TEST_REQUIRE_SYS(vcpu->stats_desc, "calloc");
-		TEST_REQUIRE_SYS(pread(vcpu->stats_fd, vcpu->stats_desc,
-				       h->num_desc * desc_size,
-				       h->desc_offset) ==
-				 (ssize_t)(h->num_desc * desc_size),
-				 "read stats descriptors");
+		TEST_ASSERT(vcpu->stats_desc, "calloc");
+		TEST_ASSERT(pread(vcpu->stats_fd, vcpu->stats_desc,
+				  h->num_desc * desc_size,
+				  h->desc_offset) ==
+			    (ssize_t)(h->num_desc * desc_size),
+			    "read stats descriptors");
 	}
 	desc_size = sizeof(struct kvm_stats_desc) + h->name_size;
 	for (i = 0; i < h->num_desc; i++) {
@@ -531,9 +531,9 @@ uint64_t vcpu_stat(struct vcpu *vcpu, const char *name)
 
 		if (strncmp(d->name, name, h->name_size))
 			continue;
-		TEST_REQUIRE_SYS(pread(vcpu->stats_fd, &val, sizeof(val),
-				       h->data_offset + d->offset) ==
-				 sizeof(val), "read stat");
+		TEST_ASSERT(pread(vcpu->stats_fd, &val, sizeof(val),
+				  h->data_offset + d->offset) ==
+			    sizeof(val), "read stat");
 		return val;
 	}
 	tap_bail("KVM vCPU stat \"%s\" not found", name);
@@ -549,6 +549,24 @@ bool vcpu_expect_step(struct vcpu *vcpu, uint64_t step, struct ucall *uc)
 		      (unsigned long long)uc->args[0]);
 }
 
+bool vcpu_expect_refusals(struct vcpu *vcpu, uint64_t step, const char *op,
+			  const struct refusal *r, int n, uint64_t untouched)
+{
+	struct ucall uc;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!vcpu_expect_step(vcpu, step, &uc))
+			return false;
+		TAP_EQ(uc.args[1], 0, "%s, %s: no entry done", op, r[i].what);
+		TAP_EQ(uc.args[2], PVX_ERR(r[i].err), "%s, %s: refused", op,
+		       r[i].what);
+		TAP_EQ(uc.args[3], untouched, "%s, %s: next entry untouched",
+		       op, r[i].what);
+	}
+	return true;
+}
+
 void vm_add_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
 		 uint32_t flags, void *mem)
 {
@@ -560,8 +578,8 @@ void vm_add_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
 	r.guest_phys_addr = gpa;
 	r.memory_size = size;
 	r.userspace_addr = (uint64_t)mem;
-	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
-			 "KVM_SET_USER_MEMORY_REGION");
+	TEST_ASSERT(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
+		    "KVM_SET_USER_MEMORY_REGION");
 }
 
 uint8_t *vm_add_anon_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
@@ -571,9 +589,29 @@ uint8_t *vm_add_anon_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
 
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	TEST_REQUIRE_SYS(mem != MAP_FAILED, "mmap");
+	TEST_ASSERT(mem != MAP_FAILED, "mmap");
 	if (small_pages)
 		madvise(mem, size, MADV_NOHUGEPAGE);
 	vm_add_slot(vm, slot, gpa, size, flags, mem);
 	return mem;
+}
+
+uint8_t *vm_add_memfd_slot(struct vm *vm, int slot, uint64_t gpa,
+			   uint64_t size, uint32_t flags, int *fd)
+{
+	uint8_t *mem;
+
+	*fd = memfd_create("pvx-selftest", MFD_CLOEXEC);
+	TEST_ASSERT(*fd >= 0, "memfd_create");
+	TEST_ASSERT(!ftruncate(*fd, size), "ftruncate");
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	TEST_ASSERT(mem != MAP_FAILED, "mmap memfd");
+	vm_add_slot(vm, slot, gpa, size, flags, mem);
+	return mem;
+}
+
+void vm_delete_slot(struct vm *vm, int slot, uint64_t gpa)
+{
+	/* Size 0 deletes; KVM still wants the slot's guest address. */
+	vm_add_slot(vm, slot, gpa, 0, 0, NULL);
 }

@@ -63,12 +63,20 @@ __noreturn void tap_finish(void);
 	       (unsigned long long)__w, (long long)__w);		\
 })
 
-/* Host-side fatal error in the test harness itself (not a spec failure). */
-#define TEST_REQUIRE_SYS(cond, what)					\
+/*
+ * A host-side call the test needs failed (the harness, not what is
+ * tested): bail out, errno printed.  As TEST_ASSERT in KVM's selftests;
+ * their TEST_REQUIRE skips instead, which here is tap_skip_all().
+ */
+#define TEST_ASSERT(cond, fmt, ...)					\
 do {									\
 	if (!(cond))							\
-		tap_bail("%s:%d: %s: %m", __FILE__, __LINE__, what);	\
+		tap_bail("%s:%d: " fmt ": %m", __FILE__, __LINE__,	\
+			 ##__VA_ARGS__);				\
 } while (0)
+
+/* The old name, until the tests are converted. */
+#define TEST_REQUIRE_SYS(cond, what)	TEST_ASSERT(cond, "%s", what)
 
 /* ------------------------------------------------------- guest memory */
 
@@ -270,6 +278,23 @@ const char *exit_reason_str(uint32_t reason);
  */
 bool vcpu_expect_step(struct vcpu *vcpu, uint64_t step, struct ucall *uc);
 
+/* A batch whose first entry the host must refuse, and why. */
+struct refusal {
+	const char *what;
+	int err;		/* PVX_E*: that entry's status is -err */
+};
+
+/*
+ * For each of the @n refusals, the guest ran a batch of two entries, the
+ * first one bad, and reported GUEST_SYNC(@step, entries done, first
+ * entry's status, second entry's status) (statuses sign-extended): none
+ * done, the first with -err, the second still @untouched (the value the
+ * guest put there).  Three TAP checks each, after vcpu_expect_step()'s;
+ * returns false, and stops, at a step the guest did not reach.
+ */
+bool vcpu_expect_refusals(struct vcpu *vcpu, uint64_t step, const char *op,
+			  const struct refusal *r, int n, uint64_t untouched);
+
 /*
  * A memslot of fresh anonymous memory (4 KiB pages when @small_pages, so
  * each page faults on its own); returns its address in the VMM.
@@ -279,6 +304,14 @@ uint8_t *vm_add_anon_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
 /* A memslot over @mem, which another memslot may map too (an alias). */
 void vm_add_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
 		 uint32_t flags, void *mem);
+/*
+ * A memslot of a fresh memfd mapped shared, as file-backed guest RAM;
+ * *fd is the memfd (the caller closes it), the VMM's mapping returned.
+ */
+uint8_t *vm_add_memfd_slot(struct vm *vm, int slot, uint64_t gpa,
+			   uint64_t size, uint32_t flags, int *fd);
+/* Deletes memslot @slot at @gpa; the caller unmaps its memory. */
+void vm_delete_slot(struct vm *vm, int slot, uint64_t gpa);
 
 /* Runs fn(vcpu) in its own thread; vcpu_join() returns its result. */
 void vcpu_thread_start(struct vcpu *vcpu, void *(*fn)(struct vcpu *vcpu),
@@ -325,6 +358,8 @@ void vcpu_map_dirty_ring(struct vcpu *vcpu);
 /* Returns the number of entries reset, or -errno. */
 int __vm_reset_dirty_rings(struct vm *vm);
 int vm_reset_dirty_rings(struct vm *vm);
+/* KVM_GET_DIRTY_LOG of @slot into @bitmap (a bit per page of the slot). */
+void vm_get_dirty_log(struct vm *vm, int slot, void *bitmap);
 
 /* ---------------------------------------------------------------- pvx */
 
@@ -335,22 +370,41 @@ int vm_reset_dirty_rings(struct vm *vm);
 int pvx_open(void);
 /* pvx_open(), and bails out unless the host offers all of @features. */
 int pvx_open_features(uint64_t features);
-/* These return 0 or -errno. */
-int pvx_get_features(int pvx_fd, uint64_t *features);
-int pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
-	       uint32_t max_list_entries, uint64_t *vm_id);
-int pvx_detach_fd(int pvx_fd, int vm_fd);
-int pvx_detach_id(int pvx_fd, uint64_t vm_id);
+/* The ioctl itself, 0 or -errno: for requests a test builds by hand. */
 int pvx_ioctl_raw(int pvx_fd, unsigned long req, void *arg);
 /*
- * Reads all records (the array is malloc()ed, caller frees);
- * *nr = records filled, *live = live_vms.
+ * The /dev/pvx calls, __ form: 0 or -errno, as __vm_ioctl() in KVM's
+ * selftests.  The pvx_*() names still do the same until the tests that
+ * check the result call the __ form.
  */
+int __pvx_get_features(int pvx_fd, uint64_t *features);
+int pvx_get_features(int pvx_fd, uint64_t *features);
+int __pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
+		 uint32_t max_list_entries, uint64_t *vm_id);
+int pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
+	       uint32_t max_list_entries, uint64_t *vm_id);
+int __pvx_detach_fd(int pvx_fd, int vm_fd);
+int pvx_detach_fd(int pvx_fd, int vm_fd);
+int __pvx_detach_id(int pvx_fd, uint64_t vm_id);
+int pvx_detach_id(int pvx_fd, uint64_t vm_id);
+/*
+ * Reads all records (the array is malloc()ed, caller frees);
+ * *nr = records filled, *live = live_vms (@live may be NULL).
+ */
+int __pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
+		     uint64_t *live);
 int pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
 		   uint64_t *live);
-/* 1 and *out filled when vm_id is listed, 0 when not, -errno on error. */
+/*
+ * 1 and *out filled when vm_id is listed, 0 when not; the __ form
+ * returns -errno on error.
+ */
+int __pvx_find_vm(int pvx_fd, uint64_t vm_id, struct pvx_vm_stats *out);
 int pvx_find_vm(int pvx_fd, uint64_t vm_id, struct pvx_vm_stats *out);
 uint64_t pvx_live_vms(int pvx_fd);
+int __pvx_set_msr_allowlist(int pvx_fd, struct pvx_msr_allowlist *a);
+/* The request's notified field is filled in. */
+int __pvx_set_balloon_target(int pvx_fd, struct pvx_balloon_target *t);
 
 /* ------------------------------------------------------------- misc */
 
