@@ -55,7 +55,7 @@ static void attach_fails(int fd, int want_errno, const char *what)
 	r = attach_raw(&a);
 	expect_err(r, want_errno, what);
 	if (!r)
-		pvx_detach_id(pvx, a.vm_id);
+		__pvx_detach_id(pvx, a.vm_id);
 }
 
 static int detach_raw(struct pvx_detach *d)
@@ -101,7 +101,7 @@ int main(void)
 	kvmfd = kvm_fd_or_skip();
 	pvx = pvx_open();
 
-	r = pvx_get_features(pvx, &features);
+	r = __pvx_get_features(pvx, &features);
 	tap_ok(!r && !(features & ~PVX_FEATURES_ALL),
 	       "GET_FEATURES: %s, %#llx, within PVX_FEATURES_ALL %#llx",
 	       err_name(r), (unsigned long long)features,
@@ -110,7 +110,7 @@ int main(void)
 		;
 	bad_feature = 1ULL << i;
 
-	r = pvx_stats_read(pvx, &recs, &nr, &live_base);
+	r = __pvx_stats_read(pvx, &recs, &nr, &live_base);
 	if (!tap_ok(!r, "STATS baseline: %s, %u attached, live_vms %llu",
 		    err_name(r), nr, (unsigned long long)live_base))
 		tap_finish();
@@ -161,12 +161,12 @@ int main(void)
 	TAP_EQ(pvx_live_vms(pvx), live_base, "failed attaches left no state (live_vms)");
 
 	/* good attaches */
-	r = pvx_attach(pvx, vm1->fd, features, PVX_DEFAULT_LIST_ENTRIES, &id1);
+	r = __pvx_attach(pvx, vm1->fd, features, PVX_DEFAULT_LIST_ENTRIES, &id1);
 	tap_ok(!r && id1, "attach vm1 with max_list_entries 512: %s, vm_id %llu",
 	       err_name(r), (unsigned long long)id1);
-	expect_err(pvx_attach(pvx, vm1->fd, features, 0, NULL), EBUSY,
+	expect_err(__pvx_attach(pvx, vm1->fd, features, 0, NULL), EBUSY,
 		   "attach vm1 again");
-	r = pvx_attach(pvx, vm2->fd, 0, 7, &id2);
+	r = __pvx_attach(pvx, vm2->fd, 0, 7, &id2);
 	tap_ok(!r && id2 && id2 != id1, "attach vm2: %s, vm_id %llu (vm1 %llu)",
 	       err_name(r), (unsigned long long)id2, (unsigned long long)id1);
 
@@ -232,19 +232,19 @@ int main(void)
 	       "vm1 still attached after the bad detaches");
 
 	/* detach by fd and by id */
-	expect_err(pvx_detach_fd(pvx, vm1->fd), 0, "detach vm1 by fd");
-	expect_err(pvx_detach_fd(pvx, vm1->fd), ENOENT, "detach vm1 by fd again");
-	expect_err(pvx_detach_id(pvx, id1), ENOENT, "detach vm1 by id after detach");
-	expect_err(pvx_detach_id(pvx, id2), 0, "detach vm2 by id");
-	expect_err(pvx_detach_id(pvx, id2), ENOENT, "detach vm2 by id again");
-	expect_err(pvx_detach_fd(pvx, vm2->fd), ENOENT, "detach vm2 by fd after detach");
-	expect_err(pvx_detach_id(pvx, 0), ENOENT, "detach id 0");
+	expect_err(__pvx_detach_fd(pvx, vm1->fd), 0, "detach vm1 by fd");
+	expect_err(__pvx_detach_fd(pvx, vm1->fd), ENOENT, "detach vm1 by fd again");
+	expect_err(__pvx_detach_id(pvx, id1), ENOENT, "detach vm1 by id after detach");
+	expect_err(__pvx_detach_id(pvx, id2), 0, "detach vm2 by id");
+	expect_err(__pvx_detach_id(pvx, id2), ENOENT, "detach vm2 by id again");
+	expect_err(__pvx_detach_fd(pvx, vm2->fd), ENOENT, "detach vm2 by fd after detach");
+	expect_err(__pvx_detach_id(pvx, 0), ENOENT, "detach id 0");
 	tap_ok(pvx_find_vm(pvx, id1, NULL) == 0 && pvx_find_vm(pvx, id2, NULL) == 0,
 	       "STATS lists neither after detach");
 	TAP_EQ(pvx_live_vms(pvx), live_base, "live_vms back to baseline after detach");
 
 	/* attach after detach gets a fresh id */
-	r = pvx_attach(pvx, vm1->fd, 0, 0, &id3);
+	r = __pvx_attach(pvx, vm1->fd, 0, 0, &id3);
 	tap_ok(!r && id3 && id3 != id1 && id3 != id2,
 	       "re-attach vm1: %s, new vm_id %llu", err_name(r),
 	       (unsigned long long)id3);
@@ -258,7 +258,7 @@ int main(void)
 
 	vm4 = vm_create();
 	vcpu4 = vcpu_add(vm4, guest_main, 0);
-	r = pvx_attach(pvx, vm4->fd, 0, 0, &id4);
+	r = __pvx_attach(pvx, vm4->fd, 0, 0, &id4);
 	tap_ok(!r, "attach vm4: %s", err_name(r));
 	r = vcpu_get_ucall(vcpu4, &uc);
 	tap_ok(r == UCALL_SYNC && uc.args[0] == PVX_SIGNATURE,
@@ -276,7 +276,7 @@ int main(void)
 	 */
 	vm5 = vm_create();
 	vcpu5 = vcpu_add(vm5, guest_main, 0);
-	r = pvx_attach(pvx, vm5->fd, 0, 0, &id5);
+	r = __pvx_attach(pvx, vm5->fd, 0, 0, &id5);
 	tap_ok(!r, "attach vm5: %s", err_name(r));
 	vcpu_stat(vcpu5, "hypercalls");
 	close(vm5->fd);

@@ -31,14 +31,14 @@ static int set_target(int pvx, uint64_t id, uint64_t pages)
 {
 	struct pvx_balloon_target t = { .vm_id = id, .target_pages = pages };
 
-	return pvx_ioctl_raw(pvx, PVX_IOC_SET_BALLOON_TARGET, &t);
+	return __pvx_set_balloon_target(pvx, &t);
 }
 
 static int set_msrs(int pvx, uint64_t id)
 {
 	struct pvx_msr_allowlist a = { .vm_id = id, .nr_ranges = 0 };
 
-	return pvx_ioctl_raw(pvx, PVX_IOC_SET_MSR_ALLOWLIST, &a);
+	return __pvx_set_msr_allowlist(pvx, &a);
 }
 
 /* How many VMs the caller is shown, and whether @id is among them. */
@@ -69,14 +69,14 @@ static int child_main(int to_parent, int from_parent)
 	pvx = pvx_open();
 	vm = vm_create();
 	vcpu_add(vm, guest_idle, 0);
-	r = pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0, &id);
+	r = __pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0, &id);
 	if (r || set_target(pvx, id, TARGET_B))
 		id = 0;
 	if (write(to_parent, &id, sizeof(id)) != sizeof(id))
 		return 2;
 	if (read(from_parent, &c, 1) != 1)
 		return 3;
-	r = pvx_find_vm(pvx, id, &st);
+	r = __pvx_find_vm(pvx, id, &st);
 	if (r != 1)
 		return 4;
 	return st.balloon_target == TARGET_B ? 0 : 5;
@@ -131,10 +131,10 @@ int main(void)
 	       "balloon target of B by id: -ENOENT");
 	TAP_EQ(set_msrs(pvx, b_id), -ENOENT,
 	       "MSR allowlist of B by id: -ENOENT");
-	TAP_EQ(pvx_detach_id(pvx, b_id), -ENOENT, "detach of B by id: -ENOENT");
+	TAP_EQ(__pvx_detach_id(pvx, b_id), -ENOENT, "detach of B by id: -ENOENT");
 	TAP_EQ(set_target(pvx, a_id, 1), 0, "balloon target of A by id: ok");
 	TAP_EQ(set_msrs(pvx, a_id), 0, "MSR allowlist of A by id: ok");
-	TAP_EQ(pvx_detach_id(pvx, a_id), 0, "detach of A by id: ok");
+	TAP_EQ(__pvx_detach_id(pvx, a_id), 0, "detach of A by id: ok");
 
 	if (write(from_parent[1], "c", 1) != 1)
 		tap_bail("telling the child: %s", strerror(errno));

@@ -485,11 +485,6 @@ static void guest_events(uint64_t arg)
 	GUEST_DONE();
 }
 
-static int set_target(int pvx, struct pvx_balloon_target *req)
-{
-	return ioctl(pvx, PVX_IOC_SET_BALLOON_TARGET, req) ? -errno : 0;
-}
-
 static void test_host_target(int pvx)
 {
 	struct pvx_balloon_target req;
@@ -517,21 +512,21 @@ static void test_host_target(int pvx)
 
 	req = (struct pvx_balloon_target){ .vm_id = id, .target_pages = 1,
 					   .flags = 1 };
-	TAP_EQ(set_target(pvx, &req), -EINVAL, "set target: flags refused");
+	TAP_EQ(__pvx_set_balloon_target(pvx, &req), -EINVAL, "set target: flags refused");
 	req = (struct pvx_balloon_target){ .vm_id = id, .target_pages = 1,
 					   .reserved[1] = 1 };
-	TAP_EQ(set_target(pvx, &req), -EINVAL, "set target: reserved refused");
+	TAP_EQ(__pvx_set_balloon_target(pvx, &req), -EINVAL, "set target: reserved refused");
 	req = (struct pvx_balloon_target){ .vm_id = id + 1000 };
-	TAP_EQ(set_target(pvx, &req), -ENOENT, "set target: unknown vm refused");
+	TAP_EQ(__pvx_set_balloon_target(pvx, &req), -ENOENT, "set target: unknown vm refused");
 	r = write_file(LIMIT_PARAM, "8");
 	tap_ok(!r, "set balloon_limit_mb=8: %s", r ? strerror(-r) : "ok");
 	req = (struct pvx_balloon_target){ .vm_id = id,
 					   .target_pages = 8 * MB / PAGE + 1 };
-	TAP_EQ(set_target(pvx, &req), -ENOSPC, "set target: above the limit refused");
+	TAP_EQ(__pvx_set_balloon_target(pvx, &req), -ENOSPC, "set target: above the limit refused");
 	write_file(LIMIT_PARAM, "0");
 	req = (struct pvx_balloon_target){ .vm_id = id,
 					   .target_pages = GUEST_MEM_SIZE / PAGE + 1 };
-	TAP_EQ(set_target(pvx, &req), -ENOSPC,
+	TAP_EQ(__pvx_set_balloon_target(pvx, &req), -ENOSPC,
 	       "set target: more than the VM's %llu RAM pages refused",
 	       GUEST_MEM_SIZE / PAGE);
 
@@ -540,12 +535,12 @@ static void test_host_target(int pvx)
 	if (r)
 		tap_bail("attach: %s", strerror(-r));
 	req = (struct pvx_balloon_target){ .vm_id = id_nob, .target_pages = 1 };
-	TAP_EQ(set_target(pvx, &req), -EOPNOTSUPP,
+	TAP_EQ(__pvx_set_balloon_target(pvx, &req), -EOPNOTSUPP,
 	       "set target: VM without the balloon feature refused");
 	vm_free(vm_nob);
 
 	req = (struct pvx_balloon_target){ .vm_id = id, .target_pages = EV_TARGET };
-	TAP_EQ(set_target(pvx, &req), 0, "set target %d pages", EV_TARGET);
+	TAP_EQ(__pvx_set_balloon_target(pvx, &req), 0, "set target %d pages", EV_TARGET);
 	TAP_EQ(req.notified, 1, "the guest was sent an event");
 	if (pvx_find_vm(pvx, id, &st) == 1)
 		TAP_EQ(st.balloon_target, EV_TARGET, "pvxctl stats shows the target");
@@ -560,7 +555,7 @@ static void test_host_target(int pvx)
 	if (vcpu_expect_step(vcpu, STEP_EV_OFF, &uc))
 		TAP_EQ(uc.args[1], 0, "events turned off");
 	req = (struct pvx_balloon_target){ .vm_id = id, .target_pages = EV_TARGET2 };
-	TAP_EQ(set_target(pvx, &req), 0, "set target %d pages", EV_TARGET2);
+	TAP_EQ(__pvx_set_balloon_target(pvx, &req), 0, "set target %d pages", EV_TARGET2);
 	TAP_EQ(req.notified, 0, "events off: the guest is not interrupted");
 	if (vcpu_expect_step(vcpu, STEP_EV_QUIET, &uc)) {
 		TAP_EQ(uc.args[1], 0, "no interrupt arrived");
@@ -570,13 +565,13 @@ static void test_host_target(int pvx)
 
 	req = (struct pvx_balloon_target){ .vm_id = id,
 					   .target_pages = PVX_BALLOON_NO_TARGET };
-	TAP_EQ(set_target(pvx, &req), 0, "target withdrawn");
+	TAP_EQ(__pvx_set_balloon_target(pvx, &req), 0, "target withdrawn");
 	if (pvx_find_vm(pvx, id, &st) == 1)
 		TAP_EQ(st.balloon_target, PVX_BALLOON_NO_TARGET,
 		       "stats: no target");
 	vm_free(vm);
 	req = (struct pvx_balloon_target){ .vm_id = id, .target_pages = 1 };
-	TAP_EQ(set_target(pvx, &req), -ENOENT, "set target: destroyed VM refused");
+	TAP_EQ(__pvx_set_balloon_target(pvx, &req), -ENOENT, "set target: destroyed VM refused");
 }
 
 /* The first GUEST_SYNCs of a vCPU run to its end, and how many it sent. */

@@ -91,7 +91,7 @@ int main(void)
 	       "vCPU in 32-bit protected mode (cs.l %u cs.db %u efer %#llx)",
 	       sregs.cs.l, sregs.cs.db, (unsigned long long)sregs.efer);
 
-	r = pvx_attach(pvx, vm->fd, 0, 0, &vm_id);
+	r = __pvx_attach(pvx, vm->fd, 0, 0, &vm_id);
 	if (!tap_ok(!r, "attach: %s", r ? strerror(-r) : "ok"))
 		tap_finish();
 
@@ -142,7 +142,7 @@ int main(void)
 		       PVX_HC_COUNT - 1);
 	}
 
-	r = pvx_detach_fd(pvx, vm->fd);
+	r = __pvx_detach_fd(pvx, vm->fd);
 	tap_ok(!r, "detach: %s", r ? strerror(-r) : "ok");
 	if (!call32(vcpu, HI(0xdeadbeef) | PVX_HC_PROBE, 0, 0, 0, 0, &ret))
 		tap_finish();

@@ -57,7 +57,7 @@ int main(void)
 
 	vm = vm_create();
 	vcpu = vcpu_add(vm, guest_main, 0);
-	r = pvx_attach(pvx, vm->fd, 0, 0, &vm_id);
+	r = __pvx_attach(pvx, vm->fd, 0, 0, &vm_id);
 	if (!tap_ok(!r, "attach: %s", r ? strerror(-r) : "ok"))
 		tap_finish();
 	memset(guest_ptr(vm, (uint64_t)info_buf), CANARY, sizeof(info_buf));

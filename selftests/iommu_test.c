@@ -854,7 +854,7 @@ static void test_vm1(int pvx, struct edu *e)
 	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "guest done");
 
 	/* Detach takes every mapping away and unpins. */
-	TAP_EQ(pvx_detach_fd(pvx, vm->fd), 0, "detach");
+	TAP_EQ(__pvx_detach_fd(pvx, vm->fd), 0, "detach");
 	TAP_EQ(locked_kb(), lck0, "after detach: locked_vm back to where it was");
 	memset(buf + 7 * PAGE, 0x99, PAGE);
 	faults_mark(IOVA_BASE + 7 * PAGE);
@@ -956,7 +956,7 @@ static void test_vmm_death(int pvx, struct edu *e)
 		vm = vm_create();
 		vcpu = vcpu_add(vm, guest3_main, 0);
 		vm_add_anon_slot(vm, 1, BUF_GPA, BUF_SIZE, 0, true);
-		if (pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id) ||
+		if (__pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id) ||
 		    iommu_setup(pvx, id, e->container, IOVA3_BASE, MB, RW))
 			_exit(2);
 		if (vcpu_get_ucall(vcpu, &uc) == UCALL_SYNC)
@@ -1032,7 +1032,7 @@ static int lsm_child(int pvx)
 	vm = vm_create();
 	vcpu = vcpu_add(vm, guest3_main, 0);
 	(void)vcpu;
-	if (pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id))
+	if (__pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id))
 		return 1;
 	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
 		      LL_CREATE_RULESET_VERSION);
@@ -1300,7 +1300,7 @@ static void test_caps(int pvx, struct edu *e)
 	ioctl(e->container, VFIO_IOMMU_UNMAP_DMA, &unmap);
 	munmap(mine, PAGE);
 	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "VM 5: guest done");
-	TAP_EQ(pvx_detach_fd(pvx, vm->fd), 0, "VM 5: detach");
+	TAP_EQ(__pvx_detach_fd(pvx, vm->fd), 0, "VM 5: detach");
 	TAP_EQ(locked_kb(), lck0, "VM 5: locked_vm back after detach");
 	vm_free(vm);
 }

@@ -192,27 +192,27 @@ static void test_allowlist_ioctl(int pvx, uint64_t id)
 	memset(&a, 0, sizeof(a));
 	a.vm_id = id;
 	a.nr_ranges = PVX_MSR_RANGES_MAX + 1;
-	TAP_EQ(pvx_ioctl_raw(pvx, PVX_IOC_SET_MSR_ALLOWLIST, &a), -E2BIG,
+	TAP_EQ(__pvx_set_msr_allowlist(pvx, &a), -E2BIG,
 	       "allowlist with too many ranges refused");
 	a.nr_ranges = 1;
 	a.ranges[0].base = 0xffffff00;
 	a.ranges[0].count = 0x200;
-	TAP_EQ(pvx_ioctl_raw(pvx, PVX_IOC_SET_MSR_ALLOWLIST, &a), -EINVAL,
+	TAP_EQ(__pvx_set_msr_allowlist(pvx, &a), -EINVAL,
 	       "allowlist range wrapping past 2^32 refused");
 	a.ranges[0].count = 0;
-	TAP_EQ(pvx_ioctl_raw(pvx, PVX_IOC_SET_MSR_ALLOWLIST, &a), -EINVAL,
+	TAP_EQ(__pvx_set_msr_allowlist(pvx, &a), -EINVAL,
 	       "empty allowlist range refused");
 	a.ranges[0].base = 0x808;
 	a.ranges[0].count = 1;
 	a.reserved[1] = 1;
-	TAP_EQ(pvx_ioctl_raw(pvx, PVX_IOC_SET_MSR_ALLOWLIST, &a), -EINVAL,
+	TAP_EQ(__pvx_set_msr_allowlist(pvx, &a), -EINVAL,
 	       "allowlist with a reserved field set refused");
 	a.reserved[1] = 0;
 	a.vm_id = id + 1000;
-	TAP_EQ(pvx_ioctl_raw(pvx, PVX_IOC_SET_MSR_ALLOWLIST, &a), -ENOENT,
+	TAP_EQ(__pvx_set_msr_allowlist(pvx, &a), -ENOENT,
 	       "allowlist for an unknown VM refused");
 	a.vm_id = id;
-	TAP_EQ(pvx_ioctl_raw(pvx, PVX_IOC_SET_MSR_ALLOWLIST, &a), 0,
+	TAP_EQ(__pvx_set_msr_allowlist(pvx, &a), 0,
 	       "allowlist narrowed to the TPR");
 }
 

@@ -65,7 +65,7 @@ static bool run_seq(int pvx, bool attach, uint64_t *res, uint64_t *nr_hc,
 	vm = vm_create();
 	vcpu = vcpu_add(vm, guest_main, 0);
 	if (attach) {
-		r = pvx_attach(pvx, vm->fd, 0, 0, vm_id);
+		r = __pvx_attach(pvx, vm->fd, 0, 0, vm_id);
 		ok = tap_ok(!r, "attach: %s", r ? strerror(-r) : "ok");
 	}
 	h0 = vcpu_stat(vcpu, "hypercalls");
@@ -97,7 +97,7 @@ static bool run_seq(int pvx, bool attach, uint64_t *res, uint64_t *nr_hc,
 			}
 			tap_ok(zero, "pvx counted none of KVM's or foreign numbers");
 		}
-		pvx_detach_fd(pvx, vm->fd);
+		__pvx_detach_fd(pvx, vm->fd);
 	}
 	vm_free(vm);
 	return ok;

@@ -184,7 +184,7 @@ int main(void)
 	kvm_fd_or_skip();
 	pvx = pvx_open();
 
-	r = pvx_get_features(pvx, &features);
+	r = __pvx_get_features(pvx, &features);
 	tap_ok(!r, "PVX_IOC_GET_FEATURES: %s, features %#llx",
 	       r ? strerror(-r) : "ok", (unsigned long long)features);
 	if (r)
@@ -192,7 +192,7 @@ int main(void)
 
 	vm = vm_create();
 	vcpu = vcpu_add(vm, guest_main, NR_LOOP);
-	r = pvx_attach(pvx, vm->fd, features, ATTACH_MAX_LIST, &vm_id);
+	r = __pvx_attach(pvx, vm->fd, features, ATTACH_MAX_LIST, &vm_id);
 	if (!tap_ok(!r, "attach with features %#llx, max_list_entries %d: %s, vm_id %llu",
 		    (unsigned long long)features, ATTACH_MAX_LIST,
 		    r ? strerror(-r) : "ok", (unsigned long long)vm_id))
@@ -335,10 +335,10 @@ int main(void)
 	       "KVM \"hypercalls\" stat grew by one per pvx call");
 
 	/* max_list_entries 0 at attach means the default. */
-	r = pvx_detach_fd(pvx, vm->fd);
+	r = __pvx_detach_fd(pvx, vm->fd);
 	tap_ok(!r, "detach: %s", r ? strerror(-r) : "ok");
 	first_id = vm_id;
-	r = pvx_attach(pvx, vm->fd, features, 0, &vm_id);
+	r = __pvx_attach(pvx, vm->fd, features, 0, &vm_id);
 	tap_ok(!r, "re-attach with max_list_entries 0: %s",
 	       r ? strerror(-r) : "ok");
 	tap_ok(vm_id != first_id,
@@ -358,7 +358,7 @@ int main(void)
 	check_info_fields(vm, &e, "default max_list_entries");
 	r = vcpu_get_ucall(vcpu, &uc);
 	TAP_EQ(r, UCALL_DONE, "guest finished");
-	pvx_detach_fd(pvx, vm->fd);
+	__pvx_detach_fd(pvx, vm->fd);
 out:
 	vm_free(vm);
 	close(pvx);

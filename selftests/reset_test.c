@@ -111,8 +111,8 @@ int main(void)
 	vcpu = vcpu_add(vm, guest_main, 0);
 	vcpu_setup_idt(vcpu);
 	vm_add_anon_slot(vm, 1, ANON_GPA, ANON_SIZE, 0, false);
-	r = pvx_attach(pvx, vm->fd, PVX_F_TIMER | PVX_F_BALLOON | PVX_F_SPLIT |
-		       PVX_F_COPY_PAGES, 0, &id);
+	r = __pvx_attach(pvx, vm->fd, PVX_F_TIMER | PVX_F_BALLOON | PVX_F_SPLIT |
+			 PVX_F_COPY_PAGES, 0, &id);
 	if (!tap_ok(!r, "attach: %s", r ? strerror(-r) : "ok"))
 		tap_finish();
 

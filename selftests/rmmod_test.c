@@ -157,7 +157,7 @@ int main(void)
 	vm = vm_create();
 	for (i = 0; i < NR_VCPUS; i++)
 		vcpus[i] = vcpu_add(vm, guest_hammer, i);
-	r = pvx_attach(pvx, vm->fd, 0, 0, &vm_id);
+	r = __pvx_attach(pvx, vm->fd, 0, 0, &vm_id);
 	if (!tap_ok(!r, "attach: %s", r ? strerror(-r) : "ok"))
 		tap_finish();
 	for (i = 0; i < NR_VCPUS; i++)
@@ -227,7 +227,7 @@ int main(void)
 	if (!tap_ok(pvx >= 0, "%s back after reload: %s", PVX_DEV,
 		    pvx >= 0 ? "ok" : strerror(errno)))
 		goto stop;
-	r = pvx_attach(pvx, vm->fd, 0, 0, &vm_id);
+	r = __pvx_attach(pvx, vm->fd, 0, 0, &vm_id);
 	tap_ok(!r, "re-attach to the new module instance: %s, vm_id %llu",
 	       r ? strerror(-r) : "ok", (unsigned long long)vm_id);
 	for (i = 0; i < NR_VCPUS; i++)
@@ -250,7 +250,7 @@ stop:
 			       "new instance counted the probes: calls %llu errors %llu",
 			       (unsigned long long)st.hc[0].calls,
 			       (unsigned long long)st.hc[0].errors);
-		pvx_detach_fd(pvx, vm->fd);
+		__pvx_detach_fd(pvx, vm->fd);
 		close(pvx);
 	}
 	if (unloaded) {

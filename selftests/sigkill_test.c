@@ -65,7 +65,7 @@ static void child(int pvx, int wfd, int variant)
 
 	vm = vm_create();
 	vcpu = vcpu_add(vm, guest_loop, 0);
-	if (pvx_attach(pvx, vm->fd, 0, 0, &id))
+	if (__pvx_attach(pvx, vm->fd, 0, 0, &id))
 		id = 0;
 	if (vcpu_get_ucall(vcpu, &uc) != UCALL_SYNC || uc.args[1])
 		id = 0;
@@ -191,7 +191,7 @@ int main(void)
 
 	for (variant = 0; variant < NR_VARIANTS; variant++) {
 		/* A leak in one round must not fail the next ones too. */
-		r = pvx_stats_read(pvx, &recs, &nr_base, &live_base);
+		r = __pvx_stats_read(pvx, &recs, &nr_base, &live_base);
 		if (!tap_ok(!r, "STATS baseline: %u attached, live_vms %llu",
 			    nr_base, (unsigned long long)live_base))
 			tap_finish();

@@ -293,7 +293,7 @@ int main(void)
 	/* Detached under a copy: detach waits for the worker. */
 	vm = split_vm(pvx, &id, &src, &dst);
 	if (run_to_inflight(pvx, vm, dst, false)) {
-		r = pvx_detach_id(pvx, id);
+		r = __pvx_detach_id(pvx, id);
 		tap_ok(!r, "detach with a copy in flight: %s",
 		       r ? strerror(-r) : "ok");
 		TAP_EQ(pvx_live_vms(pvx), base, "detached VM's state freed");

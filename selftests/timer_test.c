@@ -241,7 +241,7 @@ static void test_detach_armed(int pvx)
 		if (vcpu_get_ucall(vm->vcpus[0], &uc) != UCALL_SYNC)
 			break;
 	tap_ok(i > STEP_LOOP_END, "guest armed a 10 s timer before detach");
-	r = pvx_detach_id(pvx, id);
+	r = __pvx_detach_id(pvx, id);
 	tap_ok(!r, "detach with a timer armed: %s", r ? strerror(-r) : "ok");
 	usleep(50 * 1000);
 	vm_free(vm);
@@ -270,7 +270,7 @@ static void test_detach_fires(int pvx)
 	tap_ok(r == 1 && st.timers_fired == 0,
 	       "nothing fired before the detach (r=%d, fired %llu)", r,
 	       (unsigned long long)st.timers_fired);
-	r = pvx_detach_id(pvx, id);
+	r = __pvx_detach_id(pvx, id);
 	tap_ok(!r, "detach while the guest waits: %s",
 	       r ? strerror(-r) : "ok");
 	if (vcpu_expect_step(vcpu, STEP_LONG_WOKEN, &uc)) {

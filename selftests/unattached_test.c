@@ -69,7 +69,7 @@ int main(void)
 	r = pvx_find_vm(pvx, 0, NULL);
 	tap_ok(r == 0, "no stats record with vm_id 0 (r=%d)", r);
 
-	r = pvx_attach(pvx, vm->fd, 0, 0, &vm_id);
+	r = __pvx_attach(pvx, vm->fd, 0, 0, &vm_id);
 	if (!tap_ok(!r, "attach: %s", r ? strerror(-r) : "ok"))
 		tap_finish();
 	ret = probe_once(vcpu, "attached");
@@ -77,7 +77,7 @@ int main(void)
 	TAP_EQ(*(uint32_t *)guest_ptr(vm, (uint64_t)info_buf), PVX_SIGNATURE,
 	       "attached VM: info.signature written");
 
-	r = pvx_detach_fd(pvx, vm->fd);
+	r = __pvx_detach_fd(pvx, vm->fd);
 	tap_ok(!r, "detach: %s", r ? strerror(-r) : "ok");
 	ret = probe_once(vcpu, "detached");
 	TAP_EQ(ret, KVM_ENOSYS_RET, "detached VM: probe");
@@ -86,11 +86,11 @@ int main(void)
 	tap_ok(r == 0, "detached VM not in stats (r=%d)", r);
 
 	/* Attach again and detach by id this time. */
-	r = pvx_attach(pvx, vm->fd, 0, 0, &vm_id);
+	r = __pvx_attach(pvx, vm->fd, 0, 0, &vm_id);
 	tap_ok(!r, "re-attach: %s", r ? strerror(-r) : "ok");
 	ret = probe_once(vcpu, "re-attached");
 	TAP_EQ(ret, PVX_SIGNATURE, "re-attached VM: probe");
-	r = pvx_detach_id(pvx, vm_id);
+	r = __pvx_detach_id(pvx, vm_id);
 	tap_ok(!r, "detach by id: %s", r ? strerror(-r) : "ok");
 	ret = probe_once(vcpu, "detached by id");
 	TAP_EQ(ret, KVM_ENOSYS_RET, "VM detached by id: probe");

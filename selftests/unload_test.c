@@ -89,7 +89,7 @@ int main(void)
 	vm_enable_irqchip(vm);
 	vcpu = vcpu_add(vm, guest_arm, 0);
 	vcpu_setup_idt(vcpu);
-	r = pvx_attach(pvx, vm->fd, PVX_F_TIMER, 0, &vm_id);
+	r = __pvx_attach(pvx, vm->fd, PVX_F_TIMER, 0, &vm_id);
 	if (!tap_ok(!r, "attach: %s", r ? strerror(-r) : "ok"))
 		tap_finish();
 	if (vcpu_expect_step(vcpu, 1, &uc))
