@@ -48,8 +48,7 @@ static uint32_t listed(int pvx, uint64_t id, bool *found)
 	uint32_t nr = 0, i;
 
 	*found = false;
-	if (pvx_stats_read(pvx, &recs, &nr, NULL))
-		return ~0U;
+	pvx_stats_read(pvx, &recs, &nr, NULL);
 	for (i = 0; i < nr; i++)
 		if (recs[i].vm_id == id)
 			*found = true;
@@ -84,7 +83,7 @@ static int child_main(int to_parent, int from_parent)
 
 int main(void)
 {
-	int to_parent[2], from_parent[2], pvx, r, status;
+	int to_parent[2], from_parent[2], pvx, status;
 	uint64_t a_id, b_id = 0;
 	uint32_t n;
 	bool seen;
@@ -109,9 +108,7 @@ int main(void)
 
 	vm = vm_create();
 	vcpu_add(vm, guest_idle, 0);
-	r = pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0, &a_id);
-	if (r)
-		tap_bail("attach A: %s", strerror(-r));
+	a_id = pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0);
 
 	n = listed(pvx, b_id, &seen);
 	tap_ok(n >= 2 && seen, "root is shown every VM (%u, B among them)", n);

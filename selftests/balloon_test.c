@@ -323,7 +323,7 @@ static void delete_slot(struct vm *vm, int slot, uint64_t gpa)
 
 static void test_balloon(int pvx)
 {
-	uint64_t id, rss0, rss1, blk0, blk1, pages, want, thp0, thp1;
+	uint64_t rss0, rss1, blk0, blk1, pages, want, thp0, thp1;
 	uint8_t *anon, *shared;
 	struct vcpu *vcpu;
 	struct ucall uc;
@@ -337,9 +337,7 @@ static void test_balloon(int pvx)
 	vm_add_anon_slot(vm, 3, DEL_GPA, DEL_SIZE, 0, false);
 	memset(anon, 0xaa, ANON_SIZE);
 	memset(shared, 0xbb, MEMFD_SIZE);
-	r = pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0);
 
 	rss0 = rss_anon_kb();
 	thp0 = thp_kb();
@@ -499,9 +497,7 @@ static void test_host_target(int pvx)
 	vm_enable_irqchip(vm);
 	vcpu = vcpu_add(vm, guest_events, 0);
 	vcpu_setup_idt(vcpu);
-	r = pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	id = pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0);
 
 	if (vcpu_expect_step(vcpu, STEP_EV_BAD, &uc)) {
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "set_vector: unknown flag refused");
@@ -531,9 +527,7 @@ static void test_host_target(int pvx)
 	       GUEST_MEM_SIZE / PAGE);
 
 	vm_nob = vm_create();
-	r = pvx_attach(pvx, vm_nob->fd, PVX_F_TIMER, 0, &id_nob);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	id_nob = pvx_attach(pvx, vm_nob->fd, PVX_F_TIMER, 0);
 	req = (struct pvx_balloon_target){ .vm_id = id_nob, .target_pages = 1 };
 	TAP_EQ(__pvx_set_balloon_target(pvx, &req), -EOPNOTSUPP,
 	       "set target: VM without the balloon feature refused");
@@ -597,19 +591,16 @@ static void *run_to_done(struct vcpu *vcpu)
 static void test_concurrent(int pvx)
 {
 	struct run_log user = { 0 }, ballooner = { 0 };
-	uint64_t id, ranges_done = ROUNDS * (ANON_SIZE / RANGE_BYTES);
+	uint64_t ranges_done = ROUNDS * (ANON_SIZE / RANGE_BYTES);
 	uint64_t pages_done = ROUNDS * (ANON_SIZE / PAGE);
 	struct ucall *uc = ballooner.sync;
 	struct vm *vm;
-	int r;
 
 	vm = vm_create();
 	vcpu_add(vm, guest_ballooner, 0);
 	vcpu_add(vm, guest_user, 0);
 	vm_add_anon_slot(vm, 1, ANON_GPA, ANON_SIZE, 0, false);
-	r = pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0);
 	vcpu_thread_start(vm->vcpus[1], run_to_done, &user);
 	vcpu_thread_start(vm->vcpus[0], run_to_done, &ballooner);
 	tap_ok((uintptr_t)vcpu_thread_join(vm->vcpus[0]) == UCALL_DONE,

@@ -207,13 +207,13 @@ static void clear_and_check(struct vm *vm, uint8_t *dst, const char *how)
 
 static void test_copy(int pvx, const char *engine, bool softdma)
 {
-	uint64_t e0, h0, id, copies0 = 0;
+	uint64_t e0, h0, copies0 = 0;
 	uint8_t *src, *dst;
 	struct vcpu *vcpu;
 	struct ucall uc;
 	struct vm *vm;
 	char how[64];
-	int r, i;
+	int i;
 
 	vm = vm_create();
 	vcpu = vcpu_add(vm, guest_main, softdma);
@@ -222,9 +222,7 @@ static void test_copy(int pvx, const char *engine, bool softdma)
 	vm_add_anon_slot(vm, 3, GPA_RO, SLOT_BYTES, KVM_MEM_READONLY, false);
 	for (i = 0; i < NPAGES; i++)
 		memset(src + i * PAGE, 0x10 + i, PAGE);
-	r = pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES | PVX_F_SPLIT, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES | PVX_F_SPLIT, 0);
 	if (softdma)
 		copies0 = read_u64(SOFTDMA "copies");
 
@@ -393,20 +391,18 @@ static uint64_t cpu_sums[NHAZARD][NPAGES];
 
 static void test_hazards(int pvx, const char *engine, bool cpu)
 {
-	uint64_t sums[NPAGES], want[NPAGES], id;
+	uint64_t sums[NPAGES], want[NPAGES];
 	struct vcpu *vcpu;
 	struct ucall uc;
 	struct vm *vm;
 	uint8_t *mem;
-	int k, r, i, bad, bad_cpu;
+	int k, i, bad, bad_cpu;
 
 	vm = vm_create();
 	vcpu = vcpu_add(vm, guest_hazards, 0);
 	mem = vm_add_anon_slot(vm, 1, GPA_SRC, SLOT_BYTES, 0, false);
 	vm_add_slot(vm, 2, GPA_ALIAS, SLOT_BYTES, 0, mem);
-	r = pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES, 0);
 
 	for (k = 0; k < NHAZARD; k++) {
 		if (!vcpu_expect_step(vcpu, STEP_HAZARD_START, &uc))
@@ -457,17 +453,13 @@ struct stall_vm {
 
 static void stall_vm_init(int pvx, struct stall_vm *s, int fill)
 {
-	uint64_t id;
-	int r;
 
 	s->vm = vm_create();
 	s->vcpu = vcpu_add(s->vm, guest_stall, 0);
 	s->src = vm_add_anon_slot(s->vm, 1, GPA_SRC, SLOT_BYTES, 0, false);
 	s->dst = vm_add_anon_slot(s->vm, 2, GPA_DST, SLOT_BYTES, 0, false);
 	memset(s->src, fill, SLOT_BYTES);
-	r = pvx_attach(pvx, s->vm->fd, PVX_F_COPY_PAGES, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	pvx_attach(pvx, s->vm->fd, PVX_F_COPY_PAGES, 0);
 }
 
 /* No TAP output here: two of these run at once. */

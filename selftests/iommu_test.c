@@ -719,7 +719,6 @@ static void test_vm1(int pvx, struct edu *e)
 	struct vcpu *vcpu;
 	struct ucall uc;
 	struct vm *vm;
-	int r;
 
 	lck0 = locked_kb();
 	vm = vm_create();
@@ -727,9 +726,7 @@ static void test_vm1(int pvx, struct edu *e)
 	buf = vm_add_anon_slot(vm, 1, BUF_GPA, BUF_SIZE, 0, true);
 	ro = vm_add_anon_slot(vm, 2, RO_GPA, RO_SIZE, KVM_MEM_READONLY, true);
 	(void)ro;
-	r = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	id = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0);
 
 	TAP_EQ(iommu_setup(pvx, id, pvx, IOVA_BASE, IOVA_WIN, RW), -EINVAL,
 	       "setup: a file that is not a VFIO container refused");
@@ -877,15 +874,12 @@ static void test_vm2(int pvx, struct edu *e)
 	struct ucall uc;
 	uint8_t *buf, *mine;
 	struct vm *vm;
-	int r;
 
 	lck0 = locked_kb();
 	vm = vm_create();
 	vcpu = vcpu_add(vm, guest2_main, 0);
 	buf = vm_add_anon_slot(vm, 1, BUF_GPA, BUF_SIZE, 0, true);
-	r = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	id = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0);
 	TAP_EQ(iommu_setup(pvx, id, e->container, IOVA2_BASE, MB,
 			   PVX_IOMMU_WRITE), 0, "VM 2: write-only window");
 	if (vcpu_expect_step(vcpu, 1, &uc)) {
@@ -1159,7 +1153,7 @@ static void test_staging(int pvx, struct edu *e)
 	struct ucall uc;
 	pthread_t th;
 	struct vm *vm;
-	int nb, r;
+	int nb;
 	void *p;
 
 	vm = vm_create();
@@ -1169,9 +1163,7 @@ static void test_staging(int pvx, struct edu *e)
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	TEST_REQUIRE_SYS(evil != MAP_FAILED, "mmap");
 	memset(evil, 0x77, PAGE);
-	r = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	id = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0);
 	nb = read_maps(before);
 	TAP_EQ(iommu_setup(pvx, id, e->container, IOVA4_BASE, MB, RW), 0,
 	       "VM 4: setup");
@@ -1245,15 +1237,12 @@ static void test_caps(int pvx, struct edu *e)
 	struct ucall uc;
 	struct vm *vm;
 	void *mine;
-	int r;
 
 	lck0 = locked_kb();
 	vm = vm_create();
 	vcpu = vcpu_add(vm, guest5_main, 0);
 	vm_add_anon_slot(vm, 1, BUF_GPA, BUF_SIZE, 0, true);
-	r = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	id = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0);
 	TAP_EQ(iommu_setup_capped(pvx, id, e->container, IOVA5_BASE, MB, RW,
 				  CAP_MAPPINGS, CAP_PAGES), 0,
 	       "VM 5: setup with at most %d mappings and %d pages",
@@ -1318,16 +1307,13 @@ static void test_memslot(int pvx, struct edu *e)
 	struct vcpu *vcpu;
 	struct ucall uc;
 	struct vm *vm;
-	int r;
 
 	lck0 = locked_kb();
 	vm = vm_create();
 	vcpu = vcpu_add(vm, guest6_main, 0);
 	buf = vm_add_anon_slot(vm, 1, BUF_GPA, BUF_SIZE, 0, true);
 	mem = vm_add_anon_slot(vm, GONE_SLOT, GONE_GPA, GONE_SIZE, 0, true);
-	r = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	id = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0);
 	TAP_EQ(iommu_setup(pvx, id, e->container, IOVA6_BASE, 2 * MB, RW), 0,
 	       "VM 6: setup");
 	if (vcpu_expect_step(vcpu, 1, &uc)) {

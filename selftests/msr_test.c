@@ -224,14 +224,11 @@ static void test_batch(int pvx)
 	struct ucall uc;
 	unsigned int i, bad;
 	struct vm *vm;
-	int r;
 
 	vm = vm_create();
 	vm_enable_irqchip(vm);
 	vcpu = vcpu_add(vm, guest_main, 0);
-	r = pvx_attach(pvx, vm->fd, PVX_F_MSR_BATCH, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	id = pvx_attach(pvx, vm->fd, PVX_F_MSR_BATCH, 0);
 	b = guest_batch(vm);
 
 	if (vcpu_expect_step(vcpu, STEP_ERRORS, &uc)) {
@@ -317,14 +314,10 @@ static void test_feature_gate(int pvx)
 {
 	struct ucall uc;
 	struct vm *vm;
-	uint64_t id;
-	int r;
 
 	vm = vm_create();
 	vcpu_add(vm, guest_gate, 0);
-	r = pvx_attach(pvx, vm->fd, 0, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	pvx_attach(pvx, vm->fd, 0, 0);
 	if (vcpu_expect_step(vm->vcpus[0], 1, &uc))
 		TAP_EQ(uc.args[1], PVX_ERR(PVX_EOPNOTSUPP),
 		       "VM attached without PVX_F_MSR_BATCH: -EOPNOTSUPP");

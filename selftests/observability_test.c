@@ -121,9 +121,7 @@ int main(void)
 
 	vm = vm_create();
 	vcpu_add(vm, guest_main, 0);
-	r = pvx_attach(pvx, vm->fd, 0, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	id = pvx_attach(pvx, vm->fd, 0, 0);
 	tap_ok(vcpu_get_ucall(vm->vcpus[0], &uc) == UCALL_DONE, "guest done");
 	write_file(EVENT, "0");
 

@@ -152,9 +152,9 @@ static pid_t fork_holder(const uint8_t *mem, int *go_fd)
 
 int main(void)
 {
-	uint64_t e0, plain_exits, hint_exits, fork_exits, id;
+	uint64_t e0, plain_exits, hint_exits, fork_exits;
 	uint8_t *plain, *hint, *forked;
-	int pvx, r, go, status;
+	int pvx, go, status;
 	struct vcpu *vcpu;
 	struct ucall uc;
 	struct vm *vm;
@@ -171,9 +171,7 @@ int main(void)
 	hint = vm_add_anon_slot(vm, 2, GPA_HINT, SLOT_BYTES, 0, true);
 	forked = vm_add_anon_slot(vm, 3, GPA_FORK, SLOT_BYTES, 0, true);
 	vm_add_anon_slot(vm, 4, GPA_RO, SLOT_BYTES, KVM_MEM_READONLY, true);
-	r = pvx_attach(pvx, vm->fd, PVX_F_PREFAULT, 0, &id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	pvx_attach(pvx, vm->fd, PVX_F_PREFAULT, 0);
 
 	if (!vcpu_expect_step(vcpu, STEP_PLAIN_START, &uc))
 		tap_finish();

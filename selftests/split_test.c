@@ -174,7 +174,7 @@ static struct vm *split_vm(int pvx, uint64_t *id, uint8_t **src, uint8_t **dst)
 {
 	struct vcpu *vcpu;
 	struct vm *vm;
-	int i, r;
+	int i;
 
 	vm = vm_create();
 	vm_enable_irqchip(vm);
@@ -186,10 +186,8 @@ static struct vm *split_vm(int pvx, uint64_t *id, uint8_t **src, uint8_t **dst)
 	/* Never 0 in a copied page: fresh destination memory reads 0. */
 	for (i = 0; i < SLOT_PAGES; i++)
 		memset(*src + i * PAGE, src_byte(i), PAGE);
-	r = pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES | PVX_F_PREFAULT |
-		       PVX_F_SPLIT, 0, id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	*id = pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES | PVX_F_PREFAULT |
+			 PVX_F_SPLIT, 0);
 	return vm;
 }
 

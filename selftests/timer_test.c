@@ -137,15 +137,12 @@ static struct vm *timer_vm_entry(int pvx, uint64_t features, uint64_t *id,
 {
 	struct vcpu *vcpu;
 	struct vm *vm;
-	int r;
 
 	vm = vm_create();
 	vm_enable_irqchip(vm);
 	vcpu = vcpu_add(vm, entry, 0);
 	vcpu_setup_idt(vcpu);
-	r = pvx_attach(pvx, vm->fd, features, 0, id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	*id = pvx_attach(pvx, vm->fd, features, 0);
 	return vm;
 }
 

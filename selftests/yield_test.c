@@ -145,13 +145,11 @@ static struct vm *attached_vm(int pvx, int nr_vcpus, uint64_t features,
 			      uint64_t *vm_id)
 {
 	struct vm *vm = vm_create();
-	int i, r;
+	int i;
 
 	for (i = 0; i < nr_vcpus; i++)
 		vcpu_add(vm, NULL, 0);
-	r = pvx_attach(pvx, vm->fd, features, 0, vm_id);
-	if (r)
-		tap_bail("attach: %s", strerror(-r));
+	*vm_id = pvx_attach(pvx, vm->fd, features, 0);
 	return vm;
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /dev/pvx helpers: each __pvx_*() returns -errno instead of judging, so
- * tests can check error paths with the same calls.
+ * tests can check error paths with the same calls; its pvx_*() twin bails
+ * out instead, for set-up.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,14 +47,27 @@ int pvx_ioctl_raw(int pvx_fd, unsigned long req, void *arg)
 	return ioctl(pvx_fd, req, arg) ? -errno : 0;
 }
 
+/* The bailing half of a pair whose request names the VM by its id. */
+static void bail_on_id(int r, const char *req, uint64_t vm_id)
+{
+	if (r)
+		tap_bail("%s of vm_id %llu: %s", req, (unsigned long long)vm_id,
+			 strerror(-r));
+}
+
 int __pvx_get_features(int pvx_fd, uint64_t *features)
 {
 	return pvx_ioctl_raw(pvx_fd, PVX_IOC_GET_FEATURES, features);
 }
 
-int pvx_get_features(int pvx_fd, uint64_t *features)
+uint64_t pvx_get_features(int pvx_fd)
 {
-	return __pvx_get_features(pvx_fd, features);
+	uint64_t features;
+	int r = __pvx_get_features(pvx_fd, &features);
+
+	if (r)
+		tap_bail("PVX_IOC_GET_FEATURES: %s", strerror(-r));
+	return features;
 }
 
 int __pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
@@ -72,10 +86,16 @@ int __pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
 	return r;
 }
 
-int pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
-	       uint32_t max_list_entries, uint64_t *vm_id)
+uint64_t pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
+		    uint32_t max_list_entries)
 {
-	return __pvx_attach(pvx_fd, vm_fd, features, max_list_entries, vm_id);
+	uint64_t vm_id;
+	int r = __pvx_attach(pvx_fd, vm_fd, features, max_list_entries, &vm_id);
+
+	if (r)
+		tap_bail("PVX_IOC_ATTACH of VM fd %d, features %#llx: %s", vm_fd,
+			 (unsigned long long)features, strerror(-r));
+	return vm_id;
 }
 
 int __pvx_detach_fd(int pvx_fd, int vm_fd)
@@ -87,9 +107,12 @@ int __pvx_detach_fd(int pvx_fd, int vm_fd)
 	return pvx_ioctl_raw(pvx_fd, PVX_IOC_DETACH, &d);
 }
 
-int pvx_detach_fd(int pvx_fd, int vm_fd)
+void pvx_detach_fd(int pvx_fd, int vm_fd)
 {
-	return __pvx_detach_fd(pvx_fd, vm_fd);
+	int r = __pvx_detach_fd(pvx_fd, vm_fd);
+
+	if (r)
+		tap_bail("PVX_IOC_DETACH of VM fd %d: %s", vm_fd, strerror(-r));
 }
 
 int __pvx_detach_id(int pvx_fd, uint64_t vm_id)
@@ -103,9 +126,9 @@ int __pvx_detach_id(int pvx_fd, uint64_t vm_id)
 	return pvx_ioctl_raw(pvx_fd, PVX_IOC_DETACH, &d);
 }
 
-int pvx_detach_id(int pvx_fd, uint64_t vm_id)
+void pvx_detach_id(int pvx_fd, uint64_t vm_id)
 {
-	return __pvx_detach_id(pvx_fd, vm_id);
+	bail_on_id(__pvx_detach_id(pvx_fd, vm_id), "PVX_IOC_DETACH", vm_id);
 }
 
 int __pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
@@ -141,10 +164,13 @@ int __pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
 	}
 }
 
-int pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
-		   uint64_t *live)
+void pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
+		    uint64_t *live)
 {
-	return __pvx_stats_read(pvx_fd, recs, nr, live);
+	int r = __pvx_stats_read(pvx_fd, recs, nr, live);
+
+	if (r)
+		tap_bail("PVX_IOC_STATS: %s", strerror(-r));
 }
 
 int __pvx_find_vm(int pvx_fd, uint64_t vm_id, struct pvx_vm_stats *out)
@@ -170,7 +196,11 @@ int __pvx_find_vm(int pvx_fd, uint64_t vm_id, struct pvx_vm_stats *out)
 
 int pvx_find_vm(int pvx_fd, uint64_t vm_id, struct pvx_vm_stats *out)
 {
-	return __pvx_find_vm(pvx_fd, vm_id, out);
+	int r = __pvx_find_vm(pvx_fd, vm_id, out);
+
+	if (r < 0)
+		tap_bail("PVX_IOC_STATS: %s", strerror(-r));
+	return r;
 }
 
 uint64_t pvx_live_vms(int pvx_fd)
@@ -179,11 +209,7 @@ uint64_t pvx_live_vms(int pvx_fd)
 	uint64_t live;
 	uint32_t nr;
 
-	int r;
-
-	r = __pvx_stats_read(pvx_fd, &recs, &nr, &live);
-	if (r)
-		tap_bail("PVX_IOC_STATS: %s", strerror(-r));
+	pvx_stats_read(pvx_fd, &recs, &nr, &live);
 	free(recs);
 	return live;
 }
@@ -193,7 +219,19 @@ int __pvx_set_msr_allowlist(int pvx_fd, struct pvx_msr_allowlist *a)
 	return pvx_ioctl_raw(pvx_fd, PVX_IOC_SET_MSR_ALLOWLIST, a);
 }
 
+void pvx_set_msr_allowlist(int pvx_fd, struct pvx_msr_allowlist *a)
+{
+	bail_on_id(__pvx_set_msr_allowlist(pvx_fd, a),
+		   "PVX_IOC_SET_MSR_ALLOWLIST", a->vm_id);
+}
+
 int __pvx_set_balloon_target(int pvx_fd, struct pvx_balloon_target *t)
 {
 	return pvx_ioctl_raw(pvx_fd, PVX_IOC_SET_BALLOON_TARGET, t);
+}
+
+void pvx_set_balloon_target(int pvx_fd, struct pvx_balloon_target *t)
+{
+	bail_on_id(__pvx_set_balloon_target(pvx_fd, t),
+		   "PVX_IOC_SET_BALLOON_TARGET", t->vm_id);
 }

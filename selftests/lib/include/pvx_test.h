@@ -373,28 +373,31 @@ int pvx_open_features(uint64_t features);
 /* The ioctl itself, 0 or -errno: for requests a test builds by hand. */
 int pvx_ioctl_raw(int pvx_fd, unsigned long req, void *arg);
 /*
- * The /dev/pvx calls, __ form: 0 or -errno, as __vm_ioctl() in KVM's
- * selftests.  The pvx_*() names still do the same until the tests that
- * check the result call the __ form.
+ * The /dev/pvx calls come in pairs, as __vm_ioctl() and vm_ioctl() do in
+ * KVM's selftests: the __ form returns 0 or -errno, for a test that
+ * checks the result (and for forked children, which must not bail out
+ * on the parent's TAP stream); the other bails out on any error, for a
+ * call that is set-up, not what the test checks.
  */
 int __pvx_get_features(int pvx_fd, uint64_t *features);
-int pvx_get_features(int pvx_fd, uint64_t *features);
+uint64_t pvx_get_features(int pvx_fd);
 int __pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
 		 uint32_t max_list_entries, uint64_t *vm_id);
-int pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
-	       uint32_t max_list_entries, uint64_t *vm_id);
+/* Returns the vm_id. */
+uint64_t pvx_attach(int pvx_fd, int vm_fd, uint64_t features,
+		    uint32_t max_list_entries);
 int __pvx_detach_fd(int pvx_fd, int vm_fd);
-int pvx_detach_fd(int pvx_fd, int vm_fd);
+void pvx_detach_fd(int pvx_fd, int vm_fd);
 int __pvx_detach_id(int pvx_fd, uint64_t vm_id);
-int pvx_detach_id(int pvx_fd, uint64_t vm_id);
+void pvx_detach_id(int pvx_fd, uint64_t vm_id);
 /*
  * Reads all records (the array is malloc()ed, caller frees);
  * *nr = records filled, *live = live_vms (@live may be NULL).
  */
 int __pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
 		     uint64_t *live);
-int pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
-		   uint64_t *live);
+void pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
+		    uint64_t *live);
 /*
  * 1 and *out filled when vm_id is listed, 0 when not; the __ form
  * returns -errno on error.
@@ -403,8 +406,10 @@ int __pvx_find_vm(int pvx_fd, uint64_t vm_id, struct pvx_vm_stats *out);
 int pvx_find_vm(int pvx_fd, uint64_t vm_id, struct pvx_vm_stats *out);
 uint64_t pvx_live_vms(int pvx_fd);
 int __pvx_set_msr_allowlist(int pvx_fd, struct pvx_msr_allowlist *a);
+void pvx_set_msr_allowlist(int pvx_fd, struct pvx_msr_allowlist *a);
 /* The request's notified field is filled in. */
 int __pvx_set_balloon_target(int pvx_fd, struct pvx_balloon_target *t);
+void pvx_set_balloon_target(int pvx_fd, struct pvx_balloon_target *t);
 
 /* ------------------------------------------------------------- misc */
 
