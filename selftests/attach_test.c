@@ -124,10 +124,10 @@ int main(void)
 	/* fds that are not VM fds */
 	attach_fails(1000, EBADF, "attach fd 1000 (not open)");
 	attach_fails(-1, EBADF, "attach fd -1");
-	TEST_REQUIRE_SYS(!pipe(pipefd), "pipe");
+	TEST_ASSERT(!pipe(pipefd), "pipe");
 	attach_fails(pipefd[0], EINVAL, "attach a pipe");
 	nullfd = open("/dev/null", O_RDWR);
-	TEST_REQUIRE_SYS(nullfd >= 0, "open /dev/null");
+	TEST_ASSERT(nullfd >= 0, "open /dev/null");
 	attach_fails(nullfd, EINVAL, "attach /dev/null");
 	attach_fails(kvmfd, EINVAL, "attach the /dev/kvm system fd");
 	attach_fails(vcpu2->fd, EINVAL, "attach a vCPU fd");
@@ -172,7 +172,7 @@ int main(void)
 
 	/* stats with room for one record only */
 	recs = calloc(2, sizeof(*recs));
-	TEST_REQUIRE_SYS(recs, "calloc");
+	TEST_ASSERT(recs, "calloc");
 	memset(recs, 0xee, 2 * sizeof(*recs));
 	memset(&s, 0, sizeof(s));
 	s.buf = (uint64_t)recs;

@@ -247,7 +247,7 @@ static uint64_t rss_anon_kb(void)
 	uint64_t kb = 0;
 	FILE *f = fopen("/proc/self/status", "r");
 
-	TEST_REQUIRE_SYS(f, "open /proc/self/status");
+	TEST_ASSERT(f, "open /proc/self/status");
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "RssAnon: %llu kB", (unsigned long long *)&kb) == 1)
 			break;
@@ -276,7 +276,7 @@ static uint64_t file_kb(int fd)
 {
 	struct stat st;
 
-	TEST_REQUIRE_SYS(!fstat(fd, &st), "fstat");
+	TEST_ASSERT(!fstat(fd, &st), "fstat");
 	return st.st_blocks / 2;
 }
 
@@ -296,17 +296,17 @@ static uint8_t *memfd_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
 	uint8_t *mem;
 
 	*fd = memfd_create("pvx-balloon", 0);
-	TEST_REQUIRE_SYS(*fd >= 0, "memfd_create");
-	TEST_REQUIRE_SYS(!ftruncate(*fd, size), "ftruncate");
+	TEST_ASSERT(*fd >= 0, "memfd_create");
+	TEST_ASSERT(!ftruncate(*fd, size), "ftruncate");
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
-	TEST_REQUIRE_SYS(mem != MAP_FAILED, "mmap memfd");
+	TEST_ASSERT(mem != MAP_FAILED, "mmap memfd");
 	memset(&r, 0, sizeof(r));
 	r.slot = slot;
 	r.guest_phys_addr = gpa;
 	r.memory_size = size;
 	r.userspace_addr = (uint64_t)mem;
-	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
-			 "KVM_SET_USER_MEMORY_REGION");
+	TEST_ASSERT(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
+		    "KVM_SET_USER_MEMORY_REGION");
 	return mem;
 }
 
@@ -317,8 +317,8 @@ static void delete_slot(struct vm *vm, int slot, uint64_t gpa)
 	memset(&r, 0, sizeof(r));
 	r.slot = slot;
 	r.guest_phys_addr = gpa;
-	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
-			 "delete memslot");
+	TEST_ASSERT(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
+		    "delete memslot");
 }
 
 static void test_balloon(int pvx)

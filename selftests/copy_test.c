@@ -163,8 +163,8 @@ static uint64_t dirty_log(struct vm *vm)
 	memset(&log, 0, sizeof(log));
 	log.slot = SLOT_DST;
 	log.dirty_bitmap = &bitmap;
-	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log),
-			 "KVM_GET_DIRTY_LOG");
+	TEST_ASSERT(!ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log),
+		    "KVM_GET_DIRTY_LOG");
 	return bitmap;
 }
 
@@ -375,7 +375,7 @@ static void hazard_model(int k, uint64_t *sums)
 	uint8_t *mem = malloc(SLOT_BYTES);
 	uint32_t i, n;
 
-	TEST_REQUIRE_SYS(mem, "malloc");
+	TEST_ASSERT(mem, "malloc");
 	hazard_fill(mem);
 	n = hazard_list(k, l);
 	for (i = 0; i < n; i++)
@@ -542,10 +542,10 @@ static void test_stall_kill(int pvx)
 	pid_t pid;
 	char c;
 
-	TEST_REQUIRE_SYS(!pipe(fds), "pipe");
+	TEST_ASSERT(!pipe(fds), "pipe");
 	write_file(SOFTDMA "stall", "1");
 	pid = fork();
-	TEST_REQUIRE_SYS(pid >= 0, "fork");
+	TEST_ASSERT(pid >= 0, "fork");
 	if (!pid) {
 		struct stall_vm s = {};
 
@@ -564,7 +564,7 @@ static void test_stall_kill(int pvx)
 	usleep(DMA_TIMEOUT_MS * 1000 / 4);
 	t0 = now_ns();
 	kill(pid, SIGKILL);
-	TEST_REQUIRE_SYS(waitpid(pid, &status, 0) == pid, "waitpid");
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid");
 	ms = (now_ns() - t0) / 1000000;
 	write_file(SOFTDMA "stall", "0");
 	tap_ok(c == 'r' && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,

@@ -359,7 +359,7 @@ static bool edu_find(struct edu *e)
 		}
 		snprintf(path, sizeof(path),
 			 "/sys/bus/pci/devices/%s/driver_override", e->bdf);
-		TEST_REQUIRE_SYS(!write_file(path, "vfio-pci"), "driver_override");
+		TEST_ASSERT(!write_file(path, "vfio-pci"), "driver_override");
 		write_file("/sys/bus/pci/drivers_probe", e->bdf);
 	}
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", e->bdf);
@@ -418,24 +418,24 @@ static int vfio_open(struct edu *e)
 		close(e->container);
 		return -errno;
 	}
-	TEST_REQUIRE_SYS(!ioctl(e->group, VFIO_GROUP_GET_STATUS, &st),
-			 "VFIO_GROUP_GET_STATUS");
+	TEST_ASSERT(!ioctl(e->group, VFIO_GROUP_GET_STATUS, &st),
+		    "VFIO_GROUP_GET_STATUS");
 	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE))
 		tap_bail("VFIO group %d is not viable", e->group_nr);
-	TEST_REQUIRE_SYS(!ioctl(e->group, VFIO_GROUP_SET_CONTAINER, &e->container),
-			 "VFIO_GROUP_SET_CONTAINER");
-	TEST_REQUIRE_SYS(!ioctl(e->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU),
-			 "VFIO_SET_IOMMU(type1v2)");
+	TEST_ASSERT(!ioctl(e->group, VFIO_GROUP_SET_CONTAINER, &e->container),
+		    "VFIO_GROUP_SET_CONTAINER");
+	TEST_ASSERT(!ioctl(e->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU),
+		    "VFIO_SET_IOMMU(type1v2)");
 	e->dev = ioctl(e->group, VFIO_GROUP_GET_DEVICE_FD, e->bdf);
-	TEST_REQUIRE_SYS(e->dev >= 0, "VFIO_GROUP_GET_DEVICE_FD");
+	TEST_ASSERT(e->dev >= 0, "VFIO_GROUP_GET_DEVICE_FD");
 
 	bar.index = VFIO_PCI_BAR0_REGION_INDEX;
-	TEST_REQUIRE_SYS(!ioctl(e->dev, VFIO_DEVICE_GET_REGION_INFO, &bar),
-			 "region info BAR0");
+	TEST_ASSERT(!ioctl(e->dev, VFIO_DEVICE_GET_REGION_INFO, &bar),
+		    "region info BAR0");
 	e->bar_size = bar.size;
 	e->bar = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      e->dev, bar.offset);
-	TEST_REQUIRE_SYS(e->bar != MAP_FAILED, "mmap BAR0");
+	TEST_ASSERT(e->bar != MAP_FAILED, "mmap BAR0");
 
 	/* Memory decoding and bus mastering, as a guest driver would. */
 	{
@@ -443,13 +443,13 @@ static int vfio_open(struct edu *e)
 		uint16_t cmd;
 
 		cfg.index = VFIO_PCI_CONFIG_REGION_INDEX;
-		TEST_REQUIRE_SYS(!ioctl(e->dev, VFIO_DEVICE_GET_REGION_INFO, &cfg),
-				 "region info config");
-		TEST_REQUIRE_SYS(pread(e->dev, &cmd, 2, cfg.offset + PCI_COMMAND) == 2,
-				 "read PCI_COMMAND");
+		TEST_ASSERT(!ioctl(e->dev, VFIO_DEVICE_GET_REGION_INFO, &cfg),
+			    "region info config");
+		TEST_ASSERT(pread(e->dev, &cmd, 2, cfg.offset + PCI_COMMAND) == 2,
+			    "read PCI_COMMAND");
 		cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-		TEST_REQUIRE_SYS(pwrite(e->dev, &cmd, 2, cfg.offset + PCI_COMMAND) == 2,
-				 "write PCI_COMMAND");
+		TEST_ASSERT(pwrite(e->dev, &cmd, 2, cfg.offset + PCI_COMMAND) == 2,
+			    "write PCI_COMMAND");
 	}
 	return 0;
 }
@@ -508,7 +508,7 @@ static int iommu_faults(uint64_t iova)
 	if (len <= 0)
 		return -1;
 	buf = malloc(len + 1);
-	TEST_REQUIRE_SYS(buf, "malloc");
+	TEST_ASSERT(buf, "malloc");
 	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, len);
 	if (len < 0) {
 		free(buf);
@@ -566,7 +566,7 @@ static uint64_t status_kb(pid_t pid, const char *key)
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	f = fopen(path, "r");
-	TEST_REQUIRE_SYS(f, "open /proc/PID/status");
+	TEST_ASSERT(f, "open /proc/PID/status");
 	snprintf(fmt, sizeof(fmt), "%s: %%llu kB", key);
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, fmt, &kb) == 1)
@@ -609,10 +609,10 @@ static int setup_from_child(int pvx, uint64_t id, int container)
 	int wst = 0;
 	pid_t pid = fork();
 
-	TEST_REQUIRE_SYS(pid >= 0, "fork");
+	TEST_ASSERT(pid >= 0, "fork");
 	if (!pid)
 		_exit(-iommu_setup(pvx, id, container, IOVA_BASE, IOVA_WIN, RW));
-	TEST_REQUIRE_SYS(waitpid(pid, &wst, 0) == pid, "waitpid");
+	TEST_ASSERT(waitpid(pid, &wst, 0) == pid, "waitpid");
 	return WIFEXITED(wst) ? -WEXITSTATUS(wst) : -EINTR;
 }
 
@@ -788,7 +788,7 @@ static void test_vm1(int pvx, struct edu *e)
 		       "the device's bytes arrived in guest page %d", pg[i]);
 	}
 	pat = malloc(PAGE);
-	TEST_REQUIRE_SYS(pat, "malloc");
+	TEST_ASSERT(pat, "malloc");
 	memcpy(pat, buf, PAGE);
 
 	/* Read-only for the device. */
@@ -902,7 +902,7 @@ static void test_vm2(int pvx, struct edu *e)
 	/* Its IOVAs are free in the container again. */
 	mine = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	TEST_REQUIRE_SYS(mine != MAP_FAILED, "mmap");
+	TEST_ASSERT(mine != MAP_FAILED, "mmap");
 	map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
 	map.vaddr = (uint64_t)mine;
 	map.iova = IOVA2_BASE + 3 * PAGE;
@@ -935,9 +935,9 @@ static void test_vmm_death(int pvx, struct edu *e)
 	int pfd[2], r, wst;
 	pid_t pid;
 
-	TEST_REQUIRE_SYS(!pipe(pfd), "pipe");
+	TEST_ASSERT(!pipe(pfd), "pipe");
 	pid = fork();
-	TEST_REQUIRE_SYS(pid >= 0, "fork");
+	TEST_ASSERT(pid >= 0, "fork");
 	if (!pid) {
 		uint64_t id, msg[2] = { 0, 0 };
 		struct vcpu *vcpu;
@@ -1051,10 +1051,10 @@ static void test_lsm(int pvx)
 	int wst = 0, st;
 	pid_t pid = fork();
 
-	TEST_REQUIRE_SYS(pid >= 0, "fork");
+	TEST_ASSERT(pid >= 0, "fork");
 	if (!pid)
 		_exit(lsm_child(pvx));
-	TEST_REQUIRE_SYS(waitpid(pid, &wst, 0) == pid, "waitpid");
+	TEST_ASSERT(waitpid(pid, &wst, 0) == pid, "waitpid");
 	st = WIFEXITED(wst) ? WEXITSTATUS(wst) : 0;
 	if (st > 0 && st < 100) {
 		tap_diag("Landlock cannot deny device ioctls here (step %d): LSM check not shown",
@@ -1078,7 +1078,7 @@ static int read_maps(struct range *r)
 	char line[512];
 	int n = 0;
 
-	TEST_REQUIRE_SYS(f, "open /proc/self/maps");
+	TEST_ASSERT(f, "open /proc/self/maps");
 	while (n < MAX_RANGES && fgets(line, sizeof(line), f)) {
 		unsigned long long a, b;
 
@@ -1161,7 +1161,7 @@ static void test_staging(int pvx, struct edu *e)
 	buf = vm_add_anon_slot(vm, 1, BUF_GPA, BUF_SIZE, 0, true);
 	evil = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	TEST_REQUIRE_SYS(evil != MAP_FAILED, "mmap");
+	TEST_ASSERT(evil != MAP_FAILED, "mmap");
 	memset(evil, 0x77, PAGE);
 	id = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0);
 	nb = read_maps(before);
@@ -1176,15 +1176,15 @@ static void test_staging(int pvx, struct edu *e)
 	}
 
 	rc.mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-	TEST_REQUIRE_SYS(rc.mem >= 0, "open /proc/self/mem");
+	TEST_ASSERT(rc.mem >= 0, "open /proc/self/mem");
 
 	/* The guest maps while a VMM thread keeps rewriting the page. */
 	if (!vcpu_expect_step(vcpu, 1, &uc))
 		goto out;
 	rc.stage = stage;
 	rc.evil = (uint64_t)evil;
-	TEST_REQUIRE_SYS(!pthread_create(&th, NULL, race_fn, &rc),
-			 "pthread_create");
+	TEST_ASSERT(!pthread_create(&th, NULL, race_fn, &rc),
+		    "pthread_create");
 	if (vcpu_expect_step(vcpu, 2, &uc)) {
 		TAP_EQ(uc.args[1], NR_RACE, "VM 4: %d pages mapped", NR_RACE);
 		TAP_EQ(uc.args[2], 0, "VM 4: every status 0");
@@ -1277,7 +1277,7 @@ static void test_caps(int pvx, struct edu *e)
 	/* The VMM's own mappings still fit in the container. */
 	mine = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	TEST_REQUIRE_SYS(mine != MAP_FAILED, "mmap");
+	TEST_ASSERT(mine != MAP_FAILED, "mmap");
 	map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
 	map.vaddr = (uint64_t)mine;
 	map.iova = IOVA5_BASE + 2 * MB;
@@ -1323,8 +1323,8 @@ static void test_memslot(int pvx, struct edu *e)
 	lck1 = locked_kb();
 	TAP_EQ(lck1 - lck0, 32 * PAGE / 1024, "VM 6: 32 pages in locked_vm");
 
-	TEST_REQUIRE_SYS(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &gone),
-			 "KVM_SET_USER_MEMORY_REGION (delete)");
+	TEST_ASSERT(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &gone),
+		    "KVM_SET_USER_MEMORY_REGION (delete)");
 	TAP_EQ(lck1 - locked_kb(), 16 * PAGE / 1024,
 	       "VM 6: the slot's removal unpinned its 16 pages");
 	if (pvx_find_vm(pvx, id, &st) == 1)

@@ -75,9 +75,6 @@ do {									\
 			 ##__VA_ARGS__);				\
 } while (0)
 
-/* The old name, until the tests are converted. */
-#define TEST_REQUIRE_SYS(cond, what)	TEST_ASSERT(cond, "%s", what)
-
 /* ------------------------------------------------------- guest memory */
 
 #define GUEST_MEM_SIZE		(64ULL << 20)
