@@ -634,23 +634,27 @@ static bool all(const uint8_t *p, uint8_t v, uint64_t len)
 	return true;
 }
 
-static const char *const bad_map_what[NR_BAD_MAP] = {
-	"unaligned iova", "zero pages", "more than 512 pages", "no permission",
-	"unknown permission bit", "iova below the window",
-	"range past the window's end", "gfn outside RAM",
-	"gfn range past the memslot's end", "double map",
-	"range overlapping a mapping", "device write to a read-only memslot",
+static const struct refusal bad_map_want[NR_BAD_MAP] = {
+	{ "unaligned iova", PVX_EINVAL },
+	{ "zero pages", PVX_EINVAL },
+	{ "more than 512 pages", PVX_E2BIG },
+	{ "no permission", PVX_EINVAL },
+	{ "unknown permission bit", PVX_EINVAL },
+	{ "iova below the window", PVX_ERANGE },
+	{ "range past the window's end", PVX_ERANGE },
+	{ "gfn outside RAM", PVX_EFAULT },
+	{ "gfn range past the memslot's end", PVX_EFAULT },
+	{ "double map", PVX_EBUSY },
+	{ "range overlapping a mapping", PVX_EBUSY },
+	{ "device write to a read-only memslot", PVX_EPERM },
 };
-static const int bad_map_err[NR_BAD_MAP] = {
-	PVX_EINVAL, PVX_EINVAL, PVX_E2BIG, PVX_EINVAL, PVX_EINVAL, PVX_ERANGE,
-	PVX_ERANGE, PVX_EFAULT, PVX_EFAULT, PVX_EBUSY, PVX_EBUSY, PVX_EPERM,
-};
-static const char *const bad_unmap_what[NR_BAD_UNMAP] = {
-	"unaligned iova", "zero pages", "iova outside the window",
-	"never mapped", "cutting a mapping", "two mappings and a hole",
-};
-static const int bad_unmap_err[NR_BAD_UNMAP] = {
-	PVX_EINVAL, PVX_EINVAL, PVX_ERANGE, PVX_ENOENT, PVX_EINVAL, PVX_ENOENT,
+static const struct refusal bad_unmap_want[NR_BAD_UNMAP] = {
+	{ "unaligned iova", PVX_EINVAL },
+	{ "zero pages", PVX_EINVAL },
+	{ "iova outside the window", PVX_ERANGE },
+	{ "never mapped", PVX_ENOENT },
+	{ "cutting a mapping", PVX_EINVAL },
+	{ "two mappings and a hole", PVX_ENOENT },
 };
 
 /* `pvxctl stats --json` shows VM @id with 256 pages and one map call. */
@@ -690,24 +694,6 @@ static bool pvxctl_shows(uint64_t id)
 	}
 	pclose(f);
 	return vm && pages && calls;
-}
-
-/* Each step: the batch stopped at its bad first entry, the next untouched. */
-static void expect_refusals(struct vcpu *vcpu, uint64_t step, const char *op,
-			    const char *const *what, const int *err, int n,
-			    uint64_t untouched)
-{
-	struct ucall uc;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		if (!vcpu_expect_step(vcpu, step, &uc))
-			break;
-		TAP_EQ(uc.args[1], 0, "%s, %s: no entry done", op, what[i]);
-		TAP_EQ(uc.args[2], PVX_ERR(err[i]), "%s, %s: refused", op, what[i]);
-		TAP_EQ(uc.args[3], untouched, "%s, %s: next entry untouched", op,
-		       what[i]);
-	}
 }
 
 /* The first VM: the DMA proof and the refusals. */
@@ -807,15 +793,15 @@ static void test_vm1(int pvx, struct edu *e)
 	tap_ok(edu_dma(e, IOVA_NEVER, true), "edu DMA: write to a never-mapped iova");
 	tap_ok(fault_seen(IOVA_NEVER), "IOMMU fault reported for the never-mapped iova");
 
-	expect_refusals(vcpu, STEP_BAD_MAP, "map", bad_map_what, bad_map_err,
-			NR_BAD_MAP, 0x55);
+	vcpu_expect_refusals(vcpu, STEP_BAD_MAP, "map", bad_map_want,
+			     NR_BAD_MAP, 0x55);
 	if (vcpu_expect_step(vcpu, STEP_PARTIAL, &uc)) {
 		TAP_EQ(uc.args[1], 2, "rep contract: 2 of 3 entries done");
 		TAP_EQ(uc.args[2], 0, "rep contract: done entries status 0");
 		TAP_EQ(uc.args[3], PVX_ERR(PVX_EBUSY), "rep contract: third refused (double map)");
 	}
-	expect_refusals(vcpu, STEP_BAD_UNMAP, "unmap", bad_unmap_what,
-			bad_unmap_err, NR_BAD_UNMAP, 0x5555);
+	vcpu_expect_refusals(vcpu, STEP_BAD_UNMAP, "unmap", bad_unmap_want,
+			     NR_BAD_UNMAP, 0x5555);
 	if (vcpu_expect_step(vcpu, STEP_UNMAP_AB, &uc)) {
 		TAP_EQ(uc.args[1], 1, "one unmap entry over two whole mappings");
 		TAP_EQ(uc.args[2], 0, "its status is 0");
