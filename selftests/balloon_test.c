@@ -292,38 +292,6 @@ static bool dropped_by(uint64_t before, uint64_t after, uint64_t min)
 	return after <= before && before - after >= min;
 }
 
-static uint8_t *memfd_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
-			   int *fd)
-{
-	struct kvm_userspace_memory_region r;
-	uint8_t *mem;
-
-	*fd = memfd_create("pvx-balloon", 0);
-	TEST_ASSERT(*fd >= 0, "memfd_create");
-	TEST_ASSERT(!ftruncate(*fd, size), "ftruncate");
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
-	TEST_ASSERT(mem != MAP_FAILED, "mmap memfd");
-	memset(&r, 0, sizeof(r));
-	r.slot = slot;
-	r.guest_phys_addr = gpa;
-	r.memory_size = size;
-	r.userspace_addr = (uint64_t)mem;
-	TEST_ASSERT(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
-		    "KVM_SET_USER_MEMORY_REGION");
-	return mem;
-}
-
-static void delete_slot(struct vm *vm, int slot, uint64_t gpa)
-{
-	struct kvm_userspace_memory_region r;
-
-	memset(&r, 0, sizeof(r));
-	r.slot = slot;
-	r.guest_phys_addr = gpa;
-	TEST_ASSERT(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r),
-		    "delete memslot");
-}
-
 /* What the guest's five bad single-range calls get, in its order. */
 static const struct refusal bad_ranges[5] = {
 	{ "inflate of a ballooned page", PVX_EBUSY },
@@ -345,7 +313,7 @@ static void test_balloon(int pvx)
 	vm = vm_create();
 	vcpu = vcpu_add(vm, guest_main, 0);
 	anon = vm_add_anon_slot(vm, 1, ANON_GPA, ANON_SIZE, 0, false);
-	shared = memfd_slot(vm, 2, MEMFD_GPA, MEMFD_SIZE, &memfd);
+	shared = vm_add_memfd_slot(vm, 2, MEMFD_GPA, MEMFD_SIZE, 0, &memfd);
 	vm_add_anon_slot(vm, 3, DEL_GPA, DEL_SIZE, 0, false);
 	memset(anon, 0xaa, ANON_SIZE);
 	memset(shared, 0xbb, MEMFD_SIZE);
@@ -409,7 +377,7 @@ static void test_balloon(int pvx)
 	write_file(LIMIT_PARAM, "0");
 	if (vcpu_expect_step(vcpu, STEP_DEL_INFLATED, &uc))
 		TAP_EQ(uc.args[1], 1, "limit lifted: range inflated");
-	delete_slot(vm, 3, DEL_GPA);
+	vm_delete_slot(vm, 3, DEL_GPA);
 	if (vcpu_expect_step(vcpu, STEP_DEL_DEFLATED, &uc)) {
 		TAP_EQ(uc.args[1], 1, "memslot deleted while ballooned: deflate succeeds");
 		TAP_EQ(uc.args[2], 0, "and its status is 0");

@@ -156,14 +156,9 @@ static void guest_main(uint64_t arg)
 
 static uint64_t dirty_log(struct vm *vm)
 {
-	struct kvm_dirty_log log;
 	uint64_t bitmap = 0;
 
-	memset(&log, 0, sizeof(log));
-	log.slot = SLOT_DST;
-	log.dirty_bitmap = &bitmap;
-	TEST_ASSERT(!ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log),
-		    "KVM_GET_DIRTY_LOG");
+	vm_get_dirty_log(vm, SLOT_DST, &bitmap);
 	return bitmap;
 }
 

@@ -196,7 +196,6 @@ static void ring_full(struct vcpu *vcpu)
 /* Ring mode: harvest; bitmap mode: KVM_GET_DIRTY_LOG (which clears it). */
 static void collect_log(struct vcpu *vcpu)
 {
-	struct kvm_dirty_log log;
 	uint64_t bitmap[LOG_PAGES / 64];
 	int i;
 
@@ -204,12 +203,8 @@ static void collect_log(struct vcpu *vcpu)
 		harvest(vcpu);
 		return;
 	}
-	memset(&log, 0, sizeof(log));
 	memset(bitmap, 0, sizeof(bitmap));
-	log.slot = SLOT_LOG;
-	log.dirty_bitmap = bitmap;
-	TEST_ASSERT(!ioctl(vcpu->vm->fd, KVM_GET_DIRTY_LOG, &log),
-		    "KVM_GET_DIRTY_LOG");
+	vm_get_dirty_log(vcpu->vm, SLOT_LOG, bitmap);
 	for (i = 0; i < LOG_PAGES; i++)
 		if (bitmap[i / 64] & (1ULL << (i % 64)))
 			seen[i] = 1;

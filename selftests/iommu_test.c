@@ -1283,10 +1283,6 @@ static void test_caps(int pvx, struct edu *e)
 /* VM 6: a memslot removed under pvx's mappings takes them away. */
 static void test_memslot(int pvx, struct edu *e)
 {
-	struct kvm_userspace_memory_region gone = {
-		.slot = GONE_SLOT,
-		.guest_phys_addr = GONE_GPA,
-	};
 	struct pvx_vm_stats st;
 	uint64_t id, lck0, lck1;
 	uint8_t *buf, *mem;
@@ -1309,8 +1305,7 @@ static void test_memslot(int pvx, struct edu *e)
 	lck1 = locked_kb();
 	TAP_EQ(lck1 - lck0, 32 * PAGE / 1024, "VM 6: 32 pages in locked_vm");
 
-	TEST_ASSERT(!ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &gone),
-		    "KVM_SET_USER_MEMORY_REGION (delete)");
+	vm_delete_slot(vm, GONE_SLOT, GONE_GPA);
 	TAP_EQ(lck1 - locked_kb(), 16 * PAGE / 1024,
 	       "VM 6: the slot's removal unpinned its 16 pages");
 	if (pvx_find_vm(pvx, id, &st) == 1)

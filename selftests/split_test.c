@@ -157,14 +157,9 @@ static uint8_t src_byte(int page)
 static int dirty_count(struct vm *vm, int first, int n)
 {
 	uint64_t bitmap[SLOT_PAGES / 64] = { 0 };
-	struct kvm_dirty_log log;
 	int i, c = 0;
 
-	memset(&log, 0, sizeof(log));
-	log.slot = SLOT_DST;
-	log.dirty_bitmap = bitmap;
-	TEST_ASSERT(!ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log),
-		    "KVM_GET_DIRTY_LOG");
+	vm_get_dirty_log(vm, SLOT_DST, bitmap);
 	for (i = first; i < first + n; i++)
 		c += !!(bitmap[i / 64] & (1ULL << (i % 64)));
 	return c;
