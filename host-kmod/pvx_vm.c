@@ -459,6 +459,7 @@ static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 	st->features = vm->features;
 	st->max_list_entries = vm->max_list_entries;
 	st->guest_resets = atomic64_read(&vm->resets);
+	st->split_inflight = atomic_read(&vm->split_inflight);
 	strscpy(st->kvm_stats_id, vm->kvm_stats_id, sizeof(st->kvm_stats_id));
 	for (i = 0; i < PVX_HC_COUNT; i++) {
 		st->hc[i].calls = atomic64_read(&vm->hc[i].calls);
