@@ -163,8 +163,14 @@ struct pvx_split_ops {
 	size_t entry_size;
 	bool vcpu_only;		/* needs the calling vCPU: never split-phase */
 	void (*run)(struct pvx_batch *b);
-	/* At collection, in vCPU context: what the worker wrote. */
-	void (*mark_dirty)(struct kvm_vcpu *vcpu, const void *list, u32 done);
+	/*
+	 * Split-phase, when the work changes what the guest reads: the
+	 * worker only prepares (makes pages present, breaks sharing) and
+	 * the collecting vCPU calls @run, which writes and marks dirty.
+	 * Without it the worker calls @run, which must leave the guest's
+	 * data as it was.
+	 */
+	void (*prepare)(struct pvx_batch *b);
 };
 
 long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops);
@@ -260,6 +266,7 @@ bool pvx_compat_vcpu_is_reset_bsp(struct kvm_vcpu *vcpu);
 bool pvx_compat_has_lapic(struct kvm_vcpu *vcpu);
 void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector);
 long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value);
+long pvx_compat_fault_in(struct kvm *kvm, u64 gfn, bool write);
 long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,
 			       u64 gfn);
 long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,

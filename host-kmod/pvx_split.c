@@ -13,11 +13,14 @@
  *
  * Collection is a hypercall, not a write by the worker, because KVM allows
  * guest memory to be marked dirty only from a running vCPU (the dirty
- * ring).  The worker writes data through the VMM's mapping; the collecting
- * vCPU marks it dirty before it writes the completion record, so a dirty
- * log never misses what the guest can see.  A dirty ring takes only so
- * many marks per exit: a request with more is collected over several
- * (pvx_dirty_budget()).
+ * ring).  So a worker never changes what the guest reads: a request whose
+ * work does (a copy) is only prepared by the worker, which takes the
+ * faults, and the collecting vCPU does the writes, each marked dirty as
+ * it is made.  Data the guest could read before the log has it would be
+ * lost to a migration whose last dirty sync came in between.  A dirty
+ * ring takes only so many marks per exit: such a request is collected
+ * over several (pvx_dirty_budget()), and one collection runs at most one
+ * of them, so that its exit stays short.
  *
  * Lifetime: a request in the worker holds a reference on the VM and its mm,
  * so the VM cannot be destroyed under it; detach and unload wait for the
@@ -42,10 +45,8 @@ struct pvx_split_req {
 	u64 list_gpa;
 	u64 completion_gpa;
 	u32 count;
-	u32 done;
+	u32 resume;			/* entries the collector did so far */
 	u32 processed;
-	u32 written;
-	u32 marked;			/* of @written, marked dirty so far */
 	u32 epoch;			/* pv->split_epoch at submission */
 	long result;
 };
@@ -109,7 +110,7 @@ static void pvx_split_work(struct work_struct *work)
 		.vm = vm,
 		.list = req->list,
 		.count = req->count,
-		/* Nothing is marked here: the collecting vCPU does it. */
+		/* Nothing is marked here: no change the guest sees. */
 		.dirty_budget = U32_MAX,
 	};
 	u8 vector;
@@ -119,17 +120,18 @@ static void pvx_split_work(struct work_struct *work)
 	if (b.scratch) {
 		kthread_use_mm(mm);
 		idx = pvx_compat_kvm_srcu_lock(kvm);
-		req->ops->run(&b);
+		if (req->ops->prepare)
+			req->ops->prepare(&b);
+		else
+			req->ops->run(&b);
 		pvx_compat_kvm_srcu_unlock(kvm, idx);
 		kthread_unuse_mm(mm);
 		kfree(b.scratch);
 		req->result = b.done;
-	} else {
+		req->processed = b.processed;
+	} else if (!req->ops->prepare) {
 		req->result = -PVX_EAGAIN;
 	}
-	req->done = b.done;
-	req->processed = b.processed;
-	req->written = max(b.done, b.written);
 
 	spin_lock(&pv->split_lock);
 	list_add_tail(&req->node, &pv->split_done);
@@ -261,23 +263,35 @@ out:
 }
 
 /*
- * Marks what the worker wrote, as far as @budget goes; true when all of
- * it is marked.
+ * What is left of a prepared request (pvx_split_ops.prepare), from the
+ * collecting vCPU and as far as @budget goes; true when it is finished.
  */
-static bool pvx_split_mark(struct pvx_call *call, struct pvx_split_req *req,
-			   u32 *budget)
+static bool pvx_split_finish(struct pvx_call *call, struct pvx_split_req *req,
+			     u32 *budget)
 {
-	u32 n;
+	const struct pvx_split_ops *ops = req->ops;
+	struct pvx_batch b = {
+		.kvm = pvx_compat_vcpu_kvm(call->vcpu),
+		.vm = call->vm,
+		.vcpu = call->vcpu,
+		.list = req->list + req->resume * ops->entry_size,
+		.count = req->count - req->resume,
+		.dirty_budget = *budget,
+	};
 
-	if (!req->ops->mark_dirty)
-		return true;
-	n = pvx_dirty_take(budget, req->written - req->marked);
-	if (n)
-		req->ops->mark_dirty(call->vcpu,
-				     req->list + req->marked *
-						 req->ops->entry_size, n);
-	req->marked += n;
-	return req->marked == req->written;
+	b.scratch = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	if (!b.scratch)
+		return false;
+	ops->run(&b);
+	kfree(b.scratch);
+	*budget = b.dirty_budget;
+	req->processed = req->resume + b.processed;
+	req->resume += b.done;
+	/* Stopped by the ring, not refused: the rest comes next time. */
+	if (req->resume < req->count && !*budget)
+		return false;
+	req->result = req->resume;
+	return true;
 }
 
 static long pvx_split_collect(struct pvx_call *call)
@@ -285,6 +299,7 @@ static long pvx_split_collect(struct pvx_call *call)
 	struct pvx_split_req *req, *tmp;
 	struct pvx_vcpu *pv;
 	LIST_HEAD(done);
+	bool ran = false;
 	u32 budget;
 	long n = 0;
 	u8 vector;
@@ -303,7 +318,6 @@ static long pvx_split_collect(struct pvx_call *call)
 	list_for_each_entry_safe(req, tmp, &done, node) {
 		struct pvx_completion rec = {
 			.state = PVX_COMPLETION_DONE,
-			.result = req->result,
 		};
 
 		/* Submitted before a reset: the memory is the new boot's. */
@@ -314,15 +328,19 @@ static long pvx_split_collect(struct pvx_call *call)
 			continue;
 		}
 		/*
-		 * The ring is full up to its limit: this one and the rest
-		 * wait for the next collection, after the VMM harvested.
+		 * The ring is full up to its limit, or this exit did its
+		 * share of work: this one and the rest wait for the next
+		 * collection (after the VMM harvested).
 		 */
-		if (n && !budget)
+		if (n && (!budget || (ran && req->ops->prepare)))
 			break;
-		/* Dirty before the guest can learn the data is there. */
-		if (!pvx_split_mark(call, req, &budget))
-			break;
+		if (req->ops->prepare) {
+			ran = true;
+			if (!pvx_split_finish(call, req, &budget))
+				break;
+		}
 
+		rec.result = req->result;
 		if (req->processed &&
 		    pvx_guest_write(call, req->list_gpa, req->list,
 				    req->processed * req->ops->entry_size))
