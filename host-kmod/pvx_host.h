@@ -21,6 +21,7 @@
 struct kvm;
 struct kvm_vcpu;
 struct pvx_vm;
+struct pvx_split_worker;
 struct pvx_iommu;
 struct page;
 
@@ -179,7 +180,9 @@ long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,
 void pvx_split_vcpu_init(struct pvx_vcpu *pv);
 void pvx_split_vcpu_drop(struct pvx_vcpu *pv);
 void pvx_split_vcpu_reset(struct pvx_vcpu *pv);
-void pvx_split_wait_idle(struct pvx_vm *vm);
+void pvx_split_vm_init(struct pvx_vm *vm);
+void pvx_split_vm_stop(struct pvx_vm *vm);
+void pvx_split_vm_destroyed(struct pvx_vm *vm);
 int pvx_split_init(void);
 void pvx_split_exit(void);
 void pvx_copy_engine_init(void);
@@ -208,7 +211,9 @@ struct pvx_vm {
 	struct xarray vcpus;	/* struct pvx_vcpu, by KVM's vcpu index */
 	struct pvx_msr_allow __rcu *msr_allow;
 	atomic64_t timers_fired;
-	atomic_t split_inflight;	/* workers running for this VM */
+	atomic_t split_inflight;	/* split requests not done yet */
+	struct pvx_split_worker *split_worker;	/* from the first request */
+	struct mutex split_mutex;	/* creates the worker */
 	struct pvx_balloon balloon;
 	struct pvx_event event;
 	struct pvx_iommu *iommu;	/* PVX_IOC_IOMMU_SETUP, then fixed */
