@@ -13,6 +13,12 @@
  * A guest that touches a ballooned page is not stopped: it reads zeros,
  * and a write brings a page back into use on the host.  The range stays
  * recorded as ballooned until deflated.
+ *
+ * A discard changes what the guest reads (zeros now), so each discarded
+ * page is marked dirty, after the discard and by the calling vCPU: a
+ * migration that sent the old data must send the page again.  That is
+ * why neither call is split-phase (a worker cannot mark), and why an entry
+ * may stop part-way when the vCPU's dirty ring is nearly full.
  */
 #include <linux/interval_tree.h>
 #include <linux/moduleparam.h>
@@ -76,6 +82,15 @@ static s32 pvx_range_check(const struct pvx_gfn_range *r)
 	return 0;
 }
 
+/* After the discard: the VMM's next dirty sync sees the zeros. */
+static void pvx_balloon_mark(struct pvx_batch *bt, u64 gfn, u32 npages)
+{
+	u32 i;
+
+	for (i = 0; i < npages; i++)
+		pvx_compat_mark_dirty(bt->vcpu, gfn + i);
+}
+
 static s32 pvx_inflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 			   const struct pvx_gfn_range *r)
 {
@@ -99,6 +114,7 @@ static s32 pvx_inflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 		kfree(n);
 		return ret;
 	}
+	pvx_balloon_mark(bt, r->gfn, r->npages);
 	n->start = r->gfn;
 	n->last = last;
 	interval_tree_insert(n, &b->ranges);
@@ -170,10 +186,37 @@ static s32 pvx_deflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 
 	/*
 	 * Zero again whatever the guest wrote while the range was out.  A
-	 * range whose memslot went away meanwhile has nothing to zero.
+	 * range whose memslot went away meanwhile has nothing to zero (and
+	 * KVM marks nothing outside a memslot).
 	 */
 	pvx_compat_discard(bt->kvm, r->gfn, r->npages);
+	pvx_balloon_mark(bt, r->gfn, r->npages);
 	return 0;
+}
+
+/*
+ * As many pages of @r as the dirty ring can take marks for; the entry goes
+ * back as what is left of it, with -PVX_EAGAIN.
+ */
+static s32 pvx_balloon_one(struct pvx_batch *bt, struct pvx_balloon *b,
+			   struct pvx_gfn_range *r, bool inflate)
+{
+	struct pvx_gfn_range part = { .gfn = r->gfn };
+	s32 ret;
+
+	ret = pvx_range_check(r);
+	if (ret)
+		return ret;
+	part.npages = pvx_dirty_take(&bt->dirty_budget, r->npages);
+	if (!part.npages)
+		return -PVX_EAGAIN;
+	ret = inflate ? pvx_inflate_one(bt, b, &part) :
+			pvx_deflate_one(bt, b, &part);
+	if (ret || part.npages == r->npages)
+		return ret;
+	r->gfn += part.npages;
+	r->npages -= part.npages;
+	return -PVX_EAGAIN;
 }
 
 static void pvx_balloon_run(struct pvx_batch *bt, bool inflate)
@@ -185,8 +228,7 @@ static void pvx_balloon_run(struct pvx_batch *bt, bool inflate)
 	for (bt->done = 0; bt->done < bt->count; bt->done++) {
 		struct pvx_gfn_range *r = &list[bt->done];
 
-		r->status = inflate ? pvx_inflate_one(bt, b, r) :
-				      pvx_deflate_one(bt, b, r);
+		r->status = pvx_balloon_one(bt, b, r, inflate);
 		if (r->status) {
 			bt->processed = bt->done + 1;
 			goto out;
@@ -208,13 +250,16 @@ static void pvx_deflate_run(struct pvx_batch *bt)
 	pvx_balloon_run(bt, false);
 }
 
+/* Both discard, and only the calling vCPU may mark the pages dirty. */
 static const struct pvx_split_ops pvx_inflate_ops = {
 	.entry_size = sizeof(struct pvx_gfn_range),
+	.vcpu_only = true,
 	.run = pvx_inflate_run,
 };
 
 static const struct pvx_split_ops pvx_deflate_ops = {
 	.entry_size = sizeof(struct pvx_gfn_range),
+	.vcpu_only = true,
 	.run = pvx_deflate_run,
 };
 

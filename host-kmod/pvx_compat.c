@@ -496,22 +496,36 @@ static unsigned long pvx_gfn_to_hva(struct kvm *kvm, u64 gfn, bool write,
  * stage 2.  Returns 0, or -PVX_EFAULT / -PVX_EPERM for a gfn that is not
  * plain RAM.
  */
-long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,
-			       u64 gfn)
+/*
+ * Makes the VMM's page behind @gfn present (and private and writable when
+ * @write), without touching stage 2 or the data.  Under kvm->srcu, in the
+ * VMM's mm.
+ */
+long pvx_compat_fault_in(struct kvm *kvm, u64 gfn, bool write)
 {
 	unsigned long hva;
 	long err;
 	int ret;
 
-	hva = pvx_gfn_to_hva(kvm, gfn, true, &err);
+	hva = pvx_gfn_to_hva(kvm, gfn, write, &err);
 	if (!hva)
 		return err;
 
 	mmap_read_lock(kvm->mm);
-	ret = fixup_user_fault(kvm->mm, hva, FAULT_FLAG_WRITE, NULL);
+	ret = fixup_user_fault(kvm->mm, hva, write ? FAULT_FLAG_WRITE : 0,
+			       NULL);
 	mmap_read_unlock(kvm->mm);
+	return ret ? -PVX_EFAULT : 0;
+}
+
+long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,
+			       u64 gfn)
+{
+	long ret;
+
+	ret = pvx_compat_fault_in(kvm, gfn, true);
 	if (ret)
-		return -PVX_EFAULT;
+		return ret;
 
 	/* Best effort: if it cannot be mapped now, the guest faults later. */
 	if (vcpu && pvx_stage2_map_is_safe(vcpu))
@@ -521,11 +535,10 @@ long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,
 }
 
 /*
- * One guest page to another, through a host page.  From a vCPU, KVM marks
- * the destination dirty as for a guest write.  A split-phase worker (no
- * vCPU) copies through the VMM's mapping, which it has in use; KVM does not
- * allow dirty marking without a running vCPU, so the collecting vCPU does
- * it (pvx_compat_mark_dirty()).
+ * One guest page to another, through a host page, from the calling vCPU:
+ * KVM marks the destination dirty as for a guest write.  Never from a
+ * worker: KVM allows dirty marking only from a running vCPU, and data the
+ * guest can read before the log has it is lost to a migration.
  */
 long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
 			  u64 src_gfn, u64 dst_gfn, void *bounce)
@@ -540,14 +553,8 @@ long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
 	if (!dst)
 		return err == -PVX_EPERM ? -PVX_EFAULT : err;
 
-	if (vcpu) {
-		if (kvm_vcpu_read_guest_page(vcpu, src_gfn, bounce, 0, PAGE_SIZE) ||
-		    kvm_vcpu_write_guest_page(vcpu, dst_gfn, bounce, 0, PAGE_SIZE))
-			return -PVX_EFAULT;
-		return 0;
-	}
-	if (copy_from_user(bounce, (void __user *)src, PAGE_SIZE) ||
-	    copy_to_user((void __user *)dst, bounce, PAGE_SIZE))
+	if (kvm_vcpu_read_guest_page(vcpu, src_gfn, bounce, 0, PAGE_SIZE) ||
+	    kvm_vcpu_write_guest_page(vcpu, dst_gfn, bounce, 0, PAGE_SIZE))
 		return -PVX_EFAULT;
 	return 0;
 }

@@ -5,8 +5,9 @@
  * Copying N pages inside the guest touches 2N pages through its own page
  * tables, and every destination page not yet writable in stage 2 costs an
  * exit.  The host copies guest-physical to guest-physical for one exit per
- * batch (or none, split-phase), and the destinations are marked dirty as a
- * guest write would mark them.
+ * batch, and the destinations are marked dirty as a guest write would mark
+ * them.  Split-phase, a worker takes the faults and the collecting vCPU
+ * copies (pvx_copy_prepare()).
  *
  * The copy engine: a DMA_MEMCPY dmaengine channel when the host has one
  * (taken at load, or on "echo dma > .../parameters/copy_engine"), the CPU
@@ -454,15 +455,34 @@ static void pvx_copy_run(struct pvx_batch *b)
 	pvx_copy_run_dma(b, pvx_copy_chan);
 	up_read(&pvx_copy_engine_lock);
 
-	/* A vCPU marks what the engine wrote now; a worker's collector later. */
-	if (b->vcpu)
-		pvx_copy_mark_dirty(b->vcpu, b->list, max(b->done, b->written));
+	/* The engine wrote behind KVM's back: the calling vCPU marks it. */
+	pvx_copy_mark_dirty(b->vcpu, b->list, max(b->done, b->written));
+}
+
+/*
+ * Split-phase, the worker takes the slow part off the vCPU: the faults
+ * that bring each source in and make each destination private and
+ * writable (swap-in, copy-on-write, the zero page).  The copy itself
+ * waits for the collecting vCPU, so the guest never reads a destination
+ * whose new data the dirty log has not seen.  Errors are the copy's to
+ * report.
+ */
+static void pvx_copy_prepare(struct pvx_batch *b)
+{
+	const struct pvx_copy_entry *list = b->list;
+	u32 i;
+
+	for (i = 0; i < b->count && !fatal_signal_pending(current); i++) {
+		pvx_compat_fault_in(b->kvm, list[i].src_gfn, false);
+		pvx_compat_fault_in(b->kvm, list[i].dst_gfn, true);
+		cond_resched();
+	}
 }
 
 static const struct pvx_split_ops pvx_copy_ops = {
 	.entry_size = sizeof(struct pvx_copy_entry),
 	.run = pvx_copy_run,
-	.mark_dirty = pvx_copy_mark_dirty,
+	.prepare = pvx_copy_prepare,
 };
 
 static long pvx_copy_pages(struct pvx_call *call)

@@ -21,6 +21,7 @@
 struct kvm;
 struct kvm_vcpu;
 struct pvx_vm;
+struct pvx_split_worker;
 struct pvx_iommu;
 struct page;
 
@@ -163,8 +164,14 @@ struct pvx_split_ops {
 	size_t entry_size;
 	bool vcpu_only;		/* needs the calling vCPU: never split-phase */
 	void (*run)(struct pvx_batch *b);
-	/* At collection, in vCPU context: what the worker wrote. */
-	void (*mark_dirty)(struct kvm_vcpu *vcpu, const void *list, u32 done);
+	/*
+	 * Split-phase, when the work changes what the guest reads: the
+	 * worker only prepares (makes pages present, breaks sharing) and
+	 * the collecting vCPU calls @run, which writes and marks dirty.
+	 * Without it the worker calls @run, which must leave the guest's
+	 * data as it was.
+	 */
+	void (*prepare)(struct pvx_batch *b);
 };
 
 long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops);
@@ -173,7 +180,9 @@ long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,
 void pvx_split_vcpu_init(struct pvx_vcpu *pv);
 void pvx_split_vcpu_drop(struct pvx_vcpu *pv);
 void pvx_split_vcpu_reset(struct pvx_vcpu *pv);
-void pvx_split_wait_idle(struct pvx_vm *vm);
+void pvx_split_vm_init(struct pvx_vm *vm);
+void pvx_split_vm_stop(struct pvx_vm *vm);
+void pvx_split_vm_destroyed(struct pvx_vm *vm);
 int pvx_split_init(void);
 void pvx_split_exit(void);
 void pvx_copy_engine_init(void);
@@ -202,7 +211,9 @@ struct pvx_vm {
 	struct xarray vcpus;	/* struct pvx_vcpu, by KVM's vcpu index */
 	struct pvx_msr_allow __rcu *msr_allow;
 	atomic64_t timers_fired;
-	atomic_t split_inflight;	/* workers running for this VM */
+	atomic_t split_inflight;	/* split requests not done yet */
+	struct pvx_split_worker *split_worker;	/* from the first request */
+	struct mutex split_mutex;	/* creates the worker */
 	struct pvx_balloon balloon;
 	struct pvx_event event;
 	struct pvx_iommu *iommu;	/* PVX_IOC_IOMMU_SETUP, then fixed */
@@ -260,6 +271,7 @@ bool pvx_compat_vcpu_is_reset_bsp(struct kvm_vcpu *vcpu);
 bool pvx_compat_has_lapic(struct kvm_vcpu *vcpu);
 void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector);
 long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value);
+long pvx_compat_fault_in(struct kvm *kvm, u64 gfn, bool write);
 long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,
 			       u64 gfn);
 long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,

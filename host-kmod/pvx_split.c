@@ -13,39 +13,58 @@
  *
  * Collection is a hypercall, not a write by the worker, because KVM allows
  * guest memory to be marked dirty only from a running vCPU (the dirty
- * ring).  The worker writes data through the VMM's mapping; the collecting
- * vCPU marks it dirty before it writes the completion record, so a dirty
- * log never misses what the guest can see.  A dirty ring takes only so
- * many marks per exit: a request with more is collected over several
- * (pvx_dirty_budget()).
+ * ring).  So a worker never changes what the guest reads: a request whose
+ * work does (a copy) is only prepared by the worker, which takes the
+ * faults, and the collecting vCPU does the writes, each marked dirty as
+ * it is made.  Data the guest could read before the log has it would be
+ * lost to a migration whose last dirty sync came in between.  A dirty
+ * ring takes only so many marks per exit: such a request is collected
+ * over several (pvx_dirty_budget()), and one collection runs at most one
+ * of them, so that its exit stays short.
  *
- * Lifetime: a request in the worker holds a reference on the VM and its mm,
- * so the VM cannot be destroyed under it; detach and unload wait for the
- * workers of a VM (pvx_split_wait_idle()).  A finished request holds
- * nothing and is freed by collection or with the vCPU's state.
+ * Who pays: each VM has one worker, a thread of its VMM's (a vhost_task,
+ * as vhost's and KVM's own per-VM workers are), created by the first
+ * submission.  So the work is charged to the VMM: its cgroup, cpuset,
+ * CPU time and memory accounting.  One worker per VM runs its requests
+ * one at a time, so a VM can keep at most one CPU busy however many
+ * requests it queues, and cannot crowd out another VM's worker.  The
+ * worker dies with the VMM (SIGKILL to the thread group) and drops what
+ * it had not started.
+ *
+ * Lifetime: a request holds a reference on the VM from submission until
+ * its work is done, so the VM cannot be destroyed under it; detach and
+ * unload stop the worker, which waits for the request it runs and drops
+ * the queue.  A finished request holds nothing and is freed by collection
+ * or with the vCPU's state.  The worker's own state outlives the VM until
+ * the thread is gone (pvx_split_vm_destroyed()).
  */
-#include <linux/kthread.h>
-#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/vhost_task.h>
 #include <linux/slab.h>
-#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include "pvx_host.h"
 
+struct pvx_split_worker {
+	struct vhost_task *task;
+	spinlock_t lock;
+	struct list_head queue;		/* requests not started */
+	bool stopping;			/* takes no more */
+	struct work_struct stop_work;	/* the stop, from atomic context */
+};
+
 struct pvx_split_req {
-	struct work_struct work;
-	struct list_head node;		/* pv->split_done once finished */
+	struct list_head node;		/* the worker's queue, then
+					 * pv->split_done once finished
+					 */
 	struct pvx_vcpu *pv;
-	struct kvm *kvm;		/* referenced while in the worker */
-	struct mm_struct *mm;		/* likewise */
+	struct kvm *kvm;		/* referenced until the work is done */
 	const struct pvx_split_ops *ops;
 	void *list;
 	u64 list_gpa;
 	u64 completion_gpa;
 	u32 count;
-	u32 done;
+	u32 resume;			/* entries the collector did so far */
 	u32 processed;
-	u32 written;
-	u32 marked;			/* of @written, marked dirty so far */
 	u32 epoch;			/* pv->split_epoch at submission */
 	long result;
 };
@@ -57,8 +76,8 @@ struct pvx_split_req {
  */
 #define PVX_DIRTY_RESERVE	4
 
+/* Only for stopping workers of VMs KVM destroys. */
 static struct workqueue_struct *pvx_split_wq;
-static DECLARE_WAIT_QUEUE_HEAD(pvx_split_idle);
 
 /*
  * The gfns a vCPU-context call may mark dirty: what its dirty ring takes
@@ -96,20 +115,18 @@ static void pvx_split_free(struct pvx_split_req *req)
 	kfree(req);
 }
 
-static void pvx_split_work(struct work_struct *work)
+/* In the VM's worker, a thread of its VMM: current->mm is the VM's. */
+static void pvx_split_run(struct pvx_split_req *req)
 {
-	struct pvx_split_req *req = container_of(work, struct pvx_split_req,
-						 work);
 	struct pvx_vcpu *pv = req->pv;
 	struct pvx_vm *vm = pv->vm;
 	struct kvm *kvm = req->kvm;
-	struct mm_struct *mm = req->mm;
 	struct pvx_batch b = {
 		.kvm = kvm,
 		.vm = vm,
 		.list = req->list,
 		.count = req->count,
-		/* Nothing is marked here: the collecting vCPU does it. */
+		/* Nothing is marked here: no change the guest sees. */
 		.dirty_budget = U32_MAX,
 	};
 	u8 vector;
@@ -117,19 +134,18 @@ static void pvx_split_work(struct work_struct *work)
 
 	b.scratch = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	if (b.scratch) {
-		kthread_use_mm(mm);
 		idx = pvx_compat_kvm_srcu_lock(kvm);
-		req->ops->run(&b);
+		if (req->ops->prepare)
+			req->ops->prepare(&b);
+		else
+			req->ops->run(&b);
 		pvx_compat_kvm_srcu_unlock(kvm, idx);
-		kthread_unuse_mm(mm);
 		kfree(b.scratch);
 		req->result = b.done;
-	} else {
+		req->processed = b.processed;
+	} else if (!req->ops->prepare) {
 		req->result = -PVX_EAGAIN;
 	}
-	req->done = b.done;
-	req->processed = b.processed;
-	req->written = max(b.done, b.written);
 
 	spin_lock(&pv->split_lock);
 	list_add_tail(&req->node, &pv->split_done);
@@ -141,10 +157,106 @@ static void pvx_split_work(struct work_struct *work)
 		pvx_compat_inject_vector(pv->vcpu, vector);
 
 	/* After this, detach may free pv, vm and req: only locals below. */
-	if (atomic_dec_and_test(&vm->split_inflight))
-		wake_up_all(&pvx_split_idle);
-	mmput(mm);
+	atomic_dec(&vm->split_inflight);
 	pvx_compat_kvm_put(kvm);
+}
+
+/* Requests never started: nobody will collect them. */
+static void pvx_split_drop_queue(struct pvx_split_worker *w)
+{
+	struct pvx_split_req *req, *tmp;
+	LIST_HEAD(queue);
+
+	spin_lock(&w->lock);
+	w->stopping = true;
+	list_splice_init(&w->queue, &queue);
+	spin_unlock(&w->lock);
+
+	list_for_each_entry_safe(req, tmp, &queue, node) {
+		struct kvm *kvm = req->kvm;
+
+		req->pv->split_outstanding--;
+		atomic_dec(&req->pv->vm->split_inflight);
+		pvx_split_free(req);
+		pvx_compat_kvm_put(kvm);
+	}
+}
+
+static bool pvx_split_worker_fn(void *data)
+{
+	struct pvx_split_worker *w = data;
+	struct pvx_split_req *req;
+
+	spin_lock(&w->lock);
+	req = list_first_entry_or_null(&w->queue, struct pvx_split_req, node);
+	if (req)
+		list_del(&req->node);
+	spin_unlock(&w->lock);
+	if (!req)
+		return false;
+
+	__set_current_state(TASK_RUNNING);
+	pvx_split_run(req);
+	cond_resched();
+	return true;
+}
+
+/* The VMM is dying: what is queued is dropped, the thread exits. */
+static void pvx_split_worker_killed(void *data)
+{
+	pvx_split_drop_queue(data);
+}
+
+static void pvx_split_worker_stop(struct pvx_split_worker *w)
+{
+	spin_lock(&w->lock);
+	w->stopping = true;
+	spin_unlock(&w->lock);
+	/* Waits for the request it runs, or for its death. */
+	vhost_task_stop(w->task);
+	pvx_split_drop_queue(w);
+	kfree(w);
+}
+
+static void pvx_split_stop_work(struct work_struct *work)
+{
+	pvx_split_worker_stop(container_of(work, struct pvx_split_worker,
+					   stop_work));
+}
+
+/* From a vCPU of the VM, so that the thread joins its VMM. */
+static struct pvx_split_worker *pvx_split_worker_get(struct pvx_vm *vm)
+{
+	struct pvx_split_worker *w;
+	char name[TASK_COMM_LEN];
+
+	w = READ_ONCE(vm->split_worker);
+	if (w)
+		return w;
+
+	mutex_lock(&vm->split_mutex);
+	w = vm->split_worker;
+	if (w)
+		goto out;
+	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
+	if (!w)
+		goto out;
+	spin_lock_init(&w->lock);
+	INIT_LIST_HEAD(&w->queue);
+	INIT_WORK(&w->stop_work, pvx_split_stop_work);
+	snprintf(name, sizeof(name), "pvx-%llu", vm->id);
+	w->task = vhost_task_create(pvx_split_worker_fn,
+				    pvx_split_worker_killed, w, name);
+	if (IS_ERR(w->task)) {
+		kfree(w);
+		w = NULL;
+		goto out;
+	}
+	vhost_task_start(w->task);
+	WRITE_ONCE(vm->split_worker, w);
+out:
+	mutex_unlock(&vm->split_mutex);
+	return w;
 }
 
 /* Takes ownership of @list. */
@@ -153,8 +265,8 @@ long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,
 {
 	struct pvx_completion rec = { .state = PVX_COMPLETION_PENDING };
 	u64 completion_gpa = call->args[3];
+	struct pvx_split_worker *w;
 	struct pvx_split_req *req;
-	struct mm_struct *mm;
 	struct pvx_vcpu *pv;
 	long ret;
 
@@ -176,21 +288,18 @@ long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,
 		goto err_list;
 	}
 
+	w = pvx_split_worker_get(call->vm);
+	if (!w) {
+		ret = -PVX_EAGAIN;
+		goto err_list;
+	}
 	req = kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT);
 	if (!req) {
 		ret = -PVX_EAGAIN;
 		goto err_list;
 	}
-	mm = pvx_compat_kvm_mm(pvx_compat_vcpu_kvm(call->vcpu));
-	if (!mmget_not_zero(mm)) {
-		ret = -PVX_EAGAIN;
-		goto err_req;
-	}
 
-	INIT_WORK(&req->work, pvx_split_work);
 	req->pv = pv;
-	req->kvm = pvx_compat_kvm_get(call->vcpu);
-	req->mm = mm;
 	req->ops = ops;
 	req->list = list;
 	req->list_gpa = call->args[0];
@@ -198,9 +307,19 @@ long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,
 	req->count = count;
 	req->epoch = pv->split_epoch;
 
+	spin_lock(&w->lock);
+	if (w->stopping) {
+		/* The VMM is being killed. */
+		spin_unlock(&w->lock);
+		ret = -PVX_EAGAIN;
+		goto err_req;
+	}
+	req->kvm = pvx_compat_kvm_get(call->vcpu);
 	pv->split_outstanding++;
 	atomic_inc(&call->vm->split_inflight);
-	queue_work(pvx_split_wq, &req->work);
+	list_add_tail(&req->node, &w->queue);
+	spin_unlock(&w->lock);
+	vhost_task_wake(w->task);
 	return -PVX_EINPROGRESS;
 
 err_req:
@@ -261,23 +380,35 @@ out:
 }
 
 /*
- * Marks what the worker wrote, as far as @budget goes; true when all of
- * it is marked.
+ * What is left of a prepared request (pvx_split_ops.prepare), from the
+ * collecting vCPU and as far as @budget goes; true when it is finished.
  */
-static bool pvx_split_mark(struct pvx_call *call, struct pvx_split_req *req,
-			   u32 *budget)
+static bool pvx_split_finish(struct pvx_call *call, struct pvx_split_req *req,
+			     u32 *budget)
 {
-	u32 n;
+	const struct pvx_split_ops *ops = req->ops;
+	struct pvx_batch b = {
+		.kvm = pvx_compat_vcpu_kvm(call->vcpu),
+		.vm = call->vm,
+		.vcpu = call->vcpu,
+		.list = req->list + req->resume * ops->entry_size,
+		.count = req->count - req->resume,
+		.dirty_budget = *budget,
+	};
 
-	if (!req->ops->mark_dirty)
-		return true;
-	n = pvx_dirty_take(budget, req->written - req->marked);
-	if (n)
-		req->ops->mark_dirty(call->vcpu,
-				     req->list + req->marked *
-						 req->ops->entry_size, n);
-	req->marked += n;
-	return req->marked == req->written;
+	b.scratch = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	if (!b.scratch)
+		return false;
+	ops->run(&b);
+	kfree(b.scratch);
+	*budget = b.dirty_budget;
+	req->processed = req->resume + b.processed;
+	req->resume += b.done;
+	/* Stopped by the ring, not refused: the rest comes next time. */
+	if (req->resume < req->count && !*budget)
+		return false;
+	req->result = req->resume;
+	return true;
 }
 
 static long pvx_split_collect(struct pvx_call *call)
@@ -285,6 +416,7 @@ static long pvx_split_collect(struct pvx_call *call)
 	struct pvx_split_req *req, *tmp;
 	struct pvx_vcpu *pv;
 	LIST_HEAD(done);
+	bool ran = false;
 	u32 budget;
 	long n = 0;
 	u8 vector;
@@ -303,7 +435,6 @@ static long pvx_split_collect(struct pvx_call *call)
 	list_for_each_entry_safe(req, tmp, &done, node) {
 		struct pvx_completion rec = {
 			.state = PVX_COMPLETION_DONE,
-			.result = req->result,
 		};
 
 		/* Submitted before a reset: the memory is the new boot's. */
@@ -314,15 +445,19 @@ static long pvx_split_collect(struct pvx_call *call)
 			continue;
 		}
 		/*
-		 * The ring is full up to its limit: this one and the rest
-		 * wait for the next collection, after the VMM harvested.
+		 * The ring is full up to its limit, or this exit did its
+		 * share of work: this one and the rest wait for the next
+		 * collection (after the VMM harvested).
 		 */
-		if (n && !budget)
+		if (n && (!budget || (ran && req->ops->prepare)))
 			break;
-		/* Dirty before the guest can learn the data is there. */
-		if (!pvx_split_mark(call, req, &budget))
-			break;
+		if (req->ops->prepare) {
+			ran = true;
+			if (!pvx_split_finish(call, req, &budget))
+				break;
+		}
 
+		rec.result = req->result;
 		if (req->processed &&
 		    pvx_guest_write(call, req->list_gpa, req->list,
 				    req->processed * req->ops->entry_size))
@@ -387,18 +522,51 @@ void pvx_split_vcpu_reset(struct pvx_vcpu *pv)
 	}
 }
 
-void pvx_split_wait_idle(struct pvx_vm *vm)
+void pvx_split_vm_init(struct pvx_vm *vm)
 {
-	wait_event(pvx_split_idle, !atomic_read(&vm->split_inflight));
+	mutex_init(&vm->split_mutex);
+}
+
+/*
+ * Detach or unload: no hypercall of the VM runs any more and the caller
+ * holds the VM.  Waits for the request the worker runs; afterwards no
+ * work of the VM is left.
+ */
+void pvx_split_vm_stop(struct pvx_vm *vm)
+{
+	struct pvx_split_worker *w = vm->split_worker;
+
+	if (!w)
+		return;
+	vm->split_worker = NULL;
+	pvx_split_worker_stop(w);
+	WARN_ON_ONCE(atomic_read(&vm->split_inflight));
+}
+
+/*
+ * KVM destroys the VM (atomic context): no request holds it, so the
+ * worker is idle or dying; the thread is stopped from process context.
+ */
+void pvx_split_vm_destroyed(struct pvx_vm *vm)
+{
+	struct pvx_split_worker *w = vm->split_worker;
+
+	if (!w)
+		return;
+	vm->split_worker = NULL;
+	spin_lock(&w->lock);
+	w->stopping = true;
+	spin_unlock(&w->lock);
+	queue_work(pvx_split_wq, &w->stop_work);
 }
 
 int pvx_split_init(void)
 {
-	pvx_split_wq = alloc_workqueue("pvx_split", WQ_UNBOUND, 0);
+	pvx_split_wq = alloc_workqueue("pvx_split", 0, 0);
 	return pvx_split_wq ? 0 : -ENOMEM;
 }
 
-/* Waits for the tails of finished workers (their last puts). */
+/* Waits for the stops of destroyed VMs' workers. */
 void pvx_split_exit(void)
 {
 	destroy_workqueue(pvx_split_wq);

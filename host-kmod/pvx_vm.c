@@ -144,7 +144,7 @@ static void pvx_vm_stop(struct pvx_vm *vm, bool destroying)
 	struct pvx_vcpu *pv;
 	unsigned long idx;
 
-	/* Workers hold a reference on the VM: none can run at destruction. */
+	/* Requests hold a reference on the VM: none at destruction. */
 	WARN_ON_ONCE(atomic_read(&vm->split_inflight));
 	WARN_ON_ONCE(destroying && work_pending(&vm->reset_work));
 	pvx_iommu_vm_stop(vm, destroying);
@@ -255,6 +255,7 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 				sizeof(vm->kvm_stats_id));
 	pvx_yield_vm_init(&vm->yield);
 	xa_init(&vm->vcpus);
+	pvx_split_vm_init(vm);
 	pvx_balloon_vm_init(&vm->balloon);
 	pvx_event_vm_init(&vm->event);
 	INIT_WORK(&vm->reset_work, pvx_vm_reset_work);
@@ -287,7 +288,7 @@ static void pvx_vm_release(struct pvx_vm *vm, const char *why)
 	/* No reset can queue another: the VM is out of the hash. */
 	if (cancel_work_sync(&vm->reset_work))
 		pvx_compat_kvm_put_no_destroy(vm->kvm);
-	pvx_split_wait_idle(vm);
+	pvx_split_vm_stop(vm);
 	pvx_event_raise(vm);
 	pvx_vm_stop(vm, false);
 	pr_info("vm %llu (%s) %s\n", vm->id, vm->kvm_stats_id, why);
@@ -348,6 +349,7 @@ void pvx_vm_destroyed(struct kvm *kvm)
 	if (!vm)
 		return;
 
+	pvx_split_vm_destroyed(vm);
 	pvx_vm_stop(vm, true);
 	pr_info("vm %llu (%s) destroyed by KVM\n", vm->id, vm->kvm_stats_id);
 	call_srcu(&pvx_vm_srcu, &vm->rcu, pvx_vm_free_rcu);
@@ -459,6 +461,7 @@ static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 	st->features = vm->features;
 	st->max_list_entries = vm->max_list_entries;
 	st->guest_resets = atomic64_read(&vm->resets);
+	st->split_inflight = atomic_read(&vm->split_inflight);
 	strscpy(st->kvm_stats_id, vm->kvm_stats_id, sizeof(st->kvm_stats_id));
 	for (i = 0; i < PVX_HC_COUNT; i++) {
 		st->hc[i].calls = atomic64_read(&vm->hc[i].calls);

@@ -14,7 +14,12 @@
  *  - PVX_HC_COPY_PAGES of 300 pages, in two back-to-back calls of 150
  *    (a page holds 170 entries): the first leaves the ring below its
  *    soft limit, so no exit comes between them;
- *  - the same 300 pages split-phase, collected at once.
+ *  - the same 300 pages split-phase: once the workers are done and
+ *    before any collection, no destination may hold new data that is
+ *    not in the log; after the collection, all of them are logged;
+ *  - PVX_HC_BALLOON_INFLATE of 512 of the written pages: they read as
+ *    zero now, so they must be logged too (the copy a migration sent
+ *    earlier holds the old data).
  * Each time every page pvx wrote or made writable must be in the log.
  * A ring overrun would also WARN in the host (kernel taint W).
  */
@@ -40,6 +45,9 @@
 #define COPY_PAGES	(2 * NCOPY)
 #define COPY_DST	PF_PAGES	/* first destination page in the slot */
 #define SPLIT_DST	(COPY_DST + COPY_PAGES)
+#define BALLOON_FIRST	0		/* prefaulted, written, logged */
+#define BALLOON_PAGES	(NRANGE * PVX_RANGE_MAX_PAGES / 2)
+#define WORKER_WAIT_MS	30000
 #define MAX_CALLS	4096
 #define ENGINE_PARAM	"/sys/module/pvx_host/parameters/copy_engine"
 #define TAINT_WARN	(1ULL << 9)
@@ -48,7 +56,9 @@ enum {
 	STEP_TOUCHED = 1,
 	STEP_PREFAULTED,
 	STEP_COPIED,
+	STEP_SUBMITTED,
 	STEP_SPLIT,
+	STEP_BALLOON,
 };
 
 static struct pvx_gfn_range ranges[NRANGE] __aligned(64);
@@ -140,21 +150,27 @@ static void guest_main(uint64_t arg)
 				    PVX_SPLIT, (uint64_t)&comp[c]);
 		GUEST_ASSERT_EQ(r, PVX_ERR(PVX_EINPROGRESS));
 	}
-	/*
-	 * Both finish before one collection, which then marks 300 pages:
-	 * the worker copies in list order, so wait for each last page.
-	 */
-	for (c = 0; c < 2; c++)
-		while (READ_ONCE(log[(SPLIT_DST + c * NCOPY + NCOPY - 1) * PAGE]) !=
-		       0x10 + (c * NCOPY + NCOPY - 1) % 0xe0)
-			asm volatile("pause");
-	for (i = 0; i < 1000000; i++)
-		asm volatile("pause");
+	/* The VMM waits for the workers and looks at the memory. */
+	GUEST_SYNC(STEP_SUBMITTED);
 	for (calls = 0; calls < MAX_CALLS &&
 	     (READ_ONCE(comp[0].state) != PVX_COMPLETION_DONE ||
 	      READ_ONCE(comp[1].state) != PVX_COMPLETION_DONE); calls++)
 		guest_hypercall(PVX_HC_SPLIT_COLLECT, 0, 0, 0, 0);
 	GUEST_SYNC(STEP_SPLIT, comp[0].result, comp[1].result, calls);
+
+	/* Written, logged and harvested by the VMM: now given away. */
+	for (i = 0; i < NRANGE; i++) {
+		ranges[i].gfn = GPA_LOG / PAGE + BALLOON_FIRST +
+				i * PVX_RANGE_MAX_PAGES / 2;
+		ranges[i].npages = PVX_RANGE_MAX_PAGES / 2;
+		ranges[i].status = 0x7777;
+	}
+	/* A worker could not mark the discarded pages: no split-phase. */
+	c = guest_hypercall(PVX_HC_BALLOON_INFLATE, (uint64_t)ranges, NRANGE,
+			    PVX_SPLIT, (uint64_t)&comp[0]);
+	r = guest_batch(PVX_HC_BALLOON_INFLATE, ranges, sizeof(ranges[0]),
+			NRANGE, offsetof(struct pvx_gfn_range, status), &calls);
+	GUEST_SYNC(STEP_BALLOON, r, calls, c);
 	GUEST_DONE();
 }
 
@@ -226,6 +242,46 @@ static void check_seen(const char *mode, const char *what, int first, int n)
 	memset(seen, 0, sizeof(seen));
 }
 
+/*
+ * The workers of the split-phase copy have finished (the host says so)
+ * and nothing was collected yet.  A destination the guest could read
+ * with its new data must already be in the log: a final dirty sync of a
+ * migration at this moment would otherwise leave it behind.  The
+ * destinations held the guest's first touch (1 in byte 0) and were
+ * harvested since, so only pvx can have changed them.
+ */
+static void check_unlogged_split(struct vcpu *vcpu, int pvx, uint64_t id,
+				 const uint8_t *logmem, const char *mode)
+{
+	struct pvx_vm_stats st;
+	int i, waited, changed = 0, unlogged = 0;
+
+	for (waited = 0; waited < WORKER_WAIT_MS; waited += 10) {
+		if (pvx_find_vm(pvx, id, &st) != 1)
+			tap_bail("stats: VM %llu not found", (unsigned long long)id);
+		if (!st.split_inflight)
+			break;
+		usleep(10000);
+	}
+	tap_ok(!st.split_inflight, "%s: split-phase: the workers finished (%llu running)",
+	       mode, (unsigned long long)st.split_inflight);
+	collect_log(vcpu);
+	for (i = SPLIT_DST; i < SPLIT_DST + COPY_PAGES; i++) {
+		const uint8_t *p = logmem + i * PAGE;
+
+		if (p[0] == 1 && p[PAGE - 1] == 0)
+			continue;
+		changed++;
+		unlogged += !seen[i];
+	}
+	tap_diag("%s: split-phase: %d destinations changed before collection",
+		 mode, changed);
+	TAP_EQ(unlogged, 0,
+	       "%s: split-phase: no destination changed before it was logged",
+	       mode);
+	memset(seen, 0, sizeof(seen));
+}
+
 static uint64_t taint(void)
 {
 	return read_u64("/proc/sys/kernel/tainted");
@@ -234,7 +290,7 @@ static uint64_t taint(void)
 static void test_dirty(int pvx, bool ring)
 {
 	const char *mode = ring ? "ring" : "bitmap";
-	uint64_t taint0 = taint();
+	uint64_t id, taint0 = taint();
 	uint8_t *logmem, *src;
 	struct vcpu *vcpu;
 	struct ucall uc;
@@ -260,8 +316,8 @@ static void test_dirty(int pvx, bool ring)
 	memset(logmem, 0, LOG_PAGES * PAGE);
 	for (i = 0; i < SRC_PAGES; i++)
 		memset(src + i * PAGE, 0x10 + i % 0xe0, PAGE);
-	pvx_attach(pvx, vm->fd, PVX_F_PREFAULT | PVX_F_COPY_PAGES |
-		   PVX_F_SPLIT, 0);
+	id = pvx_attach(pvx, vm->fd, PVX_F_PREFAULT | PVX_F_COPY_PAGES |
+			PVX_F_SPLIT | PVX_F_BALLOON, 0);
 
 	if (!vcpu_expect_step(vcpu, STEP_TOUCHED, &uc))
 		goto out;
@@ -289,6 +345,10 @@ static void test_dirty(int pvx, bool ring)
 			      PAGE) != 0;
 	TAP_EQ(bad, 0, "%s: copy: every destination holds its source", mode);
 
+	if (!vcpu_expect_step(vcpu, STEP_SUBMITTED, &uc))
+		goto out;
+	check_unlogged_split(vcpu, pvx, id, logmem, mode);
+
 	if (!vcpu_expect_step(vcpu, STEP_SPLIT, &uc))
 		goto out;
 	TAP_EQ(uc.args[1], NCOPY, "%s: split-phase: first request's result", mode);
@@ -301,6 +361,19 @@ static void test_dirty(int pvx, bool ring)
 		bad += memcmp(logmem + (SPLIT_DST + i) * PAGE, src + i * PAGE,
 			      PAGE) != 0;
 	TAP_EQ(bad, 0, "%s: split-phase: every destination holds its source", mode);
+
+	if (!vcpu_expect_step(vcpu, STEP_BALLOON, &uc))
+		goto out;
+	TAP_EQ(uc.args[3], PVX_ERR(PVX_EINVAL),
+	       "%s: balloon: split-phase inflate refused", mode);
+	TAP_EQ(uc.args[1], NRANGE, "%s: balloon: both ranges inflated", mode);
+	tap_diag("%s: inflate of %d pages took %llu calls", mode,
+		 BALLOON_PAGES, (unsigned long long)uc.args[2]);
+	collect_log(vcpu);
+	check_seen(mode, "balloon discard", BALLOON_FIRST, BALLOON_PAGES);
+	for (i = 0, bad = 0; i < BALLOON_PAGES; i++)
+		bad += logmem[(BALLOON_FIRST + i) * PAGE] != 0;
+	TAP_EQ(bad, 0, "%s: balloon: every discarded page reads as zero", mode);
 
 	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "%s: guest done", mode);
 out:
@@ -322,7 +395,7 @@ int main(void)
 	tap_init("dirty_test: dirty logging of the pages pvx changes");
 	kvm_fd_or_skip();
 	pvx = pvx_open_features(PVX_F_PREFAULT | PVX_F_COPY_PAGES |
-				PVX_F_SPLIT);
+				PVX_F_SPLIT | PVX_F_BALLOON);
 	/* The CPU copy: KVM marks each destination as it writes it. */
 	r = write_file(ENGINE_PARAM, "cpu");
 	tap_ok(!r, "copy_engine=cpu: %s", r ? strerror(-r) : "ok");

@@ -5,9 +5,14 @@
  * interrupt arrives; it then collects the result.  The contents, the
  * completion record and the dirty log are checked from the VMM.  Then the
  * per-vCPU limit of outstanding requests, a split-phase prefault, and
- * detaching and destroying the VM with work in flight.
+ * detaching and destroying the VM with work in flight.  Last, who pays:
+ * each VM's work runs in a thread of its own VMM (so its cgroup and
+ * cpuset are the VMM's), one at a time, and a VM with a queue of long
+ * requests cannot hold up another VM's one.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +32,17 @@
 #define GPA_NONE	0x30000000ULL
 #define SLOT_DST	2
 #define VEC		0xed
+#define GPA_FAIR	0x40000000ULL
+#define FAIR_RANGES	4	/* of 512 pages: 8 MiB a request */
+#define FAIR_REQ_BYTES	(FAIR_RANGES * PVX_RANGE_MAX_PAGES * PAGE)
+/*
+ * Fixed before measuring: of VM A's 8 queued requests, at most this many
+ * finish while VM B's one (of the same size) runs.  Sharing the CPU with
+ * A's one worker, B takes about two request-times: one of A's finishes.
+ * One worker pool shared by all VMs runs A's 8 beside B's (or before it):
+ * then all of A's finish meanwhile.
+ */
+#define FAIR_MAX_A	3
 #define SEC		1000000000ULL
 
 enum {
@@ -36,6 +52,8 @@ enum {
 	STEP_LIMIT,
 	STEP_PREFAULT,
 	STEP_INFLIGHT,
+	STEP_FAIR_SUBMITTED,
+	STEP_FAIR_DONE,
 };
 
 static struct pvx_copy_entry list[NCOPY] __attribute__((aligned(4096)));
@@ -146,6 +164,37 @@ static void guest_main(uint64_t arg)
 	/* Work in flight when the host detaches or destroys the VM. */
 	r = copy_split(NCOPY, PVX_SPLIT, (uint64_t)&comp[1]);
 	GUEST_SYNC(STEP_INFLIGHT, r);
+	GUEST_DONE();
+}
+
+static struct pvx_gfn_range fair_ranges[PVX_SPLIT_MAX_OUTSTANDING][FAIR_RANGES]
+	__aligned(4096);
+static struct pvx_completion fair_comp[PVX_SPLIT_MAX_OUTSTANDING] __aligned(64);
+
+/* @nreq split-phase prefaults of fresh memory, then collects them all. */
+static void fair_guest(uint64_t nreq)
+{
+	uint64_t i, j, r, n = 0, ok = 0, calls;
+
+	for (i = 0; i < nreq; i++) {
+		for (j = 0; j < FAIR_RANGES; j++) {
+			fair_ranges[i][j].gfn = GPA_FAIR / PAGE +
+				(i * FAIR_RANGES + j) * PVX_RANGE_MAX_PAGES;
+			fair_ranges[i][j].npages = PVX_RANGE_MAX_PAGES;
+			fair_ranges[i][j].status = 0x7777;
+		}
+		r = guest_hypercall(PVX_HC_PREFAULT_WRITE,
+				    (uint64_t)fair_ranges[i], FAIR_RANGES,
+				    PVX_SPLIT, (uint64_t)&fair_comp[i]);
+		GUEST_ASSERT_EQ(r, PVX_ERR(PVX_EINPROGRESS));
+	}
+	GUEST_SYNC(STEP_FAIR_SUBMITTED);
+	for (calls = 0; n < nreq && calls < 100000000; calls++)
+		n += collect();
+	for (i = 0; i < nreq; i++)
+		ok += fair_comp[i].state == PVX_COMPLETION_DONE &&
+		      fair_comp[i].result == FAIR_RANGES;
+	GUEST_SYNC(STEP_FAIR_DONE, n, ok);
 	GUEST_DONE();
 }
 
@@ -262,6 +311,113 @@ static bool run_to_inflight(int pvx, struct vm *vm, uint8_t *dst, bool check)
 		      "copy in flight when the host lets go");
 }
 
+static uint64_t split_inflight(int pvx, uint64_t id)
+{
+	struct pvx_vm_stats st;
+
+	if (pvx_find_vm(pvx, id, &st) != 1)
+		tap_bail("stats: vm %" PRIu64 " not found", id);
+	return st.split_inflight;
+}
+
+/* Threads of this process (the VMM) named @comm. */
+static int vmm_threads_named(const char *comm)
+{
+	char path[300], name[32];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+	FILE *f;
+
+	dir = opendir("/proc/self/task");
+	TEST_ASSERT(dir, "/proc/self/task");
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f)) {
+			name[strcspn(name, "\n")] = 0;
+			n += !strcmp(name, comm);
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+static struct vm *fair_vm(int pvx, uint64_t nreq, uint64_t *id)
+{
+	struct vm *vm = vm_create();
+
+	vcpu_add(vm, fair_guest, nreq);
+	vm_add_anon_slot(vm, 1, GPA_FAIR, nreq * FAIR_REQ_BYTES, 0, true);
+	*id = pvx_attach(pvx, vm->fd, PVX_F_PREFAULT | PVX_F_SPLIT, 0);
+	return vm;
+}
+
+static void fair_done(struct vm *vm, uint64_t nreq, const char *who)
+{
+	struct ucall uc;
+
+	if (!vcpu_expect_step(vm->vcpus[0], STEP_FAIR_DONE, &uc))
+		return;
+	TAP_EQ(uc.args[1], nreq, "VM %s: every request collected", who);
+	TAP_EQ(uc.args[2], nreq, "VM %s: every request prefaulted all of its ranges",
+	       who);
+}
+
+static void test_fair(int pvx)
+{
+	uint64_t id_a, id_b, a0, a1, b = 1;
+	char comm_a[32], comm_b[32];
+	struct vm *vm_a, *vm_b;
+	struct ucall uc;
+	int i;
+
+	vm_a = fair_vm(pvx, PVX_SPLIT_MAX_OUTSTANDING, &id_a);
+	vm_b = fair_vm(pvx, 1, &id_b);
+	snprintf(comm_a, sizeof(comm_a), "pvx-%" PRIu64, id_a);
+	snprintf(comm_b, sizeof(comm_b), "pvx-%" PRIu64, id_b);
+	tap_ok(vm_a->fd != vm_b->fd && id_a != id_b,
+	       "two VMs: fds %d and %d, pvx ids %" PRIu64 " and %" PRIu64,
+	       vm_a->fd, vm_b->fd, id_a, id_b);
+
+	if (!vcpu_expect_step(vm_a->vcpus[0], STEP_FAIR_SUBMITTED, &uc) ||
+	    !vcpu_expect_step(vm_b->vcpus[0], STEP_FAIR_SUBMITTED, &uc))
+		goto out;
+	a0 = split_inflight(pvx, id_a);
+	for (i = 0; i < 60000 && (b = split_inflight(pvx, id_b)); i++)
+		usleep(1000);
+	a1 = split_inflight(pvx, id_a);
+	tap_ok(!b, "VM B's request finished (%" PRIu64 " in flight)", b);
+	/* If A's queue were gone already, nothing was measured. */
+	tap_ok(a0 >= PVX_SPLIT_MAX_OUTSTANDING - 1,
+	       "VM A: %" PRIu64 " of %d requests in flight when B's started",
+	       a0, PVX_SPLIT_MAX_OUTSTANDING);
+	tap_ok(a1 <= a0 && a0 - a1 <= FAIR_MAX_A,
+	       "VM A: %" PRId64 " requests finished while B's one ran (at most %d)",
+	       (int64_t)(a0 - a1), FAIR_MAX_A);
+	TAP_EQ(vmm_threads_named(comm_a), 1,
+	       "VM A's work runs in a thread of its VMM (%s)", comm_a);
+	TAP_EQ(vmm_threads_named(comm_b), 1,
+	       "VM B's work runs in a thread of its VMM (%s)", comm_b);
+
+	fair_done(vm_a, PVX_SPLIT_MAX_OUTSTANDING, "A");
+	fair_done(vm_b, 1, "B");
+out:
+	vm_free(vm_a);
+	vm_free(vm_b);
+	for (i = 0; i < 500 && vmm_threads_named(comm_a) +
+			       vmm_threads_named(comm_b); i++)
+		usleep(10000);
+	TAP_EQ(vmm_threads_named(comm_a) + vmm_threads_named(comm_b), 0,
+	       "both workers gone with their VMs");
+}
+
 int main(void)
 {
 	uint64_t id, base;
@@ -292,6 +448,8 @@ int main(void)
 		TAP_EQ(pvx_live_vms(pvx), base, "detached VM's state freed");
 	}
 	vm_free(vm);
+
+	test_fair(pvx);
 	close(pvx);
 	tap_finish();
 }

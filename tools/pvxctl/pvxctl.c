@@ -863,6 +863,8 @@ static void print_table(const struct args *a, const struct pvxdev_stats *st)
 			printf(", target %" PRIu64 "\n", vm->balloon_target);
 		printf("  iommu: %" PRIu64 " pages mapped\n", vm->iommu_pages);
 		printf("  guest resets: %" PRIu64 "\n", vm->guest_resets);
+		printf("  split-phase in workers: %" PRIu64 "\n",
+		       vm->split_inflight);
 	}
 }
 
@@ -910,6 +912,8 @@ static struct json_object *vm_json(const struct pvxdev_vm *vm)
 			       json_object_new_uint64(vm->iommu_pages));
 	json_object_object_add(o, "guest_resets",
 			       json_object_new_uint64(vm->guest_resets));
+	json_object_object_add(o, "split_inflight",
+			       json_object_new_uint64(vm->split_inflight));
 	return o;
 }
 
