@@ -14,7 +14,12 @@
  * and a write brings a page back into use on the host.  The range stays
  * recorded as ballooned until deflated.
  */
+#include <linux/fs.h>
+#include <linux/falloc.h>
+#include <linux/file.h>
+#include <linux/hugetlb.h>
 #include <linux/interval_tree.h>
+#include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include "pvx_host.h"
@@ -76,6 +81,57 @@ static s32 pvx_range_check(const struct pvx_gfn_range *r)
 	return 0;
 }
 
+/*
+ * Gives back the VMM's memory behind a range of guest RAM, as
+ * madvise(MADV_DONTNEED) does for private anonymous memory and
+ * MADV_REMOVE (a punched hole) for shared memory such as a memfd; KVM's
+ * MMU notifier drops the stage-2 mappings with it.  The range must lie in
+ * one plain writable memslot.  Under kvm->srcu; sleeps.
+ */
+static long pvx_balloon_discard(struct kvm *kvm, u64 gfn, u64 npages)
+{
+	struct mm_struct *mm = pvx_compat_kvm_mm(kvm);
+	unsigned long start, end;
+	long ret;
+
+	ret = pvx_compat_gfn_range_to_hva(kvm, gfn, npages, true, &start);
+	if (ret)
+		return ret;
+	end = start + (npages << PAGE_SHIFT);
+
+	mmap_read_lock(mm);
+	while (start < end && !ret) {
+		struct vm_area_struct *vma = find_vma(mm, start);
+		unsigned long stop;
+
+		if (!vma || vma->vm_start > start) {
+			ret = -PVX_EFAULT;
+			break;
+		}
+		stop = min(end, vma->vm_end);
+		if (is_vm_hugetlb_page(vma) || vma->vm_flags & VM_LOCKED) {
+			ret = -PVX_EOPNOTSUPP;
+		} else if (vma->vm_file && vma->vm_flags & VM_SHARED) {
+			struct file *file = get_file(vma->vm_file);
+			loff_t off = ((loff_t)vma->vm_pgoff << PAGE_SHIFT) +
+				     (start - vma->vm_start);
+
+			/* As madvise_remove(): fallocate without mmap_lock. */
+			mmap_read_unlock(mm);
+			if (vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE |
+					  FALLOC_FL_KEEP_SIZE, off, stop - start))
+				ret = -PVX_EOPNOTSUPP;
+			fput(file);
+			mmap_read_lock(mm);
+		} else {
+			zap_page_range_single(vma, start, stop - start, NULL);
+		}
+		start = stop;
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
 static s32 pvx_inflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 			   const struct pvx_gfn_range *r)
 {
@@ -94,7 +150,7 @@ static s32 pvx_inflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 	n = kzalloc(sizeof(*n), GFP_KERNEL_ACCOUNT);
 	if (!n)
 		return -PVX_EAGAIN;
-	ret = pvx_compat_discard(bt->kvm, r->gfn, r->npages);
+	ret = pvx_balloon_discard(bt->kvm, r->gfn, r->npages);
 	if (ret) {
 		kfree(n);
 		return ret;
@@ -172,7 +228,7 @@ static s32 pvx_deflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 	 * Zero again whatever the guest wrote while the range was out.  A
 	 * range whose memslot went away meanwhile has nothing to zero.
 	 */
-	pvx_compat_discard(bt->kvm, r->gfn, r->npages);
+	pvx_balloon_discard(bt->kvm, r->gfn, r->npages);
 	return 0;
 }
 

@@ -270,7 +270,6 @@ void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn);
 u32 pvx_compat_dirty_room(struct kvm_vcpu *vcpu);
 long pvx_compat_gfn_range_to_hva(struct kvm *kvm, u64 gfn, u64 npages,
 				 bool write, unsigned long *hva);
-long pvx_compat_discard(struct kvm *kvm, u64 gfn, u64 npages);
 u64 pvx_compat_ram_pages(struct kvm *kvm);
 bool pvx_compat_io_bus_write(struct kvm_vcpu *vcpu, bool pio, u64 addr,
 			     int len, const void *val);
