@@ -98,6 +98,7 @@ void pvx_balloon_vm_init(struct pvx_balloon *b);
 void pvx_balloon_vm_free(struct pvx_balloon *b);
 void pvx_balloon_vm_reset(struct pvx_balloon *b);
 int pvx_balloon_set_target(struct pvx_vm *vm, u64 target, bool *notified);
+bool pvx_balloon_has(struct pvx_balloon *b, u64 gfn, u64 npages);
 
 /* Host events (pvx_event.c): one vector of one vCPU per VM. */
 struct pvx_event {
@@ -306,6 +307,7 @@ int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req);
 void pvx_iommu_vm_stop(struct pvx_vm *vm, bool destroying);
 void pvx_iommu_vm_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st);
 void pvx_iommu_memslot_changing(struct kvm *kvm);
+bool pvx_iommu_has_gfns(struct pvx_vm *vm, u64 gfn, u64 npages);
 int pvx_iommu_init(void);
 void pvx_iommu_exit(void);
 
