@@ -14,15 +14,29 @@
  * and a write brings a page back into use on the host.  The range stays
  * recorded as ballooned until deflated.
  *
+ * Memory that discarding would not give back is refused, all of a range
+ * or none of it: pages pinned for DMA (an IOMMU mapping, pvx's or the
+ * VMM's own) stay allocated and in use by the device however many times
+ * they are zapped, and what MADV_DONTNEED refuses (mlocked memory,
+ * VM_PFNMAP, ranges a userfaultfd watches) pvx refuses too.
+ *
  * A discard changes what the guest reads (zeros now), so each discarded
  * page is marked dirty, after the discard and by the calling vCPU: a
  * migration that sent the old data must send the page again.  That is
  * why neither call is split-phase (a worker cannot mark), and why an entry
  * may stop part-way when the vCPU's dirty ring is nearly full.
  */
+#include <linux/fs.h>
+#include <linux/falloc.h>
+#include <linux/file.h>
+#include <linux/hugetlb.h>
 #include <linux/interval_tree.h>
+#include <linux/mm.h>
 #include <linux/moduleparam.h>
+#include <linux/pagemap.h>
+#include <linux/pagevec.h>
 #include <linux/slab.h>
+#include <linux/userfaultfd_k.h>
 #include "pvx_host.h"
 
 static unsigned long balloon_limit_mb;
@@ -91,6 +105,190 @@ static void pvx_balloon_mark(struct pvx_batch *bt, u64 gfn, u32 npages)
 		pvx_compat_mark_dirty(bt->vcpu, gfn + i);
 }
 
+/*
+ * As madvise(MADV_DONTNEED) and MADV_REMOVE would not discard, or as a
+ * discard would not give back.  hugetlbfs pages are the VMM's whole
+ * reservation; an mlocked range is the VMM's promise to keep it;
+ * VM_PFNMAP and VM_IO map no pages of the VMM's, only device memory or
+ * kernel pages; a userfaultfd that watches the range (postcopy migration,
+ * say) would see its pages go with no UFFD_EVENT_REMOVE (userfaultfd's
+ * remove notification is not exported to modules), and a later fault
+ * would wait on it for pages it believes are there.
+ */
+static bool pvx_vma_discardable(struct vm_area_struct *vma)
+{
+	return !is_vm_hugetlb_page(vma) &&
+	       !(vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_IO)) &&
+	       !userfaultfd_armed(vma);
+}
+
+/* Pages a GUP-fast look takes at once, on the stack. */
+#define PVX_PIN_BATCH	16
+
+/*
+ * Any page mapped in [start, end) (private memory) pinned for DMA?  The
+ * look does not fault anything in: a page not present is not pinned.
+ * GUP-fast walks current->mm, which is the VMM's here (the calling vCPU's
+ * thread: the balloon's calls are never split-phase).
+ */
+static bool pvx_anon_pinned(unsigned long start, unsigned long end)
+{
+	struct page *pages[PVX_PIN_BATCH];
+	bool pinned = false;
+	int i, nr, got;
+
+	while (start < end && !pinned) {
+		nr = min_t(unsigned long, (end - start) >> PAGE_SHIFT,
+			   PVX_PIN_BATCH);
+		got = max(get_user_pages_fast_only(start, nr, 0, pages), 0);
+		for (i = 0; i < got; i++) {
+			pinned |= !is_zero_page(pages[i]) &&
+				  folio_maybe_dma_pinned(page_folio(pages[i]));
+			put_page(pages[i]);
+		}
+		/* Page @got is not present (or not for GUP-fast): skip it. */
+		if (got < nr)
+			got++;
+		start += (unsigned long)got << PAGE_SHIFT;
+	}
+	return pinned;
+}
+
+/*
+ * The same for a shared file's pages, from its page cache: a pin taken
+ * through another mapping (another process's) counts too.
+ */
+static bool pvx_file_pinned(struct address_space *mapping, pgoff_t first,
+			    pgoff_t last)
+{
+	struct folio_batch fbatch;
+	bool pinned = false;
+	unsigned int i;
+
+	folio_batch_init(&fbatch);
+	while (!pinned && filemap_get_folios(mapping, &first, last, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++)
+			pinned |= folio_maybe_dma_pinned(fbatch.folios[i]);
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+	return pinned;
+}
+
+static bool pvx_vma_shared_file(struct vm_area_struct *vma)
+{
+	return vma->vm_file && vma->vm_flags & VM_SHARED;
+}
+
+static loff_t pvx_vma_file_off(struct vm_area_struct *vma, unsigned long addr)
+{
+	return ((loff_t)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
+}
+
+/*
+ * Whether all of [start, end) in @mm can be discarded: 0, -PVX_EFAULT (a
+ * hole in the VMM's address space), -PVX_EOPNOTSUPP (see
+ * pvx_vma_discardable()) or -PVX_EBUSY (a page pinned for DMA).  Under
+ * the mmap_lock.
+ *
+ * folio_maybe_dma_pinned() is a hint, and a snapshot: a small folio with
+ * a thousand plain references reads as pinned (that inflate is refused,
+ * harmlessly), and a pin taken after the look is not seen.  pvx's own
+ * pins cannot come in between: IOMMU_MAP and inflate take the balloon
+ * lock and each refuses the other's records.  Any other pin is the
+ * VMM's (or a process's it shares the memory with), through its own
+ * mapping; one it takes while the guest's inflate runs gets that page
+ * zapped under the pin, as MADV_DONTNEED would (which does not look at
+ * pins at all): the page stays charged to the pinner (VFIO counts it in
+ * locked_vm, io_uring in pinned_vm), and only the pinner's view of the
+ * guest's page goes stale.  Closing that window needs GUP's
+ * own recheck protocol (as fork() uses with folio_try_share_anon_rmap()),
+ * which a module cannot take part in.
+ */
+static long pvx_discard_check(struct mm_struct *mm, unsigned long start,
+			      unsigned long end)
+{
+	bool pinned;
+
+	while (start < end) {
+		struct vm_area_struct *vma = find_vma(mm, start);
+		unsigned long stop;
+
+		if (!vma || vma->vm_start > start)
+			return -PVX_EFAULT;
+		if (!pvx_vma_discardable(vma))
+			return -PVX_EOPNOTSUPP;
+		stop = min(end, vma->vm_end);
+		if (pvx_vma_shared_file(vma))
+			pinned = pvx_file_pinned(vma->vm_file->f_mapping,
+				pvx_vma_file_off(vma, start) >> PAGE_SHIFT,
+				(pvx_vma_file_off(vma, stop) >> PAGE_SHIFT) - 1);
+		else
+			pinned = pvx_anon_pinned(start, stop);
+		if (pinned)
+			return -PVX_EBUSY;
+		start = stop;
+	}
+	return 0;
+}
+
+/*
+ * Gives back the VMM's memory behind a range of guest RAM, as
+ * madvise(MADV_DONTNEED) does for private anonymous memory and
+ * MADV_REMOVE (a punched hole) for shared memory such as a memfd; KVM's
+ * MMU notifier drops the stage-2 mappings with it.  The range must lie in
+ * one plain writable memslot.  All of it is checked first, so that a
+ * refusal gives back nothing; the VMM remapping its memory while a hole
+ * is punched (without the mmap_lock) can still stop a range midway,
+ * -PVX_EFAULT or -PVX_EOPNOTSUPP.  Under kvm->srcu, in the VMM's mm;
+ * sleeps.
+ */
+static long pvx_balloon_discard(struct kvm *kvm, u64 gfn, u64 npages)
+{
+	struct mm_struct *mm = pvx_compat_kvm_mm(kvm);
+	unsigned long start, end;
+	long ret;
+
+	ret = pvx_compat_gfn_range_to_hva(kvm, gfn, npages, true, &start);
+	if (ret)
+		return ret;
+	end = start + (npages << PAGE_SHIFT);
+	if (WARN_ON_ONCE(current->mm != mm))
+		return -PVX_EFAULT;
+
+	mmap_read_lock(mm);
+	ret = pvx_discard_check(mm, start, end);
+	while (start < end && !ret) {
+		struct vm_area_struct *vma = find_vma(mm, start);
+		unsigned long stop;
+
+		if (!vma || vma->vm_start > start) {
+			ret = -PVX_EFAULT;
+			break;
+		}
+		stop = min(end, vma->vm_end);
+		if (!pvx_vma_discardable(vma)) {
+			ret = -PVX_EOPNOTSUPP;
+		} else if (pvx_vma_shared_file(vma)) {
+			struct file *file = get_file(vma->vm_file);
+			loff_t off = pvx_vma_file_off(vma, start);
+
+			/* As madvise_remove(): fallocate without mmap_lock. */
+			mmap_read_unlock(mm);
+			if (vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE |
+					  FALLOC_FL_KEEP_SIZE, off, stop - start))
+				ret = -PVX_EOPNOTSUPP;
+			fput(file);
+			mmap_read_lock(mm);
+		} else {
+			zap_page_range_single(vma, start, stop - start, NULL);
+		}
+		start = stop;
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
 static s32 pvx_inflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 			   const struct pvx_gfn_range *r)
 {
@@ -101,7 +299,8 @@ static s32 pvx_inflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 	ret = pvx_range_check(r);
 	if (ret)
 		return ret;
-	if (interval_tree_iter_first(&b->ranges, r->gfn, last))
+	if (interval_tree_iter_first(&b->ranges, r->gfn, last) ||
+	    pvx_iommu_has_gfns(bt->vm, r->gfn, r->npages))
 		return -PVX_EBUSY;
 	if (limit && b->pages + r->npages > limit)
 		return -PVX_ENOSPC;
@@ -109,7 +308,7 @@ static s32 pvx_inflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 	n = kzalloc(sizeof(*n), GFP_KERNEL_ACCOUNT);
 	if (!n)
 		return -PVX_EAGAIN;
-	ret = pvx_compat_discard(bt->kvm, r->gfn, r->npages);
+	ret = pvx_balloon_discard(bt->kvm, r->gfn, r->npages);
 	if (ret) {
 		kfree(n);
 		return ret;
@@ -121,6 +320,17 @@ static s32 pvx_inflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 	WRITE_ONCE(b->pages, b->pages + r->npages);
 	b->inflated += r->npages;
 	return 0;
+}
+
+/*
+ * Any page of the range ballooned?  The caller holds @b->lock: IOMMU_MAP
+ * takes it before its own, so that a map and an inflate of the same
+ * pages cannot pass each other.
+ */
+bool pvx_balloon_has(struct pvx_balloon *b, u64 gfn, u64 npages)
+{
+	lockdep_assert_held(&b->lock);
+	return interval_tree_iter_first(&b->ranges, gfn, gfn + npages - 1);
 }
 
 /* Every page of [first, last] ballooned? */
@@ -187,9 +397,10 @@ static s32 pvx_deflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 	/*
 	 * Zero again whatever the guest wrote while the range was out.  A
 	 * range whose memslot went away meanwhile has nothing to zero (and
-	 * KVM marks nothing outside a memslot).
+	 * KVM marks nothing outside a memslot); one the VMM pinned or locked
+	 * meanwhile keeps what the guest wrote (marked all the same).
 	 */
-	pvx_compat_discard(bt->kvm, r->gfn, r->npages);
+	pvx_balloon_discard(bt->kvm, r->gfn, r->npages);
 	pvx_balloon_mark(bt, r->gfn, r->npages);
 	return 0;
 }

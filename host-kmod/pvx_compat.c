@@ -39,9 +39,6 @@
 #include <linux/ftrace.h>
 #include <linux/kvm_host.h>
 #include <linux/kvm_para.h>
-#include <linux/falloc.h>
-#include <linux/file.h>
-#include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
@@ -627,61 +624,6 @@ u32 pvx_compat_dirty_room(struct kvm_vcpu *vcpu)
 		return U32_MAX;
 	used = READ_ONCE(ring->dirty_index) - READ_ONCE(ring->reset_index);
 	return used < ring->soft_limit ? ring->soft_limit - used : 0;
-}
-
-/*
- * Gives back the VMM's memory behind a range of guest RAM, as
- * madvise(MADV_DONTNEED) does for private anonymous memory and
- * MADV_REMOVE (a punched hole) for shared memory such as a memfd; KVM's
- * MMU notifier drops the stage-2 mappings with it.  The range must lie in
- * one plain writable memslot.  Under kvm->srcu; sleeps.
- */
-long pvx_compat_discard(struct kvm *kvm, u64 gfn, u64 npages)
-{
-	struct mm_struct *mm = kvm->mm;
-	struct kvm_memory_slot *slot;
-	unsigned long start, end;
-	long ret = 0;
-
-	slot = pvx_ram_slot(kvm, gfn, true, &ret);
-	if (!slot)
-		return ret;
-	if (gfn + npages > slot->base_gfn + slot->npages)
-		return -PVX_EFAULT;
-	start = __gfn_to_hva_memslot(slot, gfn);
-	end = start + (npages << PAGE_SHIFT);
-
-	mmap_read_lock(mm);
-	while (start < end && !ret) {
-		struct vm_area_struct *vma = find_vma(mm, start);
-		unsigned long stop;
-
-		if (!vma || vma->vm_start > start) {
-			ret = -PVX_EFAULT;
-			break;
-		}
-		stop = min(end, vma->vm_end);
-		if (is_vm_hugetlb_page(vma) || vma->vm_flags & VM_LOCKED) {
-			ret = -PVX_EOPNOTSUPP;
-		} else if (vma->vm_file && vma->vm_flags & VM_SHARED) {
-			struct file *file = get_file(vma->vm_file);
-			loff_t off = ((loff_t)vma->vm_pgoff << PAGE_SHIFT) +
-				     (start - vma->vm_start);
-
-			/* As madvise_remove(): fallocate without mmap_lock. */
-			mmap_read_unlock(mm);
-			if (vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE |
-					  FALLOC_FL_KEEP_SIZE, off, stop - start))
-				ret = -PVX_EOPNOTSUPP;
-			fput(file);
-			mmap_read_lock(mm);
-		} else {
-			zap_page_range_single(vma, start, stop - start, NULL);
-		}
-		start = stop;
-	}
-	mmap_read_unlock(mm);
-	return ret;
 }
 
 /*

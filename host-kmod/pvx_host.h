@@ -99,6 +99,7 @@ void pvx_balloon_vm_init(struct pvx_balloon *b);
 void pvx_balloon_vm_free(struct pvx_balloon *b);
 void pvx_balloon_vm_reset(struct pvx_balloon *b);
 int pvx_balloon_set_target(struct pvx_vm *vm, u64 target, bool *notified);
+bool pvx_balloon_has(struct pvx_balloon *b, u64 gfn, u64 npages);
 
 /* Host events (pvx_event.c): one vector of one vCPU per VM. */
 struct pvx_event {
@@ -282,7 +283,6 @@ void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn);
 u32 pvx_compat_dirty_room(struct kvm_vcpu *vcpu);
 long pvx_compat_gfn_range_to_hva(struct kvm *kvm, u64 gfn, u64 npages,
 				 bool write, unsigned long *hva);
-long pvx_compat_discard(struct kvm *kvm, u64 gfn, u64 npages);
 u64 pvx_compat_ram_pages(struct kvm *kvm);
 bool pvx_compat_io_bus_write(struct kvm_vcpu *vcpu, bool pio, u64 addr,
 			     int len, const void *val);
@@ -319,6 +319,7 @@ int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req);
 void pvx_iommu_vm_stop(struct pvx_vm *vm, bool destroying);
 void pvx_iommu_vm_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st);
 void pvx_iommu_memslot_changing(struct kvm *kvm);
+bool pvx_iommu_has_gfns(struct pvx_vm *vm, u64 gfn, u64 npages);
 int pvx_iommu_init(void);
 void pvx_iommu_exit(void);
 

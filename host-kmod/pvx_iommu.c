@@ -27,6 +27,12 @@
  * the VMM's address space is already gone (the VMM died), VFIO itself
  * unmaps and unpins everything when the VMM's group and container files
  * close; pvx then only drops its container reference.
+ *
+ * The balloon and the IOMMU exclude each other: a guest could otherwise
+ * map pages (VFIO pins them) and then balloon them, which counts them as
+ * given back while they stay pinned.  pvx records its mappings by guest
+ * frame too, and a map takes the balloon's lock before its own, so that
+ * each refuses the other's pages with no gap between check and record.
  */
 #define pr_fmt(fmt) "pvx: " fmt
 
@@ -60,6 +66,7 @@ struct pvx_iommu {
 	u64 iova_base, iova_size;
 	u32 perms;
 	struct rb_root_cached maps;	/* interval tree of IOVA frames */
+	struct rb_root_cached gfns;	/* the same, by guest frame */
 	u64 pages;			/* mapped now */
 	u64 mappings;			/* map entries in force now */
 	u64 max_pages;			/* 0: the VM's writable RAM */
@@ -73,6 +80,7 @@ struct pvx_iommu {
  */
 struct pvx_iommu_mapping {
 	struct interval_tree_node it;	/* IOVA frames */
+	struct interval_tree_node gfn_it;	/* guest frames */
 	u64 gfn;
 	unsigned long hva;
 	bool write;
@@ -239,6 +247,38 @@ static long pvx_iommu_unmap_dma(struct pvx_iommu *io, u64 iova, u64 size)
 	return ret == -EFAULT ? 0 : ret;
 }
 
+static struct pvx_iommu_mapping *
+pvx_iommu_mapping_of(struct interval_tree_node *n)
+{
+	return container_of(n, struct pvx_iommu_mapping, it);
+}
+
+static void pvx_iommu_mapping_drop(struct pvx_iommu *io,
+				   struct pvx_iommu_mapping *m)
+{
+	interval_tree_remove(&m->it, &io->maps);
+	interval_tree_remove(&m->gfn_it, &io->gfns);
+	kfree(m);
+}
+
+/*
+ * Does a mapping of pvx's cover any frame of the range?  For inflate,
+ * which holds the balloon's lock: a map cannot start meanwhile.  The
+ * service cannot go away under a hypercall.
+ */
+bool pvx_iommu_has_gfns(struct pvx_vm *vm, u64 gfn, u64 npages)
+{
+	struct pvx_iommu *io = READ_ONCE(vm->iommu);
+	bool mapped;
+
+	if (!io)
+		return false;
+	mutex_lock(&io->lock);
+	mapped = interval_tree_iter_first(&io->gfns, gfn, gfn + npages - 1);
+	mutex_unlock(&io->lock);
+	return mapped;
+}
+
 /* Page aligned, not wrapping, inside the window. */
 static s32 pvx_iommu_check_range(struct pvx_iommu *io, u64 iova, u64 npages)
 {
@@ -284,7 +324,8 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 		return ret;
 	if (e->perms & ~io->perms)
 		return -PVX_EPERM;
-	if (interval_tree_iter_first(&io->maps, first, last))
+	if (interval_tree_iter_first(&io->maps, first, last) ||
+	    pvx_balloon_has(&b->vm->balloon, e->gfn, e->npages))
 		return -PVX_EBUSY;
 	if (pvx_iommu_over_cap(io, e->npages, max_pages))
 		return -PVX_ENOSPC;
@@ -314,6 +355,9 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 	m->hva = hva;
 	m->write = e->perms & PVX_IOMMU_WRITE;
 	interval_tree_insert(&m->it, &io->maps);
+	m->gfn_it.start = e->gfn;
+	m->gfn_it.last = e->gfn + e->npages - 1;
+	interval_tree_insert(&m->gfn_it, &io->gfns);
 	WRITE_ONCE(io->pages, io->pages + e->npages);
 	WRITE_ONCE(io->mappings, io->mappings + 1);
 	return 0;
@@ -350,8 +394,7 @@ static s32 pvx_iommu_unmap_one(struct pvx_iommu *io,
 
 	for (n = interval_tree_iter_first(&io->maps, first, last); n; n = next) {
 		next = interval_tree_iter_next(n, first, last);
-		interval_tree_remove(n, &io->maps);
-		kfree(container_of(n, struct pvx_iommu_mapping, it));
+		pvx_iommu_mapping_drop(io, pvx_iommu_mapping_of(n));
 	}
 	WRITE_ONCE(io->pages, io->pages - e->npages);
 	WRITE_ONCE(io->mappings, io->mappings - nodes);
@@ -361,6 +404,7 @@ static s32 pvx_iommu_unmap_one(struct pvx_iommu *io,
 /* Stops at the first refusal, as every pvx list does. */
 static void pvx_iommu_run(struct pvx_batch *b, bool map)
 {
+	struct mutex *balloon = map ? &b->vm->balloon.lock : NULL;
 	struct pvx_iommu *io = b->vm->iommu;
 	struct pvx_iommu_unmap *u = b->list;
 	struct pvx_iommu_map *m = b->list;
@@ -370,6 +414,9 @@ static void pvx_iommu_run(struct pvx_batch *b, bool map)
 	/* The default follows the VM's RAM, as a memslot walk: once a call. */
 	if (map)
 		max_pages = io->max_pages ?: pvx_compat_ram_pages(b->kvm);
+	/* The balloon's lock first: see the top of this file. */
+	if (balloon)
+		mutex_lock(balloon);
 	mutex_lock(&io->lock);
 	for (b->done = 0; b->done < b->count; b->done++) {
 		if (map)
@@ -388,6 +435,8 @@ static void pvx_iommu_run(struct pvx_batch *b, bool map)
 	b->processed = b->done;
 out:
 	mutex_unlock(&io->lock);
+	if (balloon)
+		mutex_unlock(balloon);
 }
 
 static void pvx_iommu_map_run(struct pvx_batch *b)
@@ -471,8 +520,7 @@ static void pvx_iommu_sync_memslots(struct pvx_vm *vm, struct pvx_iommu *io)
 					    vm->id, n->start << PAGE_SHIFT, ret);
 			continue;
 		}
-		interval_tree_remove(n, &io->maps);
-		kfree(m);
+		pvx_iommu_mapping_drop(io, m);
 		WRITE_ONCE(io->pages, io->pages - npages);
 		WRITE_ONCE(io->mappings, io->mappings - 1);
 		dropped += npages;
@@ -594,6 +642,7 @@ int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req)
 	io->iova_size = req->iova_size;
 	io->perms = req->perms;
 	io->maps = RB_ROOT_CACHED;
+	io->gfns = RB_ROOT_CACHED;
 	io->max_mappings = req->max_mappings ?: PVX_IOMMU_DEFAULT_MAPPINGS;
 	io->max_pages = req->max_pages;
 
@@ -642,10 +691,8 @@ static void pvx_iommu_release_work(struct work_struct *work)
 		pr_info("IOMMU window: %llu pages left to VFIO (VMM exited)\n",
 			pages);
 	}
-	while ((n = interval_tree_iter_first(&io->maps, 0, ULONG_MAX))) {
-		interval_tree_remove(n, &io->maps);
-		kfree(container_of(n, struct pvx_iommu_mapping, it));
-	}
+	while ((n = interval_tree_iter_first(&io->maps, 0, ULONG_MAX)))
+		pvx_iommu_mapping_drop(io, pvx_iommu_mapping_of(n));
 	mutex_unlock(&io->lock);
 	mutex_destroy(&io->lock);
 	fput(io->stage);

@@ -8,7 +8,13 @@
  * A second VM inflates and deflates while another vCPU keeps using the
  * same memory.  A third takes host events: the VMM sets a balloon target
  * (PVX_IOC_SET_BALLOON_TARGET), the guest gets the interrupt on its event
- * vector and reads the target with PVX_HC_BALLOON_STATS.
+ * vector and reads the target with PVX_HC_BALLOON_STATS.  A fourth
+ * inflates what MADV_DONTNEED would not discard either (mlocked memory, a
+ * VM_PFNMAP|VM_IO mapping of /dev/mem, a range registered with
+ * userfaultfd) and what is pinned for DMA by a pin pvx did not make
+ * (io_uring fixed buffers, long-term pins: anonymous memory, and a memfd
+ * pinned through a second mapping only): refused, and nothing of the
+ * range given back.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +24,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/io_uring.h>
+#include <linux/userfaultfd.h>
+#include <sys/uio.h>
 #include "pvx_test.h"
 #include "pvx_irq.h"
 
@@ -588,6 +598,254 @@ static void test_concurrent(int pvx)
 	vm_free(vm);
 }
 
+/*
+ * VM 4: memory MADV_DONTNEED refuses to discard.  The locked slot is
+ * plain for its first half and mlocked for its second (two VMAs).
+ */
+#define LCK_GPA		0x28000000ULL
+#define LCK_SIZE	(4 * MB)
+#define PFN_GPA		0x28400000ULL
+#define PFN_SIZE	(16 * PAGE)
+#define PFN_DEVMEM	0xf0000		/* BIOS area: /dev/mem maps it */
+#define UFFD_GPA	0x28600000ULL
+#define UFFD_SIZE	(2 * MB)
+#define PIN_GPA		0x28800000ULL	/* io_uring pins it */
+#define PINF_GPA	0x28900000ULL	/* a memfd io_uring pins elsewhere */
+#define PIN_SIZE	(16 * PAGE)
+#define NR_VMA_REFUSED	6
+
+static uint32_t vma_skip;	/* cases the host has no means for */
+
+static void guest_vmas(uint64_t arg)
+{
+	static const struct pvx_gfn_range want[NR_VMA_REFUSED] = {
+		{ (LCK_GPA + LCK_SIZE / 2) / PAGE, RANGE_PAGES, 0x7777 },
+		{ (LCK_GPA + LCK_SIZE / 4) / PAGE, RANGE_PAGES, 0x7777 },
+		{ PFN_GPA / PAGE, PFN_SIZE / PAGE, 0x7777 },
+		{ UFFD_GPA / PAGE, RANGE_PAGES, 0x7777 },
+		{ PIN_GPA / PAGE + 3, 1, 0x7777 },
+		{ PINF_GPA / PAGE, PIN_SIZE / PAGE, 0x7777 },
+	};
+	uint64_t r;
+	int i;
+
+	(void)arg;
+	for (i = 0; i < NR_VMA_REFUSED; i++) {
+		/* What the host could not set up is plain memory: left alone. */
+		if (READ_ONCE(vma_skip) & (1u << i)) {
+			GUEST_SYNC(1);
+			continue;
+		}
+		ranges[0] = want[i];
+		r = balloon(PVX_HC_BALLOON_INFLATE, 1);
+		GUEST_SYNC(1, r, (uint64_t)(int64_t)ranges[0].status,
+			   ballooned());
+	}
+	/* The VMM dropped its pins meanwhile. */
+	one(LCK_GPA / PAGE, 256);
+	ranges[1] = (struct pvx_gfn_range){ PIN_GPA / PAGE, PIN_SIZE / PAGE, 1 };
+	ranges[2] = (struct pvx_gfn_range){ PINF_GPA / PAGE, PIN_SIZE / PAGE, 1 };
+	r = balloon(PVX_HC_BALLOON_INFLATE, 3);
+	GUEST_SYNC(2, r, bad_statuses(3), ballooned());
+	GUEST_DONE();
+}
+
+/* A "Vm...: N kB" line of /proc/self/status: VmLck, VmPin. */
+static uint64_t vm_kb(const char *key)
+{
+	char line[256], fmt[64];
+	uint64_t kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	TEST_ASSERT(f, "open /proc/self/status");
+	snprintf(fmt, sizeof(fmt), "%s: %%llu kB", key);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, fmt, (unsigned long long *)&kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * An io_uring with @a and @b registered as fixed buffers: long-term pins
+ * (FOLL_LONGTERM), in VmPin.  -1 if io_uring is not available.
+ */
+static int uring_pin(void *a, void *b, size_t len)
+{
+	struct io_uring_params p = { 0 };
+	struct iovec iov[2] = { { a, len }, { b, len } };
+	int fd = syscall(__NR_io_uring_setup, 1, &p);
+
+	if (fd < 0)
+		return -1;
+	if (syscall(__NR_io_uring_register, fd, IORING_REGISTER_BUFFERS, iov,
+		    2)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A userfaultfd with @mem registered for missing pages; -1 if none. */
+static int uffd_register(void *mem, uint64_t size)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.range = { .start = (uint64_t)mem, .len = size },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool all_bytes(const uint8_t *p, uint8_t v, uint64_t len)
+{
+	uint64_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+static void test_refused_vmas(int pvx)
+{
+	static const char *const what[NR_VMA_REFUSED] = {
+		"mlocked memory (VM_LOCKED)",
+		"a range half plain, half mlocked",
+		"a /dev/mem mapping (VM_PFNMAP|VM_IO)",
+		"a userfaultfd-registered range",
+		"a page io_uring pinned",
+		"memfd pages io_uring pinned through another mapping",
+	};
+	static const int err[NR_VMA_REFUSED] = {
+		PVX_EOPNOTSUPP, PVX_EOPNOTSUPP, PVX_EOPNOTSUPP, PVX_EOPNOTSUPP,
+		PVX_EBUSY, PVX_EBUSY,
+	};
+	uint64_t lck0, lck1, rss0, rss1, pin0, pin1;
+	uint8_t *lck, *pfn, *uffd_mem, *pin, *pinf, *pinf2;
+	int devmem, uffd, uring, pinfd, i;
+	bool uffd_refused = false;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+
+	vm = vm_create();
+	vcpu = vcpu_add(vm, guest_vmas, 0);
+	lck = vm_add_anon_slot(vm, 1, LCK_GPA, LCK_SIZE, 0, true);
+	memset(lck, 0x3c, LCK_SIZE);
+	lck0 = vm_kb("VmLck");
+	TEST_ASSERT(!mlock(lck + LCK_SIZE / 2, LCK_SIZE / 2), "mlock");
+	lck1 = vm_kb("VmLck");
+	/* Private: a shared one would fail at the hole punch anyway. */
+	devmem = open("/dev/mem", O_RDWR | O_CLOEXEC);
+	pfn = devmem < 0 ? MAP_FAILED :
+	      mmap(NULL, PFN_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE, devmem,
+		   PFN_DEVMEM);
+	/* The guest's range then lies in no memslot: -PVX_EFAULT. */
+	if (pfn != MAP_FAILED)
+		vm_add_slot(vm, 2, PFN_GPA, PFN_SIZE, 0, pfn);
+	uffd_mem = vm_add_anon_slot(vm, 3, UFFD_GPA, UFFD_SIZE, 0, true);
+	memset(uffd_mem, 0x3d, UFFD_SIZE);
+	uffd = uffd_register(uffd_mem, UFFD_SIZE);
+	pin = vm_add_anon_slot(vm, 4, PIN_GPA, PIN_SIZE, 0, true);
+	memset(pin, 0x3e, PIN_SIZE);
+	pinf = vm_add_memfd_slot(vm, 5, PINF_GPA, PIN_SIZE, 0, &pinfd);
+	memset(pinf, 0x3f, PIN_SIZE);
+	pinf2 = mmap(NULL, PIN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, pinfd, 0);
+	TEST_ASSERT(pinf2 != MAP_FAILED, "mmap memfd again");
+	pin0 = vm_kb("VmPin");
+	uring = uring_pin(pin, pinf2, PIN_SIZE);
+	pin1 = vm_kb("VmPin");
+	/* Only the page cache then holds the memfd's pinned pages. */
+	madvise(pinf, PIN_SIZE, MADV_DONTNEED);
+	vma_skip = (pfn == MAP_FAILED ? 1u << 2 : 0) | (uffd < 0 ? 1u << 3 : 0) |
+		   (uring < 0 ? 3u << 4 : 0);
+	sync_global_to_guest(vm, vma_skip);
+	pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0);
+
+	rss0 = rss_anon_kb();
+	for (i = 0; i < NR_VMA_REFUSED; i++) {
+		if (!vcpu_expect_step(vcpu, 1, &uc))
+			break;
+		if (vma_skip & (1u << i)) {
+			tap_skip("%s: %s unavailable here", what[i],
+				 i == 2 ? "/dev/mem" :
+				 i == 3 ? "userfaultfd" : "io_uring");
+			continue;
+		}
+		if (i == 3)
+			uffd_refused = uc.args[2] == PVX_ERR(PVX_EOPNOTSUPP);
+		TAP_EQ(uc.args[1], 0, "VM 4: inflate over %s: nothing done",
+		       what[i]);
+		TAP_EQ(uc.args[2], PVX_ERR(err[i]), "VM 4: inflate over %s: %s",
+		       what[i], err[i] == PVX_EBUSY ? "-PVX_EBUSY" :
+						      "-PVX_EOPNOTSUPP");
+		TAP_EQ(uc.args[3], 0, "VM 4: inflate over %s: nothing ballooned",
+		       what[i]);
+	}
+	rss1 = rss_anon_kb();
+	tap_diag("VM 4: VMM anonymous RSS %llu kB before the refused inflates, %llu kB after; VmLck %llu kB (%llu kB mlocked here), VmPin %llu kB (%llu kB pinned here)",
+		 (unsigned long long)rss0, (unsigned long long)rss1,
+		 (unsigned long long)vm_kb("VmLck"),
+		 (unsigned long long)(lck1 - lck0),
+		 (unsigned long long)vm_kb("VmPin"),
+		 (unsigned long long)(pin1 - pin0));
+	tap_ok(all_bytes(lck, 0x3c, LCK_SIZE),
+	       "VM 4: the refused ranges kept their data, the plain half too");
+	/* Given back, its pages would wait on the userfaultfd for ever. */
+	if (uffd < 0)
+		tap_skip("the userfaultfd range: userfaultfd unavailable here");
+	else if (uffd_refused)
+		tap_ok(all_bytes(uffd_mem, 0x3d, UFFD_SIZE),
+		       "VM 4: the userfaultfd range kept its data");
+	else
+		tap_ok(false, "VM 4: the userfaultfd range was given back");
+	TAP_EQ(vm_kb("VmLck"), lck1, "VM 4: VmLck unchanged");
+	if (uring >= 0) {
+		TAP_EQ(pin1 - pin0, 2 * PIN_SIZE / 1024,
+		       "VM 4: io_uring's pins in VmPin");
+		TAP_EQ(vm_kb("VmPin"), pin1, "VM 4: VmPin unchanged");
+		tap_ok(all_bytes(pin, 0x3e, PIN_SIZE) &&
+		       all_bytes(pinf2, 0x3f, PIN_SIZE),
+		       "VM 4: the pinned pages kept their data");
+		/* Closing the ring would unpin later, from a worker. */
+		TAP_EQ(syscall(__NR_io_uring_register, uring,
+			       IORING_UNREGISTER_BUFFERS, NULL, 0), 0,
+		       "VM 4: io_uring buffers unregistered");
+		TAP_EQ(vm_kb("VmPin"), pin0, "VM 4: VmPin back: unpinned");
+		close(uring);
+	}
+	if (vcpu_expect_step(vcpu, 2, &uc)) {
+		TAP_EQ(uc.args[1], 3,
+		       "VM 4: the plain half and the unpinned pages inflate");
+		TAP_EQ(uc.args[2], 0, "VM 4: statuses 0");
+		TAP_EQ(uc.args[3], 256 + 2 * PIN_SIZE / PAGE,
+		       "VM 4: and their pages are ballooned");
+	}
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "VM 4: guest done");
+	vm_free(vm);
+	if (uffd >= 0)
+		close(uffd);
+	if (pfn != MAP_FAILED)
+		munmap(pfn, PFN_SIZE);
+	if (devmem >= 0)
+		close(devmem);
+	munmap(lck, LCK_SIZE);
+	munmap(uffd_mem, UFFD_SIZE);
+	munmap(pin, PIN_SIZE);
+	munmap(pinf, PIN_SIZE);
+	munmap(pinf2, PIN_SIZE);
+	close(pinfd);
+}
+
 int main(void)
 {
 	int pvx;
@@ -598,6 +856,7 @@ int main(void)
 	test_balloon(pvx);
 	test_concurrent(pvx);
 	test_host_target(pvx);
+	test_refused_vmas(pvx);
 	close(pvx);
 	tap_finish();
 }

@@ -17,6 +17,8 @@
  * denies them to pvx too; a VMM thread cannot rewrite, replace or unmap
  * the page pvx stages VFIO's arguments in; a guest stops at its VM's caps
  * on mappings and pages; a memslot deleted under mappings unpins them.
+ * And the balloon: a guest cannot inflate what is IOMMU-mapped (through
+ * pvx, or pinned by the VMM's own VFIO mapping) nor map what is ballooned.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -294,6 +296,61 @@ static void guest6_main(uint64_t arg)
 	r = hc(PVX_HC_IOMMU_UNMAP, unmaps, 1, 0);
 	r2 = hc(PVX_HC_IOMMU_UNMAP, &unmaps[1], 1, 0);
 	GUEST_SYNC(2, r, (uint64_t)(int64_t)unmaps[0].status, r2);
+	GUEST_DONE();
+}
+
+/*
+ * VM 7, balloon and IOMMU: BUF_GFN + 0 is mapped, then inflated;
+ * + 64 inflated, then mapped; + 128 pinned by the VMM itself, inflated.
+ */
+#define IOVA7_BASE	0x7000000ULL
+#define IOVA7_VMM	(IOVA7_BASE + 2 * MB)	/* the VMM's own, outside */
+#define NR7		16
+
+static struct pvx_gfn_range granges[2] __aligned(64);
+
+static uint64_t inflate7(uint32_t nr, uint64_t gfn, uint32_t npages)
+{
+	granges[0].gfn = gfn;
+	granges[0].npages = npages;
+	granges[0].status = 0x7777;
+	return guest_hypercall(nr, (uint64_t)granges, 1, 0, 0);
+}
+
+static void guest7_main(uint64_t arg)
+{
+	uint64_t r, r2;
+
+	(void)arg;
+	set_map(0, IOVA7_BASE, BUF_GFN, NR7, RW);
+	r = hc(PVX_HC_IOMMU_MAP, maps, 1, 0);
+	GUEST_SYNC(1, r, maps[0].status);
+	r = inflate7(PVX_HC_BALLOON_INFLATE, BUF_GFN, NR7);
+	r2 = inflate7(PVX_HC_BALLOON_INFLATE, BUF_GFN + NR7 - 1, 2);
+	GUEST_SYNC(2, r, r2, (uint64_t)(int64_t)granges[0].status);
+	set_unmap(0, IOVA7_BASE, NR7);
+	r = hc(PVX_HC_IOMMU_UNMAP, unmaps, 1, 0);
+	r2 = inflate7(PVX_HC_BALLOON_INFLATE, BUF_GFN, NR7);
+	GUEST_SYNC(3, r, r2, granges[0].status);
+	inflate7(PVX_HC_BALLOON_DEFLATE, BUF_GFN, NR7);
+
+	r = inflate7(PVX_HC_BALLOON_INFLATE, BUF_GFN + 64, NR7);
+	set_map(0, IOVA7_BASE + MB, BUF_GFN + 64 + NR7 - 1, 1, RW);
+	r2 = hc(PVX_HC_IOMMU_MAP, maps, 1, 0);
+	GUEST_SYNC(4, r, r2, (uint64_t)(int64_t)maps[0].status);
+	r = inflate7(PVX_HC_BALLOON_DEFLATE, BUF_GFN + 64, NR7);
+	r2 = hc(PVX_HC_IOMMU_MAP, maps, 1, 0);
+	GUEST_SYNC(5, r, r2, maps[0].status);
+	set_unmap(0, IOVA7_BASE + MB, 1);
+	hc(PVX_HC_IOMMU_UNMAP, unmaps, 1, 0);
+
+	/* The VMM maps BUF_GFN + 128 itself now. */
+	GUEST_SYNC(6);
+	r = inflate7(PVX_HC_BALLOON_INFLATE, BUF_GFN + 128, NR7);
+	GUEST_SYNC(7, r, (uint64_t)(int64_t)granges[0].status);
+	/* And has unmapped it. */
+	r = inflate7(PVX_HC_BALLOON_INFLATE, BUF_GFN + 128, NR7);
+	GUEST_SYNC(8, r, granges[0].status);
 	GUEST_DONE();
 }
 
@@ -1339,6 +1396,91 @@ static void test_memslot(int pvx, struct edu *e)
 	munmap(mem, GONE_SIZE);
 }
 
+/* VM 7: the balloon does not give back what is pinned for DMA. */
+static void test_balloon(int pvx, struct edu *e)
+{
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
+	uint64_t id, lck0, lck1;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	uint8_t *buf;
+	int r;
+
+	lck0 = locked_kb();
+	vm = vm_create();
+	vcpu = vcpu_add(vm, guest7_main, 0);
+	buf = vm_add_anon_slot(vm, 1, BUF_GPA, BUF_SIZE, 0, true);
+	memset(buf, 0x77, BUF_SIZE);
+	id = pvx_attach(pvx, vm->fd, PVX_F_IOMMU | PVX_F_BALLOON, 0);
+	TAP_EQ(iommu_setup(pvx, id, e->container, IOVA7_BASE, 2 * MB, RW), 0,
+	       "VM 7: setup");
+	if (vcpu_expect_step(vcpu, 1, &uc)) {
+		TAP_EQ(uc.args[1], 1, "VM 7: %d pages mapped", NR7);
+		TAP_EQ(uc.args[2], 0, "VM 7: status 0");
+	}
+	lck1 = locked_kb();
+	if (vcpu_expect_step(vcpu, 2, &uc)) {
+		TAP_EQ(uc.args[1], 0, "VM 7: inflate of the mapped pages refused");
+		TAP_EQ(uc.args[2], 0, "VM 7: inflate over the last mapped page refused");
+		TAP_EQ(uc.args[3], PVX_ERR(PVX_EBUSY), "VM 7: with -PVX_EBUSY");
+	}
+	TAP_EQ(locked_kb(), lck1, "VM 7: locked_vm unchanged by the refusal");
+	tap_ok(all(buf, 0x77, NR7 * PAGE),
+	       "VM 7: the mapped pages keep their data in the VMM");
+	fill(buf + 8 * PAGE, 0x42);
+	tap_ok(edu_dma(e, IOVA7_BASE + 8 * PAGE, false) &&
+	       edu_dma(e, IOVA7_BASE, true) &&
+	       !memcmp(buf, buf + 8 * PAGE, DMA_LEN),
+	       "VM 7: device and VMM still share the pages after the refusal");
+	if (vcpu_expect_step(vcpu, 3, &uc)) {
+		TAP_EQ(uc.args[1], 1, "VM 7: unmapped");
+		TAP_EQ(uc.args[2], 1, "VM 7: unmapped pages inflate");
+		TAP_EQ(uc.args[3], 0, "VM 7: status 0");
+	}
+	if (vcpu_expect_step(vcpu, 4, &uc)) {
+		TAP_EQ(uc.args[1], 1, "VM 7: %d other pages inflated", NR7);
+		TAP_EQ(uc.args[2], 0, "VM 7: map of a ballooned page refused");
+		TAP_EQ(uc.args[3], PVX_ERR(PVX_EBUSY), "VM 7: with -PVX_EBUSY");
+	}
+	TAP_EQ(locked_kb(), lck0, "VM 7: nothing pinned by the refused map");
+	if (vcpu_expect_step(vcpu, 5, &uc)) {
+		TAP_EQ(uc.args[1], 1, "VM 7: deflated");
+		TAP_EQ(uc.args[2], 1, "VM 7: the deflated page maps");
+		TAP_EQ(uc.args[3], 0, "VM 7: status 0");
+	}
+	if (vcpu_expect_step(vcpu, 6, &uc)) {
+		map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+		map.vaddr = (uint64_t)(buf + 128 * PAGE);
+		map.iova = IOVA7_VMM;
+		map.size = NR7 * PAGE;
+		r = ioctl(e->container, VFIO_IOMMU_MAP_DMA, &map);
+		tap_ok(!r, "VM 7: the VMM maps %d guest pages itself: %s", NR7,
+		       r ? strerror(errno) : "ok");
+	}
+	lck1 = locked_kb();
+	TAP_EQ(lck1 - lck0, NR7 * PAGE / 1024, "VM 7: the VMM's pin in locked_vm");
+	if (vcpu_expect_step(vcpu, 7, &uc)) {
+		TAP_EQ(uc.args[1], 0, "VM 7: inflate of pages the VMM pinned refused");
+		TAP_EQ(uc.args[2], PVX_ERR(PVX_EBUSY), "VM 7: with -PVX_EBUSY");
+	}
+	tap_ok(all(buf + 128 * PAGE, 0x77, NR7 * PAGE),
+	       "VM 7: the VMM's pinned pages keep their data");
+	unmap.iova = IOVA7_VMM;
+	unmap.size = NR7 * PAGE;
+	TAP_EQ(ioctl(e->container, VFIO_IOMMU_UNMAP_DMA, &unmap), 0,
+	       "VM 7: the VMM unmaps its pages");
+	if (vcpu_expect_step(vcpu, 8, &uc)) {
+		TAP_EQ(uc.args[1], 1, "VM 7: unpinned, they inflate");
+		TAP_EQ(uc.args[2], 0, "VM 7: status 0");
+	}
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "VM 7: guest done");
+	TAP_EQ(__pvx_detach_fd(pvx, vm->fd), 0, "VM 7: detach");
+	TAP_EQ(locked_kb(), lck0, "VM 7: locked_vm back where it was");
+	vm_free(vm);
+}
+
 int main(void)
 {
 	struct edu e;
@@ -1364,6 +1506,7 @@ int main(void)
 	test_staging(pvx, &e);
 	test_caps(pvx, &e);
 	test_memslot(pvx, &e);
+	test_balloon(pvx, &e);
 	TAP_EQ(locked_kb(), lck0, "VMM: nothing left pinned");
 	vfio_close(&e);
 	test_vmm_death(pvx, &e);
