@@ -25,6 +25,7 @@
  * nothing and is freed by collection or with the vCPU's state.
  */
 #include <linux/kthread.h>
+#include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
@@ -58,6 +59,9 @@ struct pvx_split_req {
 #define PVX_DIRTY_RESERVE	4
 
 static struct workqueue_struct *pvx_split_wq;
+
+/* inflight_test: a worker still running at rmmod or SIGKILL. */
+PVX_TEST_HOLD_KNOB(test_split_hold, "hold split-phase workers");
 static DECLARE_WAIT_QUEUE_HEAD(pvx_split_idle);
 
 /*
@@ -115,6 +119,7 @@ static void pvx_split_work(struct work_struct *work)
 	u8 vector;
 	int idx;
 
+	test_split_hold_wait();
 	b.scratch = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	if (b.scratch) {
 		kthread_use_mm(mm);
