@@ -538,7 +538,7 @@ static int test_rmmod(int pvx, int kofd)
 	struct pvx_vm_stats *recs;
 	struct teardown t = { .fn = unload };
 	struct inflight f;
-	uint64_t live, t0;
+	uint64_t live;
 	uint32_t nr;
 	int r;
 
@@ -571,12 +571,7 @@ static int test_rmmod(int pvx, int kofd)
 	r = syscall(SYS_finit_module, kofd, "", 0);
 	if (!tap_ok(!r, "%s: finit_module: %s", v, r ? strerror(errno) : "ok"))
 		return -1;
-	t0 = now_ns();
-	do {
-		pvx = open(PVX_DEV, O_RDWR | O_CLOEXEC);
-		if (pvx < 0)
-			usleep(20000);
-	} while (pvx < 0 && now_ns() - t0 < 5 * SEC);
+	pvx = pvx_open_after_load();
 	if (!tap_ok(pvx >= 0, "%s: %s back", v, PVX_DEV))
 		return -1;
 	r = pvx_stats_read(pvx, &recs, &nr, &live);

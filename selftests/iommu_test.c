@@ -1501,12 +1501,7 @@ static int test_rmmod_mapped(int pvx, struct edu *e)
 	r = syscall(SYS_finit_module, kofd, "", 0);
 	tap_ok(!r, "pvx_host loaded again: %s", r ? strerror(errno) : "ok");
 	close(kofd);
-	t0 = now_ns();
-	do {
-		pvx = open(PVX_DEV, O_RDWR | O_CLOEXEC);
-		if (pvx < 0)
-			usleep(20000);
-	} while (pvx < 0 && now_ns() - t0 < 5000000000ULL);
+	pvx = pvx_open_after_load();
 	return pvx;
 }
 

@@ -204,12 +204,7 @@ int main(void)
 	if (r)
 		goto stop;
 	unloaded = false;
-	t0 = now_ns();
-	do {
-		pvx = open(PVX_DEV, O_RDWR | O_CLOEXEC);
-		if (pvx < 0)
-			usleep(20000);
-	} while (pvx < 0 && now_ns() - t0 < 5000000000ULL);
+	pvx = pvx_open_after_load();
 	if (!tap_ok(pvx >= 0, "%s back after reload: %s", PVX_DEV,
 		    pvx >= 0 ? "ok" : strerror(errno)))
 		goto stop;

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,4 +212,17 @@ pid_t fork_reporting(int *fd)
 	close(pid ? p[1] : p[0]);
 	*fd = pid ? p[0] : p[1];
 	return pid;
+}
+
+int pvx_open_after_load(void)
+{
+	uint64_t t0 = now_ns();
+	int fd;
+
+	do {
+		fd = open(PVX_DEV, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			usleep(20000);
+	} while (fd < 0 && now_ns() - t0 < 5000000000ULL);
+	return fd;
 }

@@ -32,6 +32,12 @@ int obs_kvm_vms(pid_t pid);
 bool obs_module_loaded(const char *name);
 
 /*
+ * /dev/pvx of a pvx_host loaded again, -1 if it did not appear within
+ * 5 s (the node comes with the module's misc device).
+ */
+int pvx_open_after_load(void);
+
+/*
  * fork() with a pipe from the child to the parent: *fd is its write end
  * in the child (to which 0 is returned), its read end in the parent.
  */
