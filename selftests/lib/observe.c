@@ -143,8 +143,12 @@ static int64_t obs_vmstat(const char *key)
 
 int64_t obs_foll_pins(void)
 {
-	int64_t acq = obs_vmstat("nr_foll_pin_acquired");
-	int64_t rel = obs_vmstat("nr_foll_pin_released");
+	int64_t acq, rel;
+
+	/* Folds the per-CPU deltas in: the totals are exact only then. */
+	write_file("/proc/sys/vm/stat_refresh", "1");
+	acq = obs_vmstat("nr_foll_pin_acquired");
+	rel = obs_vmstat("nr_foll_pin_released");
 
 	return acq < 0 || rel < 0 ? -1 : acq - rel;
 }
