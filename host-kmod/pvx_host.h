@@ -9,6 +9,7 @@
 #define PVX_HOST_H
 
 #include <linux/atomic.h>
+#include <linux/delay.h>
 #include <linux/hashtable.h>
 #include <linux/hrtimer.h>
 #include <linux/mutex.h>
@@ -17,6 +18,32 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <uapi/linux/pvx.h>
+
+/*
+ * Test builds (PVX_TEST_HOOKS, "make stage") have knobs that hold a path
+ * while they are set, so that a selftest can unload the module or kill
+ * the VMM while that path is surely in flight, and let it go on when it
+ * wants.  A hold lasts 30 s at most: a test that dies hangs nothing.
+ * Elsewhere they compile to nothing.
+ */
+#ifdef PVX_TEST_HOOKS
+#define PVX_TEST_HOLD_KNOB(name, what)					\
+	static unsigned int name;					\
+	module_param(name, uint, 0644);					\
+	MODULE_PARM_DESC(name, "Test builds: " what " while set");	\
+	static void name##_wait(void)					\
+	{								\
+		unsigned int i;						\
+									\
+		for (i = 0; READ_ONCE(name) && i < 1500; i++)		\
+			msleep(20);					\
+	}
+#else
+#define PVX_TEST_HOLD_KNOB(name, what)					\
+	static inline void name##_wait(void)				\
+	{								\
+	}
+#endif
 
 struct kvm;
 struct kvm_vcpu;

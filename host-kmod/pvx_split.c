@@ -38,6 +38,7 @@
  * or with the vCPU's state.  The worker's own state outlives the VM until
  * the thread is gone (pvx_split_vm_destroyed()).
  */
+#include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/vhost_task.h>
 #include <linux/slab.h>
@@ -78,6 +79,9 @@ struct pvx_split_req {
 
 /* Only for stopping workers of VMs KVM destroys. */
 static struct workqueue_struct *pvx_split_wq;
+
+/* inflight_test: a worker still running at rmmod or SIGKILL. */
+PVX_TEST_HOLD_KNOB(test_split_hold, "hold split-phase workers");
 
 /*
  * The gfns a vCPU-context call may mark dirty: what its dirty ring takes
@@ -132,6 +136,7 @@ static void pvx_split_run(struct pvx_split_req *req)
 	u8 vector;
 	int idx;
 
+	test_split_hold_wait();
 	b.scratch = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	if (b.scratch) {
 		idx = pvx_compat_kvm_srcu_lock(kvm);

@@ -22,6 +22,9 @@ module_param(yield_rate_hz, uint, 0644);
 MODULE_PARM_DESC(yield_rate_hz,
 		 "Directed yields per second and VM, at most (0: no limit)");
 
+/* inflight_test: a yield still asleep in the host at rmmod or SIGKILL. */
+PVX_TEST_HOLD_KNOB(test_yield_hold, "hold directed yields asleep");
+
 void pvx_yield_vm_init(struct pvx_yield_state *ys)
 {
 	spin_lock_init(&ys->lock);
@@ -70,6 +73,7 @@ static long pvx_yield_to(struct pvx_call *call)
 		return -PVX_ENOENT;
 	if (target == call->vcpu)
 		return -PVX_EINVAL;
+	test_yield_hold_wait();
 
 	if (!pvx_compat_vcpu_preempted(target))
 		return pvx_yield_result(call->vm, PVX_YIELD_NOT_PREEMPTED);

@@ -39,6 +39,7 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include "pvx_test.h"
+#include "pvx_observe.h"
 
 #define PAGE		4096ULL
 #define MB		(1ULL << 20)
@@ -60,6 +61,7 @@
 #define IOVA4_BASE	0x4000000ULL	/* the staging page's VM */
 #define IOVA5_BASE	0x5000000ULL	/* the capped VM */
 #define IOVA6_BASE	0x6000000ULL	/* the memslot removal VM */
+#define IOVA8_BASE	0x8000000ULL	/* the VM mapped at rmmod */
 /* The memslot VM 6 loses while pvx has it mapped. */
 #define GONE_SLOT	3
 #define GONE_GPA	0x11000000ULL
@@ -1481,10 +1483,145 @@ static void test_balloon(int pvx, struct edu *e)
 	vm_free(vm);
 }
 
+/* --------------------------------------------- rmmod with mappings in force */
+
+static void guest8_main(uint64_t arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 16; i++)
+		set_map(i, IOVA8_BASE + i * PAGE, BUF_GFN + i, 1, RW);
+	GUEST_SYNC(1, hc(PVX_HC_IOMMU_MAP, maps, 16, 0));
+	GUEST_DONE();
+}
+
+static int unload_pvx_host(void)
+{
+	uint64_t t0 = now_ns();
+
+	while (syscall(SYS_delete_module, "pvx_host", O_NONBLOCK)) {
+		if ((errno != EAGAIN && errno != EBUSY) ||
+		    now_ns() - t0 > 20000000000ULL)
+			return -errno;
+		usleep(50000);
+	}
+	return 0;
+}
+
+/*
+ * A child VMM's VM has 16 pages mapped for the device.  pvx_host cannot
+ * be unloaded under it: the staging page pvx mapped into the VMM (sealed,
+ * until the VM's IOMMU state is released) holds the module, so unload
+ * cannot take the mappings away, and they still work.  Once the VMM is
+ * killed, unload goes through and leaves no page pinned (/proc/vmstat's
+ * FOLL_PIN counts) and no kworker running pvx work.  First in main,
+ * before this process attaches a VM of its own.  Closes @pvx; returns
+ * /dev/pvx of pvx_host loaded again, or -1.
+ */
+static int test_rmmod_mapped(int pvx, struct edu *e)
+{
+	const char *ko = getenv("PVX_HOST_KO");
+	int64_t pins0, pins1, got[4] = { 0, 0, 0, 0 };
+	int rfd, back[2], r, kofd, wst;
+	uint64_t t0;
+	pid_t pid;
+	char c = 'c';
+
+	kofd = ko && *ko ? open(ko, O_RDONLY | O_CLOEXEC) : -1;
+	if (kofd < 0) {
+		tap_skip("rmmod with mappings: PVX_HOST_KO not set");
+		return pvx;
+	}
+	pins0 = obs_foll_pins();
+	TEST_ASSERT(!pipe(back), "pipe");
+	pid = fork_reporting(&rfd);
+	if (!pid) {
+		struct vcpu *vcpu;
+		struct ucall uc;
+		struct vm *vm;
+		uint8_t *buf;
+		uint64_t id;
+
+		/* got[]: pages mapped, VmLck kB, DMA lands, lands again. */
+		if (vfio_open(e))
+			_exit(1);
+		vm = vm_create();
+		vcpu = vcpu_add(vm, guest8_main, 0);
+		buf = vm_add_anon_slot(vm, 1, BUF_GPA, BUF_SIZE, 0, true);
+		if (__pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &id) ||
+		    iommu_setup(pvx, id, e->container, IOVA8_BASE, MB, RW))
+			_exit(2);
+		close(pvx);
+		if (vcpu_get_ucall(vcpu, &uc) == UCALL_SYNC)
+			got[0] = uc.args[1];
+		got[1] = locked_kb();
+		/* edu's buffer gets page 1's pattern, then writes it out. */
+		memset(buf + PAGE, 0x5c, PAGE);
+		memset(buf + 2 * PAGE, 0, PAGE);
+		got[2] = edu_dma(e, IOVA8_BASE + PAGE, false) &&
+			 edu_dma(e, IOVA8_BASE + 2 * PAGE, true) &&
+			 all(buf + 2 * PAGE, 0x5c, DMA_LEN);
+		if (write(rfd, got, 3 * sizeof(got[0])) != 3 * sizeof(got[0]) ||
+		    read(back[0], &c, 1) != 1)
+			_exit(3);
+		memset(buf + 3 * PAGE, 0, PAGE);
+		got[3] = edu_dma(e, IOVA8_BASE + 3 * PAGE, true) &&
+			 all(buf + 3 * PAGE, 0x5c, DMA_LEN);
+		if (write(rfd, &got[3], sizeof(got[3])) != sizeof(got[3]))
+			_exit(4);
+		pause();
+		_exit(0);
+	}
+	/* The parent keeps no fd of the device: the child VMM has it. */
+	close(pvx);
+	r = read(rfd, got, 3 * sizeof(got[0]));
+	TAP_EQ(r, 3 * sizeof(got[0]), "VM 8: child VMM set up");
+	TAP_EQ(got[0], 16, "VM 8: 16 pages mapped");
+	TAP_EQ(got[1], 16 * PAGE / 1024, "VM 8: the child's VmLck has them");
+	pins1 = obs_foll_pins();
+	tap_ok(pins1 - pins0 >= 16,
+	       "VM 8: /proc/vmstat counts the pinned pages (%lld more)",
+	       (long long)(pins1 - pins0));
+	tap_ok(got[2], "VM 8: the device writes its page 2");
+
+	r = syscall(SYS_delete_module, "pvx_host", O_NONBLOCK) ? -errno : 0;
+	tap_ok(r == -EAGAIN || r == -EBUSY,
+	       "rmmod under a live VMM's mappings: refused (%s)",
+	       r ? strerror(-r) : "unloaded");
+	if (!r)
+		tap_bail("pvx_host unloaded under mapped pages");
+	/* The refusal left the mappings alone: the device still reaches them. */
+	r = write(back[1], &c, 1) == 1 &&
+	    read(rfd, &got[3], sizeof(got[3])) == sizeof(got[3]);
+	tap_ok(r && got[3], "after the refused rmmod: the device writes page 3");
+	kill(pid, SIGKILL);
+	waitpid(pid, &wst, 0);
+	close(rfd);
+	close(back[0]);
+	close(back[1]);
+
+	r = unload_pvx_host();
+	if (!tap_ok(!r, "VMM killed: rmmod goes through: %s",
+		    r ? strerror(-r) : "ok"))
+		tap_bail("pvx_host still loaded");
+	/* The dead VMM's container may still be on its way out. */
+	t0 = now_ns();
+	while (obs_foll_pins() != pins0 && now_ns() - t0 < 5000000000ULL)
+		usleep(10000);
+	TAP_EQ(obs_foll_pins(), pins0, "after rmmod: no page left pinned (/proc/vmstat)");
+	TAP_EQ(obs_kworkers_busy("pvx_"), 0, "after rmmod: no kworker runs pvx work");
+	r = syscall(SYS_finit_module, kofd, "", 0);
+	tap_ok(!r, "pvx_host loaded again: %s", r ? strerror(errno) : "ok");
+	close(kofd);
+	pvx = pvx_open_after_load();
+	return pvx;
+}
+
 int main(void)
 {
 	struct edu e;
-	uint64_t lck0;
+	uint64_t lck0, t0;
 	int pvx, r;
 
 	tap_init("iommu_test: PVX_HC_IOMMU_MAP/UNMAP with edu's DMA through VFIO");
@@ -1494,7 +1631,13 @@ int main(void)
 	if (!edu_find(&e))
 		tap_skip_all("no edu device (1234:11e8): run-l1.sh --iommu provides one");
 	allow_unsafe_interrupts();
-	r = vfio_open(&e);
+	/* Before this process holds a staging page of its own. */
+	pvx = test_rmmod_mapped(pvx, &e);
+	if (pvx < 0)
+		tap_bail("/dev/pvx did not come back after the reload");
+	t0 = now_ns();
+	while ((r = vfio_open(&e)) == -EBUSY && now_ns() - t0 < 5000000000ULL)
+		usleep(10000);
 	if (r)
 		tap_bail("VFIO: %s", strerror(-r));
 	TAP_EQ(edu_rd32(&e, EDU_ID) & 0xff, 0xed, "edu answers through its BAR0");

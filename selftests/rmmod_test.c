@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "pvx_test.h"
+#include "pvx_observe.h"
 
 #define NR_VCPUS	2
 #define SYNC_EVERY	128
@@ -118,21 +119,6 @@ static void print_counts(struct vm *vm, const char *when)
 	}
 }
 
-static bool module_listed(void)
-{
-	char line[256];
-	bool found = false;
-	FILE *f = fopen("/proc/modules", "r");
-
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, MODNAME " ", strlen(MODNAME) + 1))
-			found = true;
-	fclose(f);
-	return found;
-}
-
 int main(void)
 {
 	struct hammer base[NR_VCPUS], snap[NR_VCPUS];
@@ -192,7 +178,7 @@ int main(void)
 	       (unsigned long long)ms);
 	if (!unloaded)
 		goto stop;
-	tap_ok(!module_listed(), "%s gone from /proc/modules", MODNAME);
+	tap_ok(!obs_module_loaded(MODNAME), "%s gone from /proc/modules", MODNAME);
 
 	for (i = 0; i < NR_VCPUS; i++)
 		snap[i] = read_counts(vm, i);
@@ -218,12 +204,7 @@ int main(void)
 	if (r)
 		goto stop;
 	unloaded = false;
-	t0 = now_ns();
-	do {
-		pvx = open(PVX_DEV, O_RDWR | O_CLOEXEC);
-		if (pvx < 0)
-			usleep(20000);
-	} while (pvx < 0 && now_ns() - t0 < 5000000000ULL);
+	pvx = pvx_open_after_load();
 	if (!tap_ok(pvx >= 0, "%s back after reload: %s", PVX_DEV,
 		    pvx >= 0 ? "ok" : strerror(errno)))
 		goto stop;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "pvx_test.h"
+#include "pvx_observe.h"
 
 #define SYNC_EVERY	256
 
@@ -84,28 +85,6 @@ static void child(int pvx, int wfd, int variant)
 		pause();
 }
 
-/*
- * KVM names a VM's debugfs directory "<pid>-<fd>" and removes it when it
- * destroys the VM: tells "KVM kept the VM" from "pvx missed its end".
- * Returns -1 when debugfs is not mounted.
- */
-static int kvm_debugfs_dirs(pid_t pid)
-{
-	char prefix[32];
-	struct dirent *de;
-	DIR *d = opendir("/sys/kernel/debug/kvm");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	snprintf(prefix, sizeof(prefix), "%d-", pid);
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, prefix, strlen(prefix)))
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void one_round(int pvx, int variant, uint64_t live_base)
 {
 	struct pvx_vm_stats st;
@@ -175,7 +154,7 @@ static void one_round(int pvx, int variant, uint64_t live_base)
 	if (!gone)
 		tap_diag("vm_id %llu still listed: %d; KVM debugfs dirs of pid %d: %d (0: KVM destroyed the VM, -1: no debugfs)",
 			 (unsigned long long)id, pvx_find_vm(pvx, id, NULL),
-			 pid, kvm_debugfs_dirs(pid));
+			 pid, obs_kvm_vms(pid));
 }
 
 int main(void)
