@@ -269,6 +269,24 @@ else
 	ok $? "detach --id 9: ENOENT explained"
 fi
 
+# --- the ABI headers: each usable alone by userspace ---------------------
+# (with a use of macros that need what the header includes)
+uapi=$here/../../include/uapi
+use_pvx_para_h='unsigned long long t[] = { PVX_FEATURES_ALL, PVX_HC_IOMMU_UNMAP };'
+use_pvx_h='unsigned long long t[] = { PVX_IOC_IOMMU_SETUP, PVX_DETACH_BY_ID };'
+for h in pvx_para.h pvx.h; do
+	use=use_${h//./_}
+	printf '#include <linux/%s>\n%s\n' "$h" "${!use}" > "$tmp/h.c"
+	${CC:-cc} -std=c90 -Wall -Wextra -Werror -fsyntax-only -I"$uapi" -x c "$tmp/h.c" > "$tmp/err" 2>&1
+	ok $? "<linux/$h> compiles alone as C90"
+	if command -v "${CXX:-c++}" > /dev/null; then
+		${CXX:-c++} -Wall -Wextra -Werror -fsyntax-only -I"$uapi" -x c++ "$tmp/h.c" > "$tmp/err" 2>&1
+		ok $? "<linux/$h> compiles alone as C++"
+	else
+		skip "<linux/$h> compiles alone as C++" "no ${CXX:-c++}"
+	fi
+done
+
 echo "1..$n"
 echo "# $pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]
