@@ -18,22 +18,17 @@
 
 static struct pvx_table pvx_table;
 
-static const struct pvx_service *const pvx_services[] = {
-	&pvx_svc_probe,
-	&pvx_svc_yield_to,
-	&pvx_svc_set_vector,
-	&pvx_svc_timer_set,
-	&pvx_svc_msr_batch,
-	&pvx_svc_prefault_write,
-	&pvx_svc_copy_pages,
-	&pvx_svc_split_collect,
-	&pvx_svc_doorbell,
-	&pvx_svc_balloon_inflate,
-	&pvx_svc_balloon_deflate,
-	&pvx_svc_balloon_stats,
-	&pvx_svc_iommu_map,
-	&pvx_svc_iommu_unmap,
+/* PVX_HYPERCALLS, each line with the service its file gives. */
+#define PVX_SERVICE(NAME, name_, nr_, feature_) {		\
+	.name = #name_,						\
+	.nr = PVX_HC_##NAME,					\
+	.feature = (feature_),					\
+	.ops = &pvx_svc_##name_,				\
+},
+static const struct pvx_service pvx_services[] = {
+	PVX_HYPERCALLS(PVX_SERVICE)
 };
+#undef PVX_SERVICE
 
 u64 pvx_supported_features(void)
 {
@@ -88,7 +83,7 @@ bool pvx_handle_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 static void pvx_services_unregister(unsigned int n)
 {
 	while (n--)
-		pvx_table_unregister(&pvx_table, pvx_services[n]);
+		pvx_table_unregister(&pvx_table, &pvx_services[n]);
 }
 
 static int pvx_services_register(void)
@@ -97,10 +92,10 @@ static int pvx_services_register(void)
 	int ret;
 
 	for (i = 0; i < ARRAY_SIZE(pvx_services); i++) {
-		ret = pvx_table_register(&pvx_table, pvx_services[i]);
+		ret = pvx_table_register(&pvx_table, &pvx_services[i]);
 		if (ret) {
 			pr_err("service %s (nr %#x) not registered: %d\n",
-			       pvx_services[i]->name, pvx_services[i]->nr, ret);
+			       pvx_services[i].name, pvx_services[i].nr, ret);
 			pvx_services_unregister(i);
 			return ret;
 		}

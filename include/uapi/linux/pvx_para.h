@@ -26,20 +26,6 @@
  */
 #define PVX_HC_BASE		0x70767800U	/* "pvx" */
 #define PVX_HC_COUNT		64
-#define PVX_HC_PROBE		(PVX_HC_BASE + 0)
-#define PVX_HC_YIELD_TO		(PVX_HC_BASE + 1)
-#define PVX_HC_SET_VECTOR	(PVX_HC_BASE + 2)
-#define PVX_HC_TIMER_SET	(PVX_HC_BASE + 3)
-#define PVX_HC_MSR_BATCH	(PVX_HC_BASE + 4)
-#define PVX_HC_PREFAULT_WRITE	(PVX_HC_BASE + 5)
-#define PVX_HC_COPY_PAGES	(PVX_HC_BASE + 6)
-#define PVX_HC_SPLIT_COLLECT	(PVX_HC_BASE + 7)
-#define PVX_HC_DOORBELL		(PVX_HC_BASE + 8)
-#define PVX_HC_BALLOON_INFLATE	(PVX_HC_BASE + 9)
-#define PVX_HC_BALLOON_DEFLATE	(PVX_HC_BASE + 10)
-#define PVX_HC_BALLOON_STATS	(PVX_HC_BASE + 11)
-#define PVX_HC_IOMMU_MAP	(PVX_HC_BASE + 12)
-#define PVX_HC_IOMMU_UNMAP	(PVX_HC_BASE + 13)
 
 /* PVX_HC_PROBE's result in RAX: the bytes "pvx!" in little-endian order. */
 #define PVX_SIGNATURE		0x21787670U
@@ -78,11 +64,50 @@
 #define PVX_F_DOORBELL		_BITULL(6)
 #define PVX_F_BALLOON		_BITULL(7)
 #define PVX_F_IOMMU		_BITULL(8)
-#define PVX_FEATURES_ALL	(PVX_F_YIELD_TO | PVX_F_TIMER | \
-				 PVX_F_MSR_BATCH | PVX_F_PREFAULT | \
-				 PVX_F_COPY_PAGES | PVX_F_SPLIT | \
-				 PVX_F_DOORBELL | PVX_F_BALLOON | \
-				 PVX_F_IOMMU)
+
+/*
+ * The hypercalls, one line each, in number order:
+ *
+ *   HC(NAME, name, nr, feature)
+ *
+ * PVX_HC_<NAME> is PVX_HC_BASE + @nr.  @name is the call's name wherever
+ * one is shown (pvxctl, the pvx:pvx_hypercall tracepoint) and the host's
+ * service for it (pvx_svc_<name>).  @feature is the PVX_F_* bit a VM needs
+ * to make the call, or 0: any attached VM may.  Numbers are never reused.
+ *
+ * The numbers, PVX_FEATURES_ALL and the host's dispatch table, its
+ * tracepoint's names and pvxctl's are all made from this one list: define
+ * HC() to pick what a use needs, and expand PVX_HYPERCALLS(HC).  (A macro
+ * rather than a header read once per use, as KVM's kvm-x86-ops.h is,
+ * because some uses sit inside an expression.)
+ */
+#define PVX_HYPERCALLS(HC)							\
+	HC(PROBE,		probe,			 0, 0)			\
+	HC(YIELD_TO,		yield_to,		 1, PVX_F_YIELD_TO)	\
+	HC(SET_VECTOR,		set_vector,		 2, 0)			\
+	HC(TIMER_SET,		timer_set,		 3, PVX_F_TIMER)	\
+	HC(MSR_BATCH,		msr_batch,		 4, PVX_F_MSR_BATCH)	\
+	HC(PREFAULT_WRITE,	prefault_write,		 5, PVX_F_PREFAULT)	\
+	HC(COPY_PAGES,		copy_pages,		 6, PVX_F_COPY_PAGES)	\
+	HC(SPLIT_COLLECT,	split_collect,		 7, PVX_F_SPLIT)	\
+	HC(DOORBELL,		doorbell,		 8, PVX_F_DOORBELL)	\
+	HC(BALLOON_INFLATE,	balloon_inflate,	 9, PVX_F_BALLOON)	\
+	HC(BALLOON_DEFLATE,	balloon_deflate,	10, PVX_F_BALLOON)	\
+	HC(BALLOON_STATS,	balloon_stats,		11, PVX_F_BALLOON)	\
+	HC(IOMMU_MAP,		iommu_map,		12, PVX_F_IOMMU)	\
+	HC(IOMMU_UNMAP,		iommu_unmap,		13, PVX_F_IOMMU)
+
+/* PVX_HC_PROBE, PVX_HC_YIELD_TO, ... */
+#define __PVX_HC_NR(NAME, name, nr, ...) \
+	PVX_HC_##NAME = PVX_HC_BASE + (nr),
+enum {
+	PVX_HYPERCALLS(__PVX_HC_NR)
+};
+#undef __PVX_HC_NR
+
+/* Every feature some hypercall needs: every PVX_F_* bit. */
+#define __PVX_HC_FEATURE(NAME, name, nr, feature)	| (feature)
+#define PVX_FEATURES_ALL	(0 PVX_HYPERCALLS(__PVX_HC_FEATURE))
 
 /*
  * Lists.  A batch hypercall takes the guest-physical address of an array
