@@ -16,6 +16,16 @@
 #define CREATE_TRACE_POINTS
 #include "pvx_trace.h"
 
+/*
+ * The tracepoint's format file gets each PVX_HC_<NAME> replaced by its
+ * value in decimal, in place: a name shorter than that (10 digits) would
+ * not be replaced, and warns at load.
+ */
+#define PVX_TRACE_HC_CHECK(NAME, ...) \
+	static_assert(sizeof("PVX_HC_" #NAME) - 1 >= 10);
+PVX_HYPERCALLS(PVX_TRACE_HC_CHECK)
+#undef PVX_TRACE_HC_CHECK
+
 static struct pvx_table pvx_table;
 
 /* PVX_HYPERCALLS, each line with the service its file gives. */
