@@ -13,7 +13,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <asm/msr.h>
-#include <uapi/linux/pvx.h>
+#include <uapi/linux/pvx_para.h>
 #include "pvx_guest.h"
 
 /*

@@ -32,7 +32,7 @@
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <linux/workqueue.h>
-#include <uapi/linux/pvx.h>
+#include <uapi/linux/pvx_para.h>
 #include "pvx_guest.h"
 #include "pvx_version.h"
 

@@ -40,7 +40,7 @@
 #include <linux/notifier.h>
 #include <linux/reboot.h>
 #include <linux/workqueue.h>
-#include <uapi/linux/pvx.h>
+#include <uapi/linux/pvx_para.h>
 #include "pvx_guest.h"
 #include "pvx_version.h"
 

@@ -40,7 +40,7 @@
 #include <asm/kvm_para.h>
 #include <asm/smp.h>
 #include <linux/io.h>
-#include <uapi/linux/pvx.h>
+#include <uapi/linux/pvx_para.h>
 #include "pvx_guest.h"
 #include "pvx_version.h"
 

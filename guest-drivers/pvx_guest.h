@@ -4,7 +4,7 @@
 #define PVX_GUEST_H
 
 #include <linux/types.h>
-#include <uapi/linux/pvx.h>
+#include <uapi/linux/pvx_para.h>
 
 struct notifier_block;
 

@@ -20,7 +20,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_pci.h>
-#include <uapi/linux/pvx.h>
+#include <uapi/linux/pvx_para.h>
 #include "pvx_guest.h"
 
 struct pvx_kick {

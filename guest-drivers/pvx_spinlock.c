@@ -18,7 +18,7 @@
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <asm/processor.h>
-#include <uapi/linux/pvx.h>
+#include <uapi/linux/pvx_para.h>
 #include "pvx_guest.h"
 #include "pvx_spinlock.h"
 #include "pvx_version.h"

@@ -58,7 +58,7 @@
 #include <linux/virtio_pci_modern.h>
 #include <linux/virtio_ring.h>
 #include <linux/workqueue.h>
-#include <uapi/linux/pvx.h>
+#include <uapi/linux/pvx_para.h>
 #include "pvx_guest.h"
 #include "pvx_version.h"
 

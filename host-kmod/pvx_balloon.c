@@ -474,16 +474,6 @@ static const struct pvx_split_ops pvx_deflate_ops = {
 	.run = pvx_deflate_run,
 };
 
-static long pvx_balloon_inflate(struct pvx_call *call)
-{
-	return pvx_batch_call(call, &pvx_inflate_ops);
-}
-
-static long pvx_balloon_deflate(struct pvx_call *call)
-{
-	return pvx_batch_call(call, &pvx_deflate_ops);
-}
-
 static long pvx_balloon_stats(struct pvx_call *call)
 {
 	struct pvx_balloon *b = &call->vm->balloon;
@@ -530,23 +520,14 @@ int pvx_balloon_set_target(struct pvx_vm *vm, u64 target, bool *notified)
 	return 0;
 }
 
-const struct pvx_service pvx_svc_balloon_inflate = {
-	.name = "balloon_inflate",
-	.nr = PVX_HC_BALLOON_INFLATE,
-	.feature = PVX_F_BALLOON,
-	.handler = pvx_balloon_inflate,
+const struct pvx_service_ops pvx_svc_balloon_inflate = {
+	.batch = &pvx_inflate_ops,
 };
 
-const struct pvx_service pvx_svc_balloon_deflate = {
-	.name = "balloon_deflate",
-	.nr = PVX_HC_BALLOON_DEFLATE,
-	.feature = PVX_F_BALLOON,
-	.handler = pvx_balloon_deflate,
+const struct pvx_service_ops pvx_svc_balloon_deflate = {
+	.batch = &pvx_deflate_ops,
 };
 
-const struct pvx_service pvx_svc_balloon_stats = {
-	.name = "balloon_stats",
-	.nr = PVX_HC_BALLOON_STATS,
-	.feature = PVX_F_BALLOON,
+const struct pvx_service_ops pvx_svc_balloon_stats = {
 	.handler = pvx_balloon_stats,
 };

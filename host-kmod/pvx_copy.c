@@ -485,14 +485,6 @@ static const struct pvx_split_ops pvx_copy_ops = {
 	.prepare = pvx_copy_prepare,
 };
 
-static long pvx_copy_pages(struct pvx_call *call)
-{
-	return pvx_batch_call(call, &pvx_copy_ops);
-}
-
-const struct pvx_service pvx_svc_copy_pages = {
-	.name = "copy_pages",
-	.nr = PVX_HC_COPY_PAGES,
-	.feature = PVX_F_COPY_PAGES,
-	.handler = pvx_copy_pages,
+const struct pvx_service_ops pvx_svc_copy_pages = {
+	.batch = &pvx_copy_ops,
 };

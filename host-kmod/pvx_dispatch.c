@@ -3,7 +3,9 @@
  * The hypercall dispatch table: one slot per pvx number, filled by the
  * services at load.  Like kvmtool's spapr_hcall table it refuses a second
  * registration of a number; like KVM's __kvm_emulate_hypercall it gates
- * every call on the VM's features in one place.
+ * every call on the VM's features in one place.  A batch hypercall's
+ * service gives only its list ops, and dispatch calls pvx_batch_call()
+ * for it: every list is checked, copied in and written back the same way.
  */
 #include <linux/bitops.h>
 #include <linux/errno.h>
@@ -18,7 +20,10 @@ int pvx_table_register(struct pvx_table *table, const struct pvx_service *svc)
 {
 	unsigned int slot;
 
-	if (!svc->handler || !pvx_nr_in_range(svc->nr))
+	/* A handler or a batch's ops: one of them, not both. */
+	if (!svc->ops || !svc->ops->handler == !svc->ops->batch)
+		return -EINVAL;
+	if (!pvx_nr_in_range(svc->nr))
 		return -EINVAL;
 	if (hweight64(svc->feature) > 1)
 		return -EINVAL;
@@ -65,5 +70,7 @@ long pvx_table_dispatch(const struct pvx_table *table, struct pvx_call *call,
 	if (svc->feature && !(svc->feature & vm_features))
 		return -PVX_EOPNOTSUPP;
 
-	return svc->handler(call);
+	if (svc->ops->batch)
+		return pvx_batch_call(call, svc->ops->batch);
+	return svc->ops->handler(call);
 }

@@ -4,6 +4,7 @@
  * test module too, so the suite needs neither KVM nor a loaded pvx_host.
  */
 #include <kunit/test.h>
+#include <linux/string.h>
 #include "pvx_dispatch.c"
 
 #define PVX_TEST_F_A	BIT_ULL(3)
@@ -19,20 +20,41 @@ static long pvx_test_seven(struct pvx_call *call)
 	return 7;
 }
 
+static const struct pvx_split_ops pvx_test_list_ops = {
+	.entry_size = 24,
+};
+
+/*
+ * pvx_split.c's, which needs a VM: here it says which ops it was given
+ * and for which call.
+ */
+long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops)
+{
+	return ops->entry_size * 1000 + call->args[0];
+}
+
+static const struct pvx_service_ops ops_sum = { .handler = pvx_test_sum };
+static const struct pvx_service_ops ops_seven = { .handler = pvx_test_seven };
+static const struct pvx_service_ops ops_list = { .batch = &pvx_test_list_ops };
+
 static const struct pvx_service svc_open = {
-	.name = "open", .nr = PVX_HC_BASE + 1, .handler = pvx_test_sum,
+	.name = "open", .nr = PVX_HC_BASE + 1, .ops = &ops_sum,
 };
 static const struct pvx_service svc_a = {
 	.name = "a", .nr = PVX_HC_BASE + 2, .feature = PVX_TEST_F_A,
-	.handler = pvx_test_seven,
+	.ops = &ops_seven,
 };
 static const struct pvx_service svc_a2 = {
 	.name = "a2", .nr = PVX_HC_BASE + 3, .feature = PVX_TEST_F_A,
-	.handler = pvx_test_seven,
+	.ops = &ops_seven,
+};
+static const struct pvx_service svc_list = {
+	.name = "list", .nr = PVX_HC_BASE + 4, .feature = PVX_TEST_F_B,
+	.ops = &ops_list,
 };
 static const struct pvx_service svc_last = {
 	.name = "last", .nr = PVX_HC_BASE + PVX_HC_COUNT - 1,
-	.feature = PVX_TEST_F_B, .handler = pvx_test_seven,
+	.feature = PVX_TEST_F_B, .ops = &ops_seven,
 };
 
 static void pvx_test_range(struct kunit *test)
@@ -59,6 +81,10 @@ static void pvx_test_register(struct kunit *test)
 
 static void pvx_test_register_rejects(struct kunit *test)
 {
+	static const struct pvx_service_ops ops_none = {};
+	static const struct pvx_service_ops ops_both = {
+		.handler = pvx_test_seven, .batch = &pvx_test_list_ops,
+	};
 	struct pvx_service bad = svc_a;
 	struct pvx_table t = {};
 
@@ -76,10 +102,15 @@ static void pvx_test_register_rejects(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
 
 	bad.nr = PVX_HC_BASE + 10;
-	bad.handler = NULL;
+	bad.ops = NULL;
+	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
+	bad.ops = &ops_none;
+	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
+	/* A handler and list ops: which one would dispatch call? */
+	bad.ops = &ops_both;
 	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
 
-	bad.handler = pvx_test_seven;
+	bad.ops = &ops_seven;
 	bad.feature = PVX_TEST_F_A | PVX_TEST_F_B;
 	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
 	KUNIT_EXPECT_NULL(test, t.svc[10]);
@@ -124,6 +155,14 @@ static void pvx_test_dispatch(struct kunit *test)
 			-PVX_EOPNOTSUPP);
 	KUNIT_EXPECT_EQ(test, pvx_table_dispatch(&t, &call, PVX_TEST_F_A), 7);
 
+	/* A list service's call goes to pvx_batch_call() with its ops. */
+	KUNIT_ASSERT_EQ(test, pvx_table_register(&t, &svc_list), 0);
+	call.nr = svc_list.nr;
+	KUNIT_EXPECT_EQ(test, pvx_table_dispatch(&t, &call, PVX_TEST_F_A),
+			-PVX_EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, pvx_table_dispatch(&t, &call, PVX_TEST_F_B),
+			24 * 1000 + 1);
+
 	call.nr = PVX_HC_BASE + 20;
 	KUNIT_EXPECT_EQ(test, pvx_table_dispatch(&t, &call, ~0ULL),
 			-PVX_ENOSYS);
@@ -132,12 +171,48 @@ static void pvx_test_dispatch(struct kunit *test)
 			-PVX_ENOSYS);
 }
 
+/*
+ * Every line of the hypercall list takes a slot of its own, and its name
+ * is its number's, in lower case.
+ */
+static void pvx_test_hypercall_list(struct kunit *test)
+{
+#define PVX_TEST_SERVICE(NAME, name_, nr_, feature_) {	\
+	.name = #name_, .nr = PVX_HC_##NAME,			\
+	.feature = (feature_), .ops = &ops_seven,		\
+},
+	static const struct pvx_service list[] = {
+		PVX_HYPERCALLS(PVX_TEST_SERVICE)
+	};
+#undef PVX_TEST_SERVICE
+#define PVX_TEST_NAME(NAME, ...) \
+	[PVX_HC_##NAME - PVX_HC_BASE] = #NAME,
+	static const char *const upper[PVX_HC_COUNT] = {
+		PVX_HYPERCALLS(PVX_TEST_NAME)
+	};
+#undef PVX_TEST_NAME
+	struct pvx_table t = {};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(list); i++) {
+		const char *nr_name = upper[list[i].nr - PVX_HC_BASE];
+
+		KUNIT_EXPECT_EQ_MSG(test, pvx_table_register(&t, &list[i]), 0,
+				    "%s", list[i].name);
+		KUNIT_EXPECT_EQ_MSG(test, strcasecmp(list[i].name, nr_name), 0,
+				    "%s is PVX_HC_%s", list[i].name, nr_name);
+	}
+	KUNIT_EXPECT_EQ(test, t.features, PVX_FEATURES_ALL);
+	KUNIT_EXPECT_PTR_EQ(test, t.svc[PVX_HC_PROBE - PVX_HC_BASE], &list[0]);
+}
+
 static struct kunit_case pvx_dispatch_cases[] = {
 	KUNIT_CASE(pvx_test_range),
 	KUNIT_CASE(pvx_test_register),
 	KUNIT_CASE(pvx_test_register_rejects),
 	KUNIT_CASE(pvx_test_unregister_features),
 	KUNIT_CASE(pvx_test_dispatch),
+	KUNIT_CASE(pvx_test_hypercall_list),
 	{}
 };
 

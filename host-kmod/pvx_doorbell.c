@@ -63,14 +63,6 @@ static const struct pvx_split_ops pvx_doorbell_ops = {
 	.run = pvx_doorbell_run,
 };
 
-static long pvx_doorbell(struct pvx_call *call)
-{
-	return pvx_batch_call(call, &pvx_doorbell_ops);
-}
-
-const struct pvx_service pvx_svc_doorbell = {
-	.name = "doorbell",
-	.nr = PVX_HC_DOORBELL,
-	.feature = PVX_F_DOORBELL,
-	.handler = pvx_doorbell,
+const struct pvx_service_ops pvx_svc_doorbell = {
+	.batch = &pvx_doorbell_ops,
 };

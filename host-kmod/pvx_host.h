@@ -67,11 +67,24 @@ struct pvx_call {
 /* Returns a result for RAX: >= 0 on success, -PVX_E* on error. */
 typedef long (*pvx_hc_fn)(struct pvx_call *call);
 
+struct pvx_split_ops;
+
+/*
+ * What a service file gives for its line of PVX_HYPERCALLS, as
+ * pvx_svc_<name>: a handler, or the ops of a batch hypercall, which
+ * dispatch hands to pvx_batch_call() itself.
+ */
+struct pvx_service_ops {
+	pvx_hc_fn handler;
+	const struct pvx_split_ops *batch;
+};
+
+/* One line of PVX_HYPERCALLS, as pvx_main.c registers it. */
 struct pvx_service {
 	const char *name;
 	u32 nr;			/* PVX_HC_* */
 	u64 feature;		/* one PVX_F_* bit, or 0: every attached VM */
-	pvx_hc_fn handler;
+	const struct pvx_service_ops *ops;
 };
 
 /* The dispatch table (pvx_dispatch.c): pure logic, tested by KUnit. */
@@ -325,21 +338,11 @@ int pvx_guest_write(struct pvx_call *call, u64 gpa, const void *buf,
 		    size_t len);
 int pvx_guest_list_read(void *call, u64 gpa, void *buf, size_t len);
 
-/* Services, each in its own file. */
-extern const struct pvx_service pvx_svc_probe;
-extern const struct pvx_service pvx_svc_yield_to;
-extern const struct pvx_service pvx_svc_set_vector;
-extern const struct pvx_service pvx_svc_timer_set;
-extern const struct pvx_service pvx_svc_msr_batch;
-extern const struct pvx_service pvx_svc_prefault_write;
-extern const struct pvx_service pvx_svc_copy_pages;
-extern const struct pvx_service pvx_svc_split_collect;
-extern const struct pvx_service pvx_svc_doorbell;
-extern const struct pvx_service pvx_svc_balloon_inflate;
-extern const struct pvx_service pvx_svc_balloon_deflate;
-extern const struct pvx_service pvx_svc_balloon_stats;
-extern const struct pvx_service pvx_svc_iommu_map;
-extern const struct pvx_service pvx_svc_iommu_unmap;
+/* Services, each in its own file: pvx_svc_probe, pvx_svc_yield_to, ... */
+#define PVX_SERVICE_DECLARE(NAME, name, ...) \
+	extern const struct pvx_service_ops pvx_svc_##name;
+PVX_HYPERCALLS(PVX_SERVICE_DECLARE)
+#undef PVX_SERVICE_DECLARE
 
 /* IOMMU mappings through the VMM's VFIO container (pvx_iommu.c). */
 int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req);

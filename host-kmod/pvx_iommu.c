@@ -747,16 +747,10 @@ void pvx_iommu_exit(void)
 	synchronize_rcu_tasks();
 }
 
-const struct pvx_service pvx_svc_iommu_map = {
-	.name = "iommu_map",
-	.nr = PVX_HC_IOMMU_MAP,
-	.feature = PVX_F_IOMMU,
+const struct pvx_service_ops pvx_svc_iommu_map = {
 	.handler = pvx_iommu_map,
 };
 
-const struct pvx_service pvx_svc_iommu_unmap = {
-	.name = "iommu_unmap",
-	.nr = PVX_HC_IOMMU_UNMAP,
-	.feature = PVX_F_IOMMU,
+const struct pvx_service_ops pvx_svc_iommu_unmap = {
 	.handler = pvx_iommu_unmap,
 };

@@ -16,24 +16,29 @@
 #define CREATE_TRACE_POINTS
 #include "pvx_trace.h"
 
+/*
+ * The tracepoint's format file gets each PVX_HC_<NAME> replaced by its
+ * value in decimal, in place: a name shorter than that (10 digits) would
+ * not be replaced, and warns at load.
+ */
+#define PVX_TRACE_HC_CHECK(NAME, ...) \
+	static_assert(sizeof("PVX_HC_" #NAME) - 1 >= 10);
+PVX_HYPERCALLS(PVX_TRACE_HC_CHECK)
+#undef PVX_TRACE_HC_CHECK
+
 static struct pvx_table pvx_table;
 
-static const struct pvx_service *const pvx_services[] = {
-	&pvx_svc_probe,
-	&pvx_svc_yield_to,
-	&pvx_svc_set_vector,
-	&pvx_svc_timer_set,
-	&pvx_svc_msr_batch,
-	&pvx_svc_prefault_write,
-	&pvx_svc_copy_pages,
-	&pvx_svc_split_collect,
-	&pvx_svc_doorbell,
-	&pvx_svc_balloon_inflate,
-	&pvx_svc_balloon_deflate,
-	&pvx_svc_balloon_stats,
-	&pvx_svc_iommu_map,
-	&pvx_svc_iommu_unmap,
+/* PVX_HYPERCALLS, each line with the service its file gives. */
+#define PVX_SERVICE(NAME, name_, nr_, feature_) {		\
+	.name = #name_,						\
+	.nr = PVX_HC_##NAME,					\
+	.feature = (feature_),					\
+	.ops = &pvx_svc_##name_,				\
+},
+static const struct pvx_service pvx_services[] = {
+	PVX_HYPERCALLS(PVX_SERVICE)
 };
+#undef PVX_SERVICE
 
 u64 pvx_supported_features(void)
 {
@@ -88,7 +93,7 @@ bool pvx_handle_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 static void pvx_services_unregister(unsigned int n)
 {
 	while (n--)
-		pvx_table_unregister(&pvx_table, pvx_services[n]);
+		pvx_table_unregister(&pvx_table, &pvx_services[n]);
 }
 
 static int pvx_services_register(void)
@@ -97,10 +102,10 @@ static int pvx_services_register(void)
 	int ret;
 
 	for (i = 0; i < ARRAY_SIZE(pvx_services); i++) {
-		ret = pvx_table_register(&pvx_table, pvx_services[i]);
+		ret = pvx_table_register(&pvx_table, &pvx_services[i]);
 		if (ret) {
 			pr_err("service %s (nr %#x) not registered: %d\n",
-			       pvx_services[i]->name, pvx_services[i]->nr, ret);
+			       pvx_services[i].name, pvx_services[i].nr, ret);
 			pvx_services_unregister(i);
 			return ret;
 		}

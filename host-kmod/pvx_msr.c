@@ -37,14 +37,6 @@ static const struct pvx_split_ops pvx_msr_ops = {
 	.run = pvx_msr_run,
 };
 
-static long pvx_msr_batch(struct pvx_call *call)
-{
-	return pvx_batch_call(call, &pvx_msr_ops);
-}
-
-const struct pvx_service pvx_svc_msr_batch = {
-	.name = "msr_batch",
-	.nr = PVX_HC_MSR_BATCH,
-	.feature = PVX_F_MSR_BATCH,
-	.handler = pvx_msr_batch,
+const struct pvx_service_ops pvx_svc_msr_batch = {
+	.batch = &pvx_msr_ops,
 };

@@ -69,14 +69,6 @@ static const struct pvx_split_ops pvx_prefault_ops = {
 	.run = pvx_prefault_run,
 };
 
-static long pvx_prefault_write(struct pvx_call *call)
-{
-	return pvx_batch_call(call, &pvx_prefault_ops);
-}
-
-const struct pvx_service pvx_svc_prefault_write = {
-	.name = "prefault_write",
-	.nr = PVX_HC_PREFAULT_WRITE,
-	.feature = PVX_F_PREFAULT,
-	.handler = pvx_prefault_write,
+const struct pvx_service_ops pvx_svc_prefault_write = {
+	.batch = &pvx_prefault_ops,
 };

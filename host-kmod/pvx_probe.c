@@ -34,8 +34,6 @@ static long pvx_probe(struct pvx_call *call)
 	return PVX_SIGNATURE;
 }
 
-const struct pvx_service pvx_svc_probe = {
-	.name = "probe",
-	.nr = PVX_HC_PROBE,
+const struct pvx_service_ops pvx_svc_probe = {
 	.handler = pvx_probe,
 };

@@ -577,9 +577,6 @@ void pvx_split_exit(void)
 	destroy_workqueue(pvx_split_wq);
 }
 
-const struct pvx_service pvx_svc_split_collect = {
-	.name = "split_collect",
-	.nr = PVX_HC_SPLIT_COLLECT,
-	.feature = PVX_F_SPLIT,
+const struct pvx_service_ops pvx_svc_split_collect = {
 	.handler = pvx_split_collect,
 };

@@ -199,15 +199,10 @@ static long pvx_timer_set(struct pvx_call *call)
 	return 0;
 }
 
-const struct pvx_service pvx_svc_set_vector = {
-	.name = "set_vector",
-	.nr = PVX_HC_SET_VECTOR,
+const struct pvx_service_ops pvx_svc_set_vector = {
 	.handler = pvx_set_vector,
 };
 
-const struct pvx_service pvx_svc_timer_set = {
-	.name = "timer_set",
-	.nr = PVX_HC_TIMER_SET,
-	.feature = PVX_F_TIMER,
+const struct pvx_service_ops pvx_svc_timer_set = {
 	.handler = pvx_timer_set,
 };

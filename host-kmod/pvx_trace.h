@@ -6,6 +6,23 @@
 #define PVX_TRACE_H
 
 #include <linux/tracepoint.h>
+#include <uapi/linux/pvx_para.h>
+
+/*
+ * The hypercalls' names, from PVX_HYPERCALLS: each entry brings its own
+ * comma, and the list is expanded before __print_symbolic() takes its
+ * arguments apart.  The enum values are given to the format file, so that
+ * perf and trace-cmd read numbers.
+ */
+#define PVX_TRACE_HC_ENUM(NAME, ...) \
+	TRACE_DEFINE_ENUM(PVX_HC_##NAME);
+#define PVX_TRACE_HC_SYMBOL(NAME, name, ...) \
+	, { PVX_HC_##NAME, #name }
+#define pvx_trace_expand(macro, args...) macro(args)
+#define pvx_trace_hc_name(nr) \
+	pvx_trace_expand(__print_symbolic, nr PVX_HYPERCALLS(PVX_TRACE_HC_SYMBOL))
+
+PVX_HYPERCALLS(PVX_TRACE_HC_ENUM)
 
 TRACE_EVENT(pvx_hypercall,
 	TP_PROTO(u64 vm_id, unsigned int vcpu_id, u32 nr,
@@ -28,8 +45,9 @@ TRACE_EVENT(pvx_hypercall,
 		__entry->ret = ret;
 	),
 
-	TP_printk("vm %llu vcpu %u nr %#x args %#lx %#lx %#lx %#lx ret %ld",
-		  __entry->vm_id, __entry->vcpu_id, __entry->nr,
+	TP_printk("vm %llu vcpu %u nr %s args %#lx %#lx %#lx %#lx ret %ld",
+		  __entry->vm_id, __entry->vcpu_id,
+		  pvx_trace_hc_name(__entry->nr),
 		  __entry->args[0], __entry->args[1], __entry->args[2],
 		  __entry->args[3], __entry->ret)
 );

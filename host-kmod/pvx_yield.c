@@ -84,9 +84,6 @@ static long pvx_yield_to(struct pvx_call *call)
 	return pvx_yield_result(call->vm, PVX_YIELD_DONE);
 }
 
-const struct pvx_service pvx_svc_yield_to = {
-	.name = "yield_to",
-	.nr = PVX_HC_YIELD_TO,
-	.feature = PVX_F_YIELD_TO,
+const struct pvx_service_ops pvx_svc_yield_to = {
 	.handler = pvx_yield_to,
 };

@@ -16,6 +16,7 @@
 
 #define TRACEFS		"/sys/kernel/tracing"
 #define EVENT		TRACEFS "/events/pvx/pvx_hypercall/enable"
+#define FORMAT		TRACEFS "/events/pvx/pvx_hypercall/format"
 #define MARK_ARG	0x5eed1234ULL
 #define NR_CALLS	7
 
@@ -129,12 +130,15 @@ int main(void)
 	TEST_ASSERT(f, "open trace");
 	trace = slurp(f);
 	fclose(f);
-	/* The kernel's %#lx prints 0 as 0x0. */
-	snprintf(want, sizeof(want), "vm %llu vcpu 0 nr %#x args 0x0 0x0 0x0 0x0 ret %d",
-		 (unsigned long long)id, PVX_HC_PROBE, (int)PVX_SIGNATURE);
+	/*
+	 * The kernel's %#lx prints 0 as 0x0.  A number is shown by its name
+	 * in the ABI's list, one without a name in hex.
+	 */
+	snprintf(want, sizeof(want), "vm %llu vcpu 0 nr probe args 0x0 0x0 0x0 0x0 ret %d",
+		 (unsigned long long)id, (int)PVX_SIGNATURE);
 	snprintf(want_mark, sizeof(want_mark),
-		 "vm %llu vcpu 0 nr %#x args 0x0 0x0 0x0 %#llx ret -22",
-		 (unsigned long long)id, PVX_HC_PROBE, MARK_ARG);
+		 "vm %llu vcpu 0 nr probe args 0x0 0x0 0x0 %#llx ret -22",
+		 (unsigned long long)id, MARK_ARG);
 	snprintf(want_err, sizeof(want_err), "vm %llu vcpu 0 nr %#x args 0x0 0x0 0x0 0x0 ret -1000",
 		 (unsigned long long)id, PVX_HC_BASE + 60);
 	if (count_lines_with(trace, "pvx_hypercall:", want) != NR_CALLS) {
@@ -149,6 +153,16 @@ int main(void)
 	TAP_EQ(count_lines_with(trace, "pvx_hypercall:", want_mark), 1,
 	       "trace has the refused probe and its argument: \"%s\"",
 	       want_mark);
+	free(trace);
+
+	/* What perf and trace-cmd read: the names' numbers, not enum names. */
+	f = fopen(FORMAT, "r");
+	TEST_ASSERT(f, "open " FORMAT);
+	trace = slurp(f);
+	fclose(f);
+	snprintf(want, sizeof(want), "{ %u, \"iommu_unmap\" }", PVX_HC_IOMMU_UNMAP);
+	tap_ok(strstr(trace, want) && !strstr(trace, "PVX_HC_"),
+	       "format names the numbers: %s, no PVX_HC_ left", want);
 	free(trace);
 
 	snprintf(cmd, sizeof(cmd), "%s stats --json", pvxctl_path());

@@ -51,9 +51,11 @@
 
 /*
  * The JSON output's schema.  1 was the hand-written output before it had a
- * version; 2 names features, and carries "schema", "pvxctl" and "abi".
+ * version; 2 names features, and carries "schema", "pvxctl" and "abi";
+ * 3 names hypercalls as the ABI's list does (prefault_write,
+ * balloon_inflate, balloon_deflate: were prefault, inflate, deflate).
  */
-#define JSON_SCHEMA 2
+#define JSON_SCHEMA 3
 
 #define EXIT_USAGE 2
 
@@ -76,22 +78,13 @@ static const struct feature {
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define NR_FEATURES ARRAY_SIZE(features)
 
+/* By nr - PVX_HC_BASE: the names the ABI's list gives (<linux/pvx_para.h>). */
+#define HC_NAME(NAME, name, ...) \
+	[PVX_HC_##NAME - PVX_HC_BASE] = #name,
 static const char *const hc_names[PVX_HC_COUNT] = {
-	[PVX_HC_PROBE - PVX_HC_BASE] = "probe",
-	[PVX_HC_YIELD_TO - PVX_HC_BASE] = "yield_to",
-	[PVX_HC_SET_VECTOR - PVX_HC_BASE] = "set_vector",
-	[PVX_HC_TIMER_SET - PVX_HC_BASE] = "timer_set",
-	[PVX_HC_MSR_BATCH - PVX_HC_BASE] = "msr_batch",
-	[PVX_HC_PREFAULT_WRITE - PVX_HC_BASE] = "prefault",
-	[PVX_HC_COPY_PAGES - PVX_HC_BASE] = "copy_pages",
-	[PVX_HC_SPLIT_COLLECT - PVX_HC_BASE] = "split_collect",
-	[PVX_HC_DOORBELL - PVX_HC_BASE] = "doorbell",
-	[PVX_HC_BALLOON_INFLATE - PVX_HC_BASE] = "inflate",
-	[PVX_HC_BALLOON_DEFLATE - PVX_HC_BASE] = "deflate",
-	[PVX_HC_BALLOON_STATS - PVX_HC_BASE] = "balloon_stats",
-	[PVX_HC_IOMMU_MAP - PVX_HC_BASE] = "iommu_map",
-	[PVX_HC_IOMMU_UNMAP - PVX_HC_BASE] = "iommu_unmap",
+	PVX_HYPERCALLS(HC_NAME)
 };
+#undef HC_NAME
 
 static const char *const yield_names[PVX_YIELD_NR_RESULTS] = {
 	[PVX_YIELD_DONE] = "done",
@@ -844,11 +837,11 @@ static void print_table(const struct args *a, const struct pvxdev_stats *st)
 		       vm->vm_id, vm->kvm_name,
 		       format_features(vm->features, list, sizeof(list)),
 		       vm->max_list_entries);
-		printf("  %-12s %14s %14s\n", "hypercall", "calls", "errors");
+		printf("  %-15s %14s %14s\n", "hypercall", "calls", "errors");
 		for (i = 0; i < PVX_HC_COUNT; i++) {
 			if (!vm->hc[i].calls && !hc_names[i])
 				continue;
-			printf("  %-12s %14" PRIu64 " %14" PRIu64 "\n",
+			printf("  %-15s %14" PRIu64 " %14" PRIu64 "\n",
 			       hc_name(i, name, sizeof(name)),
 			       vm->hc[i].calls, vm->hc[i].errors);
 		}
@@ -1221,7 +1214,7 @@ static const struct command commands[] = {
 		"pvxctl stats [--pid PID[,PID...]] [--json]\n"
 		"                    [--watch [--interval SEC] [--count N]]",
 		"  --pid PID[,PID...]  only the VMs of these VMM processes\n"
-		"  --json              JSON (schema 2, see pvxctl(8)), one line each\n"
+		"  --json              JSON (schema 3, see pvxctl(8)), one line each\n"
 		"  --watch             again every interval until SIGINT or SIGTERM\n"
 		"  --interval SEC      seconds between two snapshots (default 1)\n"
 		"  --count N           stop after N snapshots\n",

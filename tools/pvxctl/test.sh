@@ -147,8 +147,8 @@ run features --list
 [ $rc = 0 ] && out_has '^yield_to +0 +0x1 ' && out_has '^iommu +8 +0x100 '
 ok $? "features --list: every known feature, no module needed"
 run features --list --json
-[ $rc = 0 ] && json_ok && json_expr 'd["schema"] == 2 and d["known"][1]["name"] == "timer"'
-ok $? "features --list --json: JSON, schema 2"
+[ $rc = 0 ] && json_ok && json_expr 'd["schema"] == 3 and d["known"][1]["name"] == "timer"'
+ok $? "features --list --json: JSON, schema 3"
 
 # attach --dry-run prints the parsed features first, then looks at the
 # process ($$, a shell: it has no KVM VM, so the status is 1).
@@ -217,12 +217,14 @@ else
 	runfake --version
 	rsize=$(sed -n 's/.*records of \([0-9]*\) bytes (header \([0-9]*\)).*/\1 \2/p' "$tmp/out")
 	runfake stats --json
-	[ $rc = 0 ] && json_ok && json_expr 'd["schema"] == 2 and d["abi"]["sizes_from"] == "pvxctl" and "%d %d" % (d["abi"]["vm_record_size"], d["abi"]["stats_size"]) == "'"$rsize"'"'
-	ok $? "stats --json: schema 2, the record sizes ($rsize)"
+	[ $rc = 0 ] && json_ok && json_expr 'd["schema"] == 3 and d["abi"]["sizes_from"] == "pvxctl" and "%d %d" % (d["abi"]["vm_record_size"], d["abi"]["stats_size"]) == "'"$rsize"'"'
+	ok $? "stats --json: schema 3, the record sizes ($rsize)"
 	json_expr 'd["vms"][0]["features"][0] == "yield_to" and d["vms"][0]["features_mask"] == 0x1ff and d["vms"][0]["pid"] == 100 and d["vms"][1]["features"] == ["yield_to", "timer", "0x10000000000"]'
 	ok $? "stats --json: features by name, the mask, the pid"
 	json_expr 'd["vms"][0]["hypercalls"]["doorbell"] == {"calls": 42, "errors": 1} and d["vms"][0]["balloon_target"] == 65536 and d["vms"][1]["balloon_target"] is None and d["attached"] == 2 and d["live"] == 3'
 	ok $? "stats --json: counters, null balloon target"
+	json_expr 'sorted(k for k in d["vms"][0]["hypercalls"] if not k.startswith("0x")) == sorted(["probe", "yield_to", "set_vector", "timer_set", "msr_batch", "prefault_write", "copy_pages", "split_collect", "doorbell", "balloon_inflate", "balloon_deflate", "balloon_stats", "iommu_map", "iommu_unmap"])'
+	ok $? "stats --json: every hypercall by the name <linux/pvx_para.h> gives it"
 
 	runfake stats --watch --interval 0.05 --count 3
 	[ $rc = 0 ] && [ "$(grep -c '^--- ' "$tmp/out")" = 3 ] && [ "$(grep -c '^attached VMs' "$tmp/out")" = 3 ]
@@ -268,6 +270,24 @@ else
 	[ $rc = 1 ] && err_has 'no VM of that id is attached'
 	ok $? "detach --id 9: ENOENT explained"
 fi
+
+# --- the ABI headers: each usable alone by userspace ---------------------
+# (with a use of macros that need what the header includes)
+uapi=$here/../../include/uapi
+use_pvx_para_h='unsigned long long t[] = { PVX_FEATURES_ALL, PVX_HC_IOMMU_UNMAP };'
+use_pvx_h='unsigned long long t[] = { PVX_IOC_IOMMU_SETUP, PVX_DETACH_BY_ID };'
+for h in pvx_para.h pvx.h; do
+	use=use_${h//./_}
+	printf '#include <linux/%s>\n%s\n' "$h" "${!use}" > "$tmp/h.c"
+	${CC:-cc} -std=c90 -Wall -Wextra -Werror -fsyntax-only -I"$uapi" -x c "$tmp/h.c" > "$tmp/err" 2>&1
+	ok $? "<linux/$h> compiles alone as C90"
+	if command -v "${CXX:-c++}" > /dev/null; then
+		${CXX:-c++} -Wall -Wextra -Werror -fsyntax-only -I"$uapi" -x c++ "$tmp/h.c" > "$tmp/err" 2>&1
+		ok $? "<linux/$h> compiles alone as C++"
+	else
+		skip "<linux/$h> compiles alone as C++" "no ${CXX:-c++}"
+	fi
+done
 
 echo "1..$n"
 echo "# $pass passed, $fail failed, $skip skipped"
