@@ -1252,10 +1252,24 @@ static void idle(uint64_t arg)
 /* The kernel's leak detector, when it has one (CONFIG_DEBUG_KMEMLEAK). */
 #define KMEMLEAK		"/sys/kernel/debug/kmemleak"
 
+/* Not write_file(): no O_TRUNC on a debugfs file that is no file. */
+static int kmemleak_cmd(const char *cmd)
+{
+	int fd = open(KMEMLEAK, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, cmd, strlen(cmd));
+	close(fd);
+	return n == (ssize_t)strlen(cmd) ? 0 : -EIO;
+}
+
+/* Forget what was there before the run: boot-time reports are not ours. */
 static void kmemleak_clear(void)
 {
 	if (!access(KMEMLEAK, W_OK))
-		write_file(KMEMLEAK, "clear");
+		kmemleak_cmd("clear");
 }
 
 static void kmemleak_check(void)
@@ -1270,11 +1284,11 @@ static void kmemleak_check(void)
 	}
 	/* objects younger than 5 s are not reported: scan, wait, scan */
 	for (i = 0; i < 2; i++) {
-		if (write_file(KMEMLEAK, "scan"))
+		if (kmemleak_cmd("scan"))
 			break;
 		sleep(6);
 	}
-	r = write_file(KMEMLEAK, "scan");
+	r = kmemleak_cmd("scan");
 	memset(buf, 0, sizeof(buf));
 	if (r || read_file(KMEMLEAK, buf, sizeof(buf) - 1) < 0) {
 		tap_ok(false, "kmemleak: scan failed");
