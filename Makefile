@@ -15,6 +15,8 @@
 # make run        boot the testbed and show pvx serving a guest
 # make check      the whole suite, in L1 on the stock and the debug kernel
 #                 (the guest kselftests, selftests/guest, run in L2)
+# make fuzz       the hypercall fuzzer alone, longer (PVX_FUZZ_SECONDS,
+#                 1800; PVX_FUZZ_SEED replays a run), on the debug kernel
 # make check-pvxctl  pvxctl's command line, here (TAP; no /dev/pvx needed)
 # make bench      exit counts with and without pvx, measured in L1
 #
@@ -92,6 +94,9 @@ run:
 
 check:
 	tools/testbed/check.sh
+
+fuzz:
+	tools/testbed/fuzz.sh
 
 check-pvxctl:
 	$(MAKE) -C tools/pvxctl check
@@ -207,6 +212,6 @@ clean:
 	rm -rf build
 
 .PHONY: all check-kdir modules modules-host modules-guest print-modules tools \
-	selftests stage run check check-pvxctl bench install install-host \
+	selftests stage run check fuzz check-pvxctl bench install install-host \
 	install-guest uninstall uninstall-host uninstall-guest dkms-conf-host \
 	dkms-conf-guest dkms-source-host dkms-source-guest deb check-packaging clean FORCE

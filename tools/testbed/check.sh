@@ -6,6 +6,7 @@
 # env: PVX_LANES (default "stock debug"), PVX_CACHE, PVX_NO_L2=1 to skip L2,
 #      PVX_NO_PACKAGING=1 to skip tools/packaging-test.sh,
 #      PVX_NO_IOMMU=1 to skip the IOMMU proof's L1,
+#      PVX_NO_FUZZ=1 to skip the hypercall fuzzer's L1 (debug lane),
 #      PVX_STAGE_STOCK / PVX_STAGE_DEBUG: use that stage dir instead of
 #      running `make stage` (for debugging the testbed itself).
 set -uo pipefail
@@ -66,7 +67,7 @@ for lane in $LANES; do
 	tl=$(date +%s)
 	out=$PVX_CACHE/out/$lane
 	stage=$PVX_CACHE/stage/$lane
-	rm -rf "$out" "$out-l2" "$out-l2-refuse" "$out-l2-life" "$out-iommu" "$out"*.hung?; mkdir -p "$out"
+	rm -rf "$out" "$out-l2" "$out-l2-refuse" "$out-l2-life" "$out-iommu" "$out-fuzz" "$out"*.hung?; mkdir -p "$out"
 	if [ "$lane" = debug ]; then
 		tb_log "debug: building/reusing the debug kernel (log: $out/debug-kernel.log; cold: 20-40 min)"
 		if ! "$TESTBED_DIR/debug-kernel.sh" > "$out/debug-kernel.log" 2>&1; then
@@ -127,6 +128,19 @@ for lane in $LANES; do
 		ti=$(date +%s)
 		boot "$lane-iommu" "$out-iommu" --lane "$lane" --stage "$stage" --iommu
 		tb_log "$lane: IOMMU proof in its own L1 $(( $(date +%s) - ti ))s; logs in $out-iommu"
+	fi
+
+	# The hypercall fuzzer (selftests/fuzz_test) in an L1 of its own on
+	# the debug lane, where KASAN and lockdep watch the host: 150 s and
+	# at least 10^5 calls (about 150 s on a busy machine), stopped at
+	# 400 s whatever it has done.  make fuzz runs it longer.
+	if [ "$lane" = debug ] && [ "${PVX_NO_FUZZ:-0}" != 1 ]; then
+		tf=$(date +%s)
+		PVX_L1_APPEND="${PVX_L1_APPEND:-} PVX_FUZZ_SECONDS=150 PVX_FUZZ_CALLS=${PVX_FUZZ_CALLS:-100000} PVX_FUZZ_MAX_SECONDS=400" \
+			PVX_TEST_TIMEOUT=480 boot "$lane-fuzz" "$out-fuzz" \
+			--lane "$lane" --stage "$stage" --tests selftests/fuzz_test \
+			--timeout 720
+		tb_log "$lane: hypercall fuzzer in its own L1 $(( $(date +%s) - tf ))s; logs in $out-fuzz"
 	fi
 done
 

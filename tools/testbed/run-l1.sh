@@ -130,7 +130,7 @@ done < <(find "$ROOT/pvx" -type f -perm -u+x -print0)
 
 # tests list
 if [ -z "${TESTS_SET:-}" ]; then
-	TESTS=$(cd "$STAGE" && find selftests -maxdepth 1 -type f -name '*_test' -perm -u+x ! -name iommu_test 2>/dev/null | sort | tr '\n' ' ')
+	TESTS=$(cd "$STAGE" && find selftests -maxdepth 1 -type f -name '*_test' -perm -u+x ! -name iommu_test ! -name fuzz_test 2>/dev/null | sort | tr '\n' ' ')
 	if [ "$IOMMU" = 1 ]; then TESTS=selftests/iommu_test; fi
 	if [ "$L2" = 1 ]; then TESTS="$TESTS l1/l2-smoke.sh"; fi
 fi
