@@ -25,6 +25,30 @@
  *    move of a memslot passes through it, once no vCPU can reach the old
  *    slot any more, so that IOMMU mappings of it can be dropped.
  *
+ * What of KVM this file uses, and how it is reached (Debian's 6.12; the
+ * kernels issue keeps this list per kernel series):
+ *
+ *  - hooked by name through ftrace, which needs no export:
+ *    __kvm_emulate_hypercall (redirected), kvm_arch_pre_destroy_vm,
+ *    kvm_arch_flush_shadow_memslot, kvm_apic_set_state (observed);
+ *  - called, exported by kvm.ko (EXPORT_SYMBOL_GPL): __kvm_emulate_hypercall
+ *    (the original), kvm_vcpu_yield_to, kvm_vcpu_read_guest(_page),
+ *    kvm_vcpu_write_guest(_page), kvm_vcpu_mark_page_dirty, gfn_to_memslot,
+ *    kvm_get_kvm, kvm_get_kvm_safe, kvm_put_kvm, kvm_put_kvm_no_destroy,
+ *    kvm_set_msr_with_filter, kvm_mmu_page_fault, kvm_io_bus_write,
+ *    kvm_apic_send_ipi;
+ *  - inline in <linux/kvm_host.h> and <asm/kvm_host.h>: kvm_memslots,
+ *    kvm_for_each_memslot, __gfn_to_hva_memslot, gfn_to_gpa,
+ *    kvm_get_vcpu_by_id, kvm_vcpu_is_reset_bsp;
+ *  - fields read: kvm->mm, ->srcu, ->stats_id, ->dirty_ring_size,
+ *    ->arch.vm_type, ->arch.bsp_vcpu_id, ->arch.shadow_root_allocated,
+ *    ->arch.external_write_tracking_enabled; vcpu->kvm, ->vcpu_id,
+ *    ->vcpu_idx, ->preempted, ->dirty_ring, ->stat.hypercalls,
+ *    ->arch.apic, ->arch.hflags, ->arch.mmu (->root_role.direct),
+ *    ->arch.root_mmu.
+ *
+ * No other file includes <linux/kvm_host.h> or names a KVM symbol.
+ *
  * Unload.  After the ftrace ops are unregistered, a task may still be
  * inside a replacement (a yield sleeps there).  Every replacement counts
  * itself in pvx_hook_inflight for its whole body; unload waits for RCU
