@@ -462,28 +462,24 @@ static bool pvx_slot_is_vmm_ram(const struct kvm_memory_slot *slot)
 }
 
 /*
- * The memslot of a plain RAM page of the VMM's, or NULL (with *err set)
- * when the gfn is not in such a memslot, or is in one the guest may not
- * write.  Under kvm->srcu.  Address space 0: kvm_vcpu_gfn_to_memslot() is
- * not exported.
+ * The memslot of a plain RAM page of the VMM's, ERR_PTR(-PVX_EFAULT) when
+ * the gfn is not in such a memslot, ERR_PTR(-PVX_EPERM) when it is in one
+ * the guest may not write.  Under kvm->srcu.  Address space 0:
+ * kvm_vcpu_gfn_to_memslot() is not exported.
  */
 static struct kvm_memory_slot *pvx_ram_slot(struct kvm *kvm, u64 gfn,
-					    bool write, long *err)
+					    bool write)
 {
 	struct kvm_memory_slot *slot;
 
-	*err = -PVX_EFAULT;
 	if (gfn >= BIT_ULL(52 - PAGE_SHIFT))
-		return NULL;
+		return ERR_PTR(-PVX_EFAULT);
 	slot = gfn_to_memslot(kvm, gfn);
 	if (!slot || !pvx_slot_is_vmm_ram(slot))
-		return NULL;
+		return ERR_PTR(-PVX_EFAULT);
 	if (slot->flags & KVM_MEM_GUEST_MEMFD ||
-	    (write && slot->flags & KVM_MEM_READONLY)) {
-		*err = -PVX_EPERM;
-		return NULL;
-	}
-	*err = 0;
+	    (write && slot->flags & KVM_MEM_READONLY))
+		return ERR_PTR(-PVX_EPERM);
 	return slot;
 }
 
@@ -503,20 +499,16 @@ u64 pvx_compat_ram_pages(struct kvm *kvm)
 	return pages;
 }
 
-static unsigned long pvx_gfn_to_hva(struct kvm *kvm, u64 gfn, bool write,
-				    long *err)
+/* The VMM's address of @gfn, or pvx_ram_slot()'s error (IS_ERR_VALUE). */
+static unsigned long pvx_gfn_to_hva(struct kvm *kvm, u64 gfn, bool write)
 {
-	struct kvm_memory_slot *slot = pvx_ram_slot(kvm, gfn, write, err);
+	struct kvm_memory_slot *slot = pvx_ram_slot(kvm, gfn, write);
 
-	return slot ? __gfn_to_hva_memslot(slot, gfn) : 0;
+	if (IS_ERR(slot))
+		return (unsigned long)PTR_ERR(slot);
+	return __gfn_to_hva_memslot(slot, gfn);
 }
 
-/*
- * One page: present and writable in the VMM's memory first (the fault
- * breaks any copy-on-write sharing), then, from a vCPU and where safe, in
- * stage 2.  Returns 0, or -PVX_EFAULT / -PVX_EPERM for a gfn that is not
- * plain RAM.
- */
 /*
  * Makes the VMM's page behind @gfn present (and private and writable when
  * @write), without touching stage 2 or the data.  Under kvm->srcu, in the
@@ -524,13 +516,11 @@ static unsigned long pvx_gfn_to_hva(struct kvm *kvm, u64 gfn, bool write,
  */
 long pvx_compat_fault_in(struct kvm *kvm, u64 gfn, bool write)
 {
-	unsigned long hva;
-	long err;
+	unsigned long hva = pvx_gfn_to_hva(kvm, gfn, write);
 	int ret;
 
-	hva = pvx_gfn_to_hva(kvm, gfn, write, &err);
-	if (!hva)
-		return err;
+	if (IS_ERR_VALUE(hva))
+		return (long)hva;
 
 	mmap_read_lock(kvm->mm);
 	ret = fixup_user_fault(kvm->mm, hva, write ? FAULT_FLAG_WRITE : 0,
@@ -539,6 +529,12 @@ long pvx_compat_fault_in(struct kvm *kvm, u64 gfn, bool write)
 	return ret ? -PVX_EFAULT : 0;
 }
 
+/*
+ * One page: present and writable in the VMM's memory first (the fault
+ * breaks any copy-on-write sharing), then, from a vCPU and where safe, in
+ * stage 2.  Returns 0, or -PVX_EFAULT / -PVX_EPERM for a gfn that is not
+ * plain RAM.
+ */
 long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,
 			       u64 gfn)
 {
@@ -565,14 +561,14 @@ long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
 			  u64 src_gfn, u64 dst_gfn, void *bounce)
 {
 	unsigned long src, dst;
-	long err;
 
-	src = pvx_gfn_to_hva(kvm, src_gfn, false, &err);
-	if (!src)
-		return err;
-	dst = pvx_gfn_to_hva(kvm, dst_gfn, true, &err);
-	if (!dst)
-		return err == -PVX_EPERM ? -PVX_EFAULT : err;
+	/* The checks only: KVM's accessors below use the same slots. */
+	src = pvx_gfn_to_hva(kvm, src_gfn, false);
+	if (IS_ERR_VALUE(src))
+		return (long)src;
+	dst = pvx_gfn_to_hva(kvm, dst_gfn, true);
+	if (IS_ERR_VALUE(dst))
+		return (long)dst == -PVX_EPERM ? -PVX_EFAULT : (long)dst;
 
 	if (kvm_vcpu_read_guest_page(vcpu, src_gfn, bounce, 0, PAGE_SIZE) ||
 	    kvm_vcpu_write_guest_page(vcpu, dst_gfn, bounce, 0, PAGE_SIZE))
@@ -589,12 +585,11 @@ long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
 long pvx_compat_pin_guest_page(struct kvm *kvm, u64 gfn, bool write,
 			       struct page **page)
 {
-	unsigned long hva;
-	long err;
+	unsigned long hva = pvx_gfn_to_hva(kvm, gfn, write);
 
-	hva = pvx_gfn_to_hva(kvm, gfn, write, &err);
-	if (!hva)
-		return write && err == -PVX_EPERM ? -PVX_EFAULT : err;
+	if (IS_ERR_VALUE(hva))
+		return write && (long)hva == -PVX_EPERM ? -PVX_EFAULT :
+							  (long)hva;
 	if (pin_user_pages_fast(hva, 1, write ? FOLL_WRITE : 0, page) != 1)
 		return -PVX_EFAULT;
 	return 0;
@@ -611,13 +606,12 @@ long pvx_compat_gfn_range_to_hva(struct kvm *kvm, u64 gfn, u64 npages,
 				 bool write, unsigned long *hva)
 {
 	struct kvm_memory_slot *slot;
-	long err;
 
 	if (!npages || gfn + npages <= gfn)
 		return -PVX_EINVAL;
-	slot = pvx_ram_slot(kvm, gfn, write, &err);
-	if (!slot)
-		return err;
+	slot = pvx_ram_slot(kvm, gfn, write);
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);
 	if (gfn + npages > slot->base_gfn + slot->npages)
 		return -PVX_EFAULT;
 	*hva = __gfn_to_hva_memslot(slot, gfn);
