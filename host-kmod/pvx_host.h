@@ -76,14 +76,20 @@ struct pvx_counter {
 	atomic64_t errors;
 };
 
-struct pvx_yield_state {
+/* A per-VM budget of calls per second (pvx_vm.c). */
+struct pvx_rate {
 	spinlock_t lock;
 	unsigned long window_end;	/* jiffies */
 	unsigned int in_window;
-	atomic64_t results[PVX_YIELD_NR_RESULTS];
 };
 
-void pvx_yield_vm_init(struct pvx_yield_state *ys);
+void pvx_rate_init(struct pvx_rate *rate);
+bool pvx_rate_take(struct pvx_rate *rate, unsigned int per_second);
+
+struct pvx_yield_state {
+	struct pvx_rate rate;
+	atomic64_t results[PVX_YIELD_NR_RESULTS];
+};
 
 struct pvx_balloon {
 	struct mutex lock;

@@ -27,6 +27,7 @@
 #include <linux/capability.h>
 #include <linux/delay.h>
 #include <linux/hash.h>
+#include <linux/jiffies.h>
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -235,6 +236,36 @@ static void pvx_vm_free_rcu(struct rcu_head *rcu)
 	pvx_vm_free(container_of(rcu, struct pvx_vm, rcu));
 }
 
+void pvx_rate_init(struct pvx_rate *rate)
+{
+	spin_lock_init(&rate->lock);
+	rate->window_end = jiffies;
+}
+
+/*
+ * One call out of @per_second in the current one-second window (0: no
+ * limit).  A window opens with the first call after the last one closed,
+ * so a burst that fits in a second gets exactly the budget.
+ */
+bool pvx_rate_take(struct pvx_rate *rate, unsigned int per_second)
+{
+	bool allowed;
+
+	if (!per_second)
+		return true;
+
+	spin_lock(&rate->lock);
+	if (time_after_eq(jiffies, rate->window_end)) {
+		rate->window_end = jiffies + HZ;
+		rate->in_window = 0;
+	}
+	allowed = rate->in_window < per_second;
+	if (allowed)
+		rate->in_window++;
+	spin_unlock(&rate->lock);
+	return allowed;
+}
+
 int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 {
 	struct pvx_vm *vm;
@@ -253,7 +284,7 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 	vm->max_list_entries = req->max_list_entries ?: PVX_MAX_LIST_ENTRIES;
 	pvx_compat_kvm_stats_id(kvm, vm->kvm_stats_id,
 				sizeof(vm->kvm_stats_id));
-	pvx_yield_vm_init(&vm->yield);
+	pvx_rate_init(&vm->yield.rate);
 	xa_init(&vm->vcpus);
 	pvx_balloon_vm_init(&vm->balloon);
 	pvx_event_vm_init(&vm->event);
