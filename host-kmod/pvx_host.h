@@ -205,6 +205,8 @@ struct pvx_vm {
 	char kvm_stats_id[PVX_STATS_NAME_SIZE];
 	struct pvx_counter hc[PVX_HC_COUNT];
 	struct pvx_yield_state yield;
+	struct pvx_rate prefault_rate;
+	atomic64_t prefault_limited;	/* calls refused by prefault_rate */
 	struct xarray vcpus;	/* struct pvx_vcpu, by KVM's vcpu index */
 	struct pvx_msr_allow __rcu *msr_allow;
 	atomic64_t timers_fired;

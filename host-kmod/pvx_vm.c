@@ -285,6 +285,7 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 	pvx_compat_kvm_stats_id(kvm, vm->kvm_stats_id,
 				sizeof(vm->kvm_stats_id));
 	pvx_rate_init(&vm->yield.rate);
+	pvx_rate_init(&vm->prefault_rate);
 	xa_init(&vm->vcpus);
 	pvx_balloon_vm_init(&vm->balloon);
 	pvx_event_vm_init(&vm->event);
@@ -498,6 +499,7 @@ static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 	for (i = 0; i < PVX_YIELD_NR_RESULTS; i++)
 		st->yield[i] = atomic64_read(&vm->yield.results[i]);
 	st->timers_fired = atomic64_read(&vm->timers_fired);
+	st->prefault_limited = atomic64_read(&vm->prefault_limited);
 	/* Without the balloon's mutex: a snapshot under a spinlock. */
 	st->balloon_pages = READ_ONCE(vm->balloon.pages);
 	st->balloon_target = READ_ONCE(vm->balloon.target);

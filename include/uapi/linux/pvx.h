@@ -219,7 +219,7 @@ struct pvx_vm_stats {
 	__u32 iommu_max_mappings;	/* PVX_IOC_IOMMU_SETUP's cap */
 	__u64 guest_resets;	/* resets of the guest seen (KVM_SET_LAPIC of its boot vCPU) */
 	__u64 iommu_mappings;	/* map entries in force now */
-	__u64 reserved[1];
+	__u64 prefault_limited;	/* PVX_HC_PREFAULT_WRITE calls refused: prefault_rate_hz */
 	struct pvx_hc_counters hc[PVX_HC_COUNT];
 	/* PVX_HC_YIELD_TO calls by result, indexed by PVX_YIELD_*. */
 	__u64 yield[PVX_YIELD_NR_RESULTS];
