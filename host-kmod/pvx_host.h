@@ -133,6 +133,8 @@ struct pvx_vcpu {
 	struct list_head split_done;	/* finished, not collected */
 	u32 split_outstanding;		/* submitted, not collected */
 	u32 split_epoch;		/* bumped when the vCPU is reset */
+	ktime_t timer_armed;		/* the deadline armed last */
+	ktime_t timer_last;		/* the last one that expired */
 };
 
 /*
