@@ -91,6 +91,7 @@ static void pvxdev_decode_vm(struct pvxdev_vm *out,
 	out->timers_fired = in->timers_fired;
 	out->balloon_pages = in->balloon_pages;
 	out->guest_resets = in->guest_resets;
+	out->prefault_limited = in->prefault_limited;
 	out->has_balloon_target = in->balloon_target != PVX_BALLOON_NO_TARGET;
 	out->balloon_target = in->balloon_target;
 	out->iommu_pages = in->iommu_pages;

@@ -36,6 +36,7 @@ struct pvxdev_vm {
 	uint64_t balloon_target;
 	uint64_t iommu_pages;
 	uint64_t guest_resets;
+	uint64_t prefault_limited;	/* PREFAULT_WRITE calls over the budget */
 };
 
 struct pvxdev_stats {
