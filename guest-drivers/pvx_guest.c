@@ -174,23 +174,37 @@ EXPORT_SYMBOL_GPL(pvx_msr_batch);
 
 /* Calls in a row that may do nothing before pvx_batch_resume() gives up. */
 #define PVX_RESUME_IDLE_MAX	16
+/* The largest entry pvx_batch_resume() takes. */
+#define PVX_RESUME_ENTRY_MAX	32
+
+/* The entry at @e, less its status: what is left of it to do. */
+static void pvx_batch_entry(u8 *buf, const void *e, size_t size,
+			    size_t status_off)
+{
+	memcpy(buf, e, size);
+	memset(buf + status_off, 0, sizeof(s32));
+}
 
 /*
- * A host whose dirty ring fills up stops in (or before) an entry, writes
- * it back with -PVX_EAGAIN and what is left of it, and counts only the
- * entries before it: go on from there.  Such a call makes progress, or
- * the VMM harvests the ring before this CPU runs again; a call that
- * keeps doing nothing (a DMA engine that cannot map a page) is given up
- * on, as a plain refusal.  Returns the entries completed, or the error
- * of a first call that failed.
+ * A host that stops early (its dirty ring filled up, the bound on one
+ * exit's work, a signal for the VMM) stops in (or before) an entry,
+ * writes it back with -PVX_EAGAIN and what is left of it, and counts
+ * only the entries before it: go on from there.  A call that completed
+ * no entry may still have done part of one (a range made shorter).  Such
+ * a call makes progress, or the VMM harvests the ring before this CPU
+ * runs again; a call that keeps doing nothing (a DMA engine that cannot
+ * map a page) is given up on, as a plain refusal.  Returns the entries
+ * completed, or the error of a first call that failed.
  */
 static long pvx_batch_resume(unsigned int nr, void *list, size_t size,
 			     size_t status_off, unsigned int n)
 {
+	u8 before[PVX_RESUME_ENTRY_MAX], after[PVX_RESUME_ENTRY_MAX];
 	unsigned int done = 0, idle = 0;
 	long ret;
 
 	for (;;) {
+		pvx_batch_entry(before, list + done * size, size, status_off);
 		ret = pvx_batch(nr, list + done * size, n - done);
 		if (ret < 0)
 			return done ? done : ret;
@@ -198,14 +212,17 @@ static long pvx_batch_resume(unsigned int nr, void *list, size_t size,
 		if (done == n ||
 		    *(s32 *)(list + done * size + status_off) != -PVX_EAGAIN)
 			return done;
-		idle = ret ? 0 : idle + 1;
-		if (idle == PVX_RESUME_IDLE_MAX)
+		pvx_batch_entry(after, list + done * size, size, status_off);
+		if (ret || memcmp(before, after, size))
+			idle = 0;
+		else if (++idle == PVX_RESUME_IDLE_MAX)
 			return done;
 	}
 }
 
 long pvx_prefault_write(struct pvx_gfn_range *list, unsigned int n)
 {
+	BUILD_BUG_ON(sizeof(*list) > PVX_RESUME_ENTRY_MAX);
 	return pvx_batch_resume(PVX_HC_PREFAULT_WRITE, list, sizeof(*list),
 				offsetof(struct pvx_gfn_range, status), n);
 }
@@ -213,6 +230,7 @@ EXPORT_SYMBOL_GPL(pvx_prefault_write);
 
 long pvx_copy_pages(struct pvx_copy_entry *list, unsigned int n)
 {
+	BUILD_BUG_ON(sizeof(*list) > PVX_RESUME_ENTRY_MAX);
 	return pvx_batch_resume(PVX_HC_COPY_PAGES, list, sizeof(*list),
 				offsetof(struct pvx_copy_entry, status), n);
 }

@@ -83,15 +83,25 @@ static long pvx_ioctl_stats(struct pvx_stats __user *uarg)
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if (req.flags || memchr_inv(req.reserved, 0, sizeof(req.reserved)))
+	if (req.flags || req.reserved32 ||
+	    memchr_inv(req.reserved, 0, sizeof(req.reserved)))
+		return -EINVAL;
+	/* Revision 1 callers know the records up to iommu_pages. */
+	BUILD_BUG_ON(offsetof(struct pvx_vm_stats, prefault_limited) !=
+		     PVX_VM_STATS_SIZE_V1);
+	if (!req.record_size)
+		req.record_size = PVX_VM_STATS_SIZE_V1;
+	if (req.record_size < PVX_VM_STATS_SIZE_V1 || req.record_size % 8)
 		return -EINVAL;
 
-	ret = pvx_vm_stats(u64_to_user_ptr(req.buf), req.nr_vms, &nr_vms);
+	ret = pvx_vm_stats(u64_to_user_ptr(req.buf), req.nr_vms,
+			   req.record_size, &nr_vms);
 	if (ret)
 		return ret;
 
 	req.nr_vms = nr_vms;
 	req.live_vms = pvx_vm_live();
+	req.record_size = sizeof(struct pvx_vm_stats);
 	if (copy_to_user(uarg, &req, sizeof(req)))
 		return -EFAULT;
 	return 0;

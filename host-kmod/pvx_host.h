@@ -117,14 +117,20 @@ struct pvx_counter {
 	atomic64_t errors;
 };
 
-struct pvx_yield_state {
+/* A per-VM budget of calls per second (pvx_vm.c). */
+struct pvx_rate {
 	spinlock_t lock;
 	unsigned long window_end;	/* jiffies */
 	unsigned int in_window;
-	atomic64_t results[PVX_YIELD_NR_RESULTS];
 };
 
-void pvx_yield_vm_init(struct pvx_yield_state *ys);
+void pvx_rate_init(struct pvx_rate *rate);
+bool pvx_rate_take(struct pvx_rate *rate, unsigned int per_second);
+
+struct pvx_yield_state {
+	struct pvx_rate rate;
+	atomic64_t results[PVX_YIELD_NR_RESULTS];
+};
 
 struct pvx_balloon {
 	struct mutex lock;
@@ -169,6 +175,8 @@ struct pvx_vcpu {
 	struct list_head split_done;	/* finished, not collected */
 	u32 split_outstanding;		/* submitted, not collected */
 	u32 split_epoch;		/* bumped when the vCPU is reset */
+	ktime_t timer_armed;		/* the deadline armed last */
+	ktime_t timer_last;		/* the last one that expired */
 };
 
 /*
@@ -249,6 +257,8 @@ struct pvx_vm {
 	char kvm_stats_id[PVX_STATS_NAME_SIZE];
 	struct pvx_counter hc[PVX_HC_COUNT];
 	struct pvx_yield_state yield;
+	struct pvx_rate prefault_rate;
+	atomic64_t prefault_limited;	/* calls refused by prefault_rate */
 	struct xarray vcpus;	/* struct pvx_vcpu, by KVM's vcpu index */
 	struct pvx_msr_allow __rcu *msr_allow;
 	atomic64_t timers_fired;
@@ -284,7 +294,7 @@ void pvx_vm_destroyed(struct kvm *kvm);
 void pvx_vcpu_apic_reset(struct kvm_vcpu *vcpu);
 void pvx_vm_detach_all(void);
 void pvx_vm_barrier(void);
-int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms);
+int pvx_vm_stats(void __user *buf, u32 room, u32 record_size, u32 *nr_vms);
 u64 pvx_vm_live(void);
 int pvx_vm_init(void);
 void pvx_vm_exit(void);

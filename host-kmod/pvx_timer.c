@@ -12,6 +12,15 @@
  * CLOCK_MONOTONIC.  The guest computed the delta before it exited, so the
  * interrupt can only come late, never early.
  *
+ * Expiries of one vCPU are due timer_min_interval_us apart at least: a
+ * deadline closer to the last expiry is moved to that distance, never
+ * refused, since a refused arm would stop the guest's tick.  The hrtimer
+ * is a hard interrupt that the host scheduler cannot throttle; KVM caps
+ * its LAPIC timer's periodic mode the same way (min_timer_period_us).
+ * One-shot deadlines need one exit each, which bounds them already, but
+ * only as far as the host's exits are slow: the interval does not depend
+ * on that.
+ *
  * The expiry does not touch the LAPIC itself: like KVM's own LAPIC timer
  * (which only marks its interrupt pending from hrtimer context) and like
  * irqfd, the injection runs in process context, from a work item that
@@ -36,6 +45,12 @@
 #define PVX_FIRST_VECTOR	32	/* 0-31 are exceptions */
 
 static struct workqueue_struct *pvx_timer_wq;
+
+/* A tenth of a 1000 Hz tick, a quarter of KVM's periodic LAPIC minimum. */
+static unsigned int timer_min_interval_us = 50;
+module_param(timer_min_interval_us, uint, 0644);
+MODULE_PARM_DESC(timer_min_interval_us,
+		 "PVX_HC_TIMER_SET expiries of a vCPU this far apart at least (us)");
 
 #ifdef PVX_TEST_HOOKS
 /*
@@ -94,7 +109,7 @@ static enum hrtimer_restart pvx_timer_fire(struct hrtimer *timer)
 
 void pvx_timer_vcpu_init(struct pvx_vcpu *pv)
 {
-	hrtimer_init(&pv->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	hrtimer_init(&pv->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
 	pv->timer.function = pvx_timer_fire;
 	INIT_WORK(&pv->timer_inject, pvx_timer_inject);
 }
@@ -135,6 +150,8 @@ void pvx_timer_vcpu_reset(struct pvx_vcpu *pv)
 {
 	WRITE_ONCE(pv->vector, 0);
 	hrtimer_cancel(&pv->timer);
+	pv->timer_armed = 0;
+	pv->timer_last = 0;
 }
 
 int pvx_timer_init(void)
@@ -169,8 +186,8 @@ static long pvx_set_vector(struct pvx_call *call)
 
 	WRITE_ONCE(pv->vector, vector);
 	/* A pending injection finds the vector 0 and does nothing. */
-	if (!vector)
-		hrtimer_cancel(&pv->timer);
+	if (!vector && hrtimer_cancel(&pv->timer))
+		pv->timer_armed = pv->timer_last;
 	return 0;
 }
 
@@ -179,6 +196,8 @@ static long pvx_timer_set(struct pvx_call *call)
 	u64 delta_ns = call->args[0];
 	unsigned long flags = call->args[1];
 	struct pvx_vcpu *pv;
+	ktime_t expires, earliest;
+	int ret;
 
 	if (flags & ~PVX_TIMER_CANCEL || call->args[2] || call->args[3])
 		return -PVX_EINVAL;
@@ -191,11 +210,26 @@ static long pvx_timer_set(struct pvx_call *call)
 		if (delta_ns)
 			return -PVX_EINVAL;
 		/* -1: the expiry is running: the interrupt is on its way. */
-		return hrtimer_try_to_cancel(&pv->timer) == 1;
+		ret = hrtimer_try_to_cancel(&pv->timer);
+		if (ret == 1)
+			pv->timer_armed = pv->timer_last;
+		return ret == 1;
 	}
 
-	hrtimer_start(&pv->timer, ns_to_ktime(min_t(u64, delta_ns, KTIME_MAX)),
-		      HRTIMER_MODE_REL_HARD);
+	/*
+	 * Only this vCPU's exits arm or cancel it, one at a time, so the
+	 * timer's state says whether the deadline armed last expired (or is
+	 * expiring now): then it is the last expiry.  One replaced or
+	 * cancelled never expired, and is forgotten.
+	 */
+	if (hrtimer_try_to_cancel(&pv->timer) != 1)
+		pv->timer_last = pv->timer_armed;
+	expires = ktime_add_safe(ktime_get(),
+				 ns_to_ktime(min_t(u64, delta_ns, KTIME_MAX)));
+	earliest = ktime_add_us(pv->timer_last,
+				READ_ONCE(timer_min_interval_us));
+	pv->timer_armed = ktime_after(expires, earliest) ? expires : earliest;
+	hrtimer_start(&pv->timer, pv->timer_armed, HRTIMER_MODE_ABS_HARD);
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include <linux/capability.h>
 #include <linux/delay.h>
 #include <linux/hash.h>
+#include <linux/jiffies.h>
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -235,6 +236,36 @@ static void pvx_vm_free_rcu(struct rcu_head *rcu)
 	pvx_vm_free(container_of(rcu, struct pvx_vm, rcu));
 }
 
+void pvx_rate_init(struct pvx_rate *rate)
+{
+	spin_lock_init(&rate->lock);
+	rate->window_end = jiffies;
+}
+
+/*
+ * One call out of @per_second in the current one-second window (0: no
+ * limit).  A window opens with the first call after the last one closed,
+ * so a burst that fits in a second gets exactly the budget.
+ */
+bool pvx_rate_take(struct pvx_rate *rate, unsigned int per_second)
+{
+	bool allowed;
+
+	if (!per_second)
+		return true;
+
+	spin_lock(&rate->lock);
+	if (time_after_eq(jiffies, rate->window_end)) {
+		rate->window_end = jiffies + HZ;
+		rate->in_window = 0;
+	}
+	allowed = rate->in_window < per_second;
+	if (allowed)
+		rate->in_window++;
+	spin_unlock(&rate->lock);
+	return allowed;
+}
+
 int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 {
 	struct pvx_vm *vm;
@@ -253,7 +284,8 @@ int pvx_vm_attach(struct kvm *kvm, const struct pvx_attach *req, u64 *id)
 	vm->max_list_entries = req->max_list_entries ?: PVX_MAX_LIST_ENTRIES;
 	pvx_compat_kvm_stats_id(kvm, vm->kvm_stats_id,
 				sizeof(vm->kvm_stats_id));
-	pvx_yield_vm_init(&vm->yield);
+	pvx_rate_init(&vm->yield.rate);
+	pvx_rate_init(&vm->prefault_rate);
 	xa_init(&vm->vcpus);
 	pvx_split_vm_init(vm);
 	pvx_balloon_vm_init(&vm->balloon);
@@ -470,20 +502,36 @@ static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 	for (i = 0; i < PVX_YIELD_NR_RESULTS; i++)
 		st->yield[i] = atomic64_read(&vm->yield.results[i]);
 	st->timers_fired = atomic64_read(&vm->timers_fired);
+	st->prefault_limited = atomic64_read(&vm->prefault_limited);
 	/* Without the balloon's mutex: a snapshot under a spinlock. */
 	st->balloon_pages = READ_ONCE(vm->balloon.pages);
 	st->balloon_target = READ_ONCE(vm->balloon.target);
 	pvx_iommu_vm_stats(vm, st);
 }
 
-int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms)
+/* @record_size apart, each the first @record_size bytes of a record. */
+static int pvx_vm_stats_copy(void __user *buf, const struct pvx_vm_stats *snap,
+			     u32 n, u32 record_size)
+{
+	size_t len = min_t(size_t, record_size, sizeof(*snap));
+	u32 i;
+
+	for (i = 0; i < n; i++, buf += record_size) {
+		if (copy_to_user(buf, &snap[i], len) ||
+		    clear_user(buf + len, record_size - len))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+int pvx_vm_stats(void __user *buf, u32 room, u32 record_size, u32 *nr_vms)
 {
 	struct pvx_vm_stats *snap = NULL;
 	struct pvx_vm *vm;
 	unsigned int bkt;
-	u32 n = 0, copied;
+	u32 n = 0;
 	bool admin;
-	int ret = 0;
+	int ret;
 
 	/* Snapshot under the lock, copy out without it. */
 	room = min_t(u32, room, 1024);
@@ -504,9 +552,7 @@ int pvx_vm_stats(struct pvx_vm_stats __user *buf, u32 room, u32 *nr_vms)
 	}
 	spin_unlock(&pvx_vm_lock);
 
-	copied = min(n, room);
-	if (copied && copy_to_user(buf, snap, copied * sizeof(*snap)))
-		ret = -EFAULT;
+	ret = pvx_vm_stats_copy(buf, snap, min(n, room), record_size);
 	kvfree(snap);
 	*nr_vms = n;
 	return ret;

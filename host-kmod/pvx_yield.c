@@ -12,9 +12,7 @@
  * A per-VM budget (yield_rate_hz, like s390's diag9c_forwarding_hz) keeps
  * a guest from turning the call into a scheduler storm.
  */
-#include <linux/jiffies.h>
 #include <linux/moduleparam.h>
-#include <linux/spinlock.h>
 #include "pvx_host.h"
 
 static unsigned int yield_rate_hz = 5000;
@@ -24,32 +22,6 @@ MODULE_PARM_DESC(yield_rate_hz,
 
 /* inflight_test: a yield still asleep in the host at rmmod or SIGKILL. */
 PVX_TEST_HOLD_KNOB(test_yield_hold, "hold directed yields asleep");
-
-void pvx_yield_vm_init(struct pvx_yield_state *ys)
-{
-	spin_lock_init(&ys->lock);
-	ys->window_end = jiffies;
-}
-
-static bool pvx_yield_budget(struct pvx_yield_state *ys)
-{
-	unsigned int limit = READ_ONCE(yield_rate_hz);
-	bool allowed;
-
-	if (!limit)
-		return true;
-
-	spin_lock(&ys->lock);
-	if (time_after_eq(jiffies, ys->window_end)) {
-		ys->window_end = jiffies + HZ;
-		ys->in_window = 0;
-	}
-	allowed = ys->in_window < limit;
-	if (allowed)
-		ys->in_window++;
-	spin_unlock(&ys->lock);
-	return allowed;
-}
 
 static long pvx_yield_result(struct pvx_vm *vm, long result)
 {
@@ -77,7 +49,7 @@ static long pvx_yield_to(struct pvx_call *call)
 
 	if (!pvx_compat_vcpu_preempted(target))
 		return pvx_yield_result(call->vm, PVX_YIELD_NOT_PREEMPTED);
-	if (!pvx_yield_budget(&call->vm->yield))
+	if (!pvx_rate_take(&call->vm->yield.rate, READ_ONCE(yield_rate_hz)))
 		return pvx_yield_result(call->vm, PVX_YIELD_RATE_LIMITED);
 	if (pvx_compat_yield_to(target) <= 0)
 		return pvx_yield_result(call->vm, PVX_YIELD_DECLINED);

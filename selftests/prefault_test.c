@@ -5,6 +5,11 @@
  * read-only, then break it) and one hypercall with it.  Then the same for
  * pages the VMM shares copy-on-write with a forked child, whose copy must
  * stay as it was.  Then the ranges the host must refuse.
+ *
+ * Then what one exit may do: at most prefault_max_pages pages (a call
+ * stops inside a range and the guest resumes from there, as the list
+ * contract says), less when a signal is pending for the vCPU thread, and
+ * at most prefault_rate_hz calls per second and VM.
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "pvx_test.h"
@@ -28,6 +34,20 @@
 #define FILL		0x3c
 #define MARK		0x5a
 
+#define PARAM(p)	"/sys/module/pvx_host/parameters/" p
+#define BOUND_PARAM	PARAM("prefault_max_pages")
+#define RATE_PARAM	PARAM("prefault_rate_hz")
+#define GPA_BIG		0x21000000ULL
+#define BIG_RANGES	2
+#define BIG_PAGES	(BIG_RANGES * PVX_RANGE_MAX_PAGES)
+#define BIG_BYTES	(BIG_PAGES * PAGE)
+#define BOUND		300		/* pages per exit: ends inside a range */
+#define BOUND_RANGES	2
+#define MAX_CALLS	4096
+#define SIGNAL_EVERY_US	5000
+#define RATE_HZ		5
+#define RATE_CALLS	20
+
 enum {
 	STEP_PLAIN_START = 1,
 	STEP_PLAIN_END,
@@ -36,14 +56,112 @@ enum {
 	STEP_FORK_START,
 	STEP_FORK_END,
 	STEP_REFUSED,
+	STEP_RESUMED,
+	STEP_WRITTEN,
+	STEP_RATE,
 };
 
-static struct pvx_gfn_range ranges[8] __attribute__((aligned(64)));
+static struct pvx_gfn_range ranges[8] __aligned(64);
+
+/* What prefault_resume() saw, for the host to read. */
+static struct {
+	uint64_t calls;
+	uint64_t max_pages;	/* done by one call, at most */
+	uint64_t idle;		/* calls that did no page */
+	uint64_t first_r, first_npages;
+	int64_t first_status, error;
+} rlog;
 
 static uint64_t prefault(uint64_t count)
 {
 	return guest_hypercall(PVX_HC_PREFAULT_WRITE, (uint64_t)ranges, count,
 			       0, 0);
+}
+
+static uint64_t pages_left(uint32_t from, uint32_t count)
+{
+	uint64_t n = 0;
+
+	for (; from < count; from++)
+		n += ranges[from].npages;
+	return n;
+}
+
+/*
+ * The guest's side of the list contract: the entry the host stopped in
+ * comes back with -PVX_EAGAIN and what is left of it; call again from
+ * there.  Each call's pages are what it took off the list.
+ */
+static uint64_t prefault_resume(uint32_t count)
+{
+	uint64_t before, did, r;
+	uint32_t done = 0;
+
+	while (done < count && rlog.calls < MAX_CALLS) {
+		before = pages_left(done, count);
+		r = guest_hypercall(PVX_HC_PREFAULT_WRITE,
+				    (uint64_t)&ranges[done], count - done, 0, 0);
+		if (!rlog.calls++) {
+			rlog.first_r = r;
+			rlog.first_status = ranges[0].status;
+			rlog.first_npages = ranges[0].npages;
+		}
+		if ((int64_t)r < 0) {
+			rlog.error = r;
+			break;
+		}
+		done += r;
+		did = before - pages_left(done, count);
+		if (did > rlog.max_pages)
+			rlog.max_pages = did;
+		rlog.idle += !did;
+		if (done < count && ranges[done].status != -PVX_EAGAIN)
+			break;
+	}
+	return done;
+}
+
+/* @n ranges of PVX_RANGE_MAX_PAGES from GPA_BIG, prefaulted, written. */
+static void guest_big(uint64_t n)
+{
+	uint64_t i, r;
+
+	for (i = 0; i < n; i++) {
+		ranges[i].gfn = GPA_BIG / PAGE + i * PVX_RANGE_MAX_PAGES;
+		ranges[i].npages = PVX_RANGE_MAX_PAGES;
+		ranges[i].status = 0x7777;
+	}
+	r = prefault_resume(n);
+	GUEST_SYNC(STEP_RESUMED, r);
+	for (i = 0; i < n * PVX_RANGE_MAX_PAGES; i++)
+		WRITE_ONCE(*(uint8_t *)(GPA_BIG + i * PAGE + 8), MARK);
+	GUEST_SYNC(STEP_WRITTEN);
+	GUEST_DONE();
+}
+
+/* Bursts of RATE_CALLS one-page calls: how many did it, how many not. */
+static void guest_rate(uint64_t bursts)
+{
+	uint64_t b, i, r, ok, limited, other;
+
+	for (b = 0; b < bursts; b++) {
+		ok = limited = other = 0;
+		for (i = 0; i < RATE_CALLS; i++) {
+			ranges[0].gfn = GPA_BIG / PAGE + i;
+			ranges[0].npages = 1;
+			ranges[0].status = 0x7777;
+			r = guest_hypercall(PVX_HC_PREFAULT_WRITE,
+					    (uint64_t)ranges, 1, 0, 0);
+			if (r == 1 && !ranges[0].status)
+				ok++;
+			else if (r == 0 && ranges[0].status == -PVX_EBUSY)
+				limited++;
+			else
+				other++;
+		}
+		GUEST_SYNC(STEP_RATE, ok, limited, other);
+	}
+	GUEST_DONE();
 }
 
 /* Reads then writes each page; returns the sum of what it read. */
@@ -150,6 +268,220 @@ static pid_t fork_holder(const uint8_t *mem, int *go_fd)
 	return pid;
 }
 
+static int set_param(const char *path, unsigned int val, unsigned int *old)
+{
+	char buf[32];
+	int r;
+
+	if (old)
+		*old = read_u64(path);
+	snprintf(buf, sizeof(buf), "%u\n", val);
+	r = write_file(path, buf);
+	tap_ok(!r, "%s = %u: %s", path, val, r ? strerror(-r) : "ok");
+	return r;
+}
+
+static struct vm *big_vm(int pvx, void (*entry)(uint64_t), uint64_t arg,
+			 uint8_t **mem, uint64_t *id)
+{
+	struct vm *vm;
+	int r;
+
+	/* Guest RAM starts as a copy of ours: of the last VM's log too. */
+	memset(&rlog, 0, sizeof(rlog));
+	vm = vm_create();
+	vcpu_add(vm, entry, arg);
+	*mem = vm_add_anon_slot(vm, 1, GPA_BIG, BIG_BYTES, 0, true);
+	r = pvx_attach(pvx, vm->fd, PVX_F_PREFAULT, 0, id);
+	if (r)
+		tap_bail("attach: %s", strerror(-r));
+	return vm;
+}
+
+/* Pages of @mem the guest's writes after the prefault landed in. */
+static uint64_t count_big_marked(const uint8_t *mem, uint64_t pages)
+{
+	uint64_t i, n = 0;
+
+	for (i = 0; i < pages; i++)
+		n += mem[i * PAGE + 8] == MARK;
+	return n;
+}
+
+/*
+ * The guest writes the pages it prefaulted: they were made writable in
+ * stage 2 too, so the writes do not exit (a few exits for the guest's
+ * own page tables and the messages).
+ */
+static void check_written(struct vm *vm, const uint8_t *mem, uint64_t pages,
+			  const char *what)
+{
+	struct vcpu *vcpu = vm->vcpus[0];
+	struct ucall uc;
+	uint64_t e0;
+
+	e0 = vcpu_stat(vcpu, "exits");
+	if (!vcpu_expect_step(vcpu, STEP_WRITTEN, &uc))
+		return;
+	e0 = vcpu_stat(vcpu, "exits") - e0;
+	tap_ok(e0 <= pages / 16,
+	       "%s: every page writable in stage 2 (%llu exits for %llu pages)",
+	       what, (unsigned long long)e0, (unsigned long long)pages);
+	TAP_EQ(count_big_marked(mem, pages), pages,
+	       "%s: every page written", what);
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "%s: guest done", what);
+}
+
+/*
+ * BOUND pages per exit: the first call stops inside the first range and
+ * gives it back as the rest; resumed calls finish the list, none doing
+ * more than BOUND pages.
+ */
+static void test_bound(int pvx)
+{
+	const uint64_t pages = BOUND_RANGES * PVX_RANGE_MAX_PAGES;
+	unsigned int old = 0;
+	bool set;
+	struct ucall uc;
+	struct vm *vm;
+	uint8_t *mem;
+	uint64_t id;
+
+	set = !set_param(BOUND_PARAM, BOUND, &old);
+	vm = big_vm(pvx, guest_big, BOUND_RANGES, &mem, &id);
+	if (vcpu_expect_step(vm->vcpus[0], STEP_RESUMED, &uc)) {
+		sync_global_from_guest(vm, rlog);
+		tap_diag("%llu pages, %d an exit at most: %llu calls, at most %llu pages in one",
+			 (unsigned long long)pages, BOUND,
+			 (unsigned long long)rlog.calls,
+			 (unsigned long long)rlog.max_pages);
+		TAP_EQ(uc.args[1], BOUND_RANGES, "bound: every range done");
+		TAP_EQ(rlog.first_r, 0, "bound: the first call completed no range");
+		TAP_EQ(rlog.first_status, -PVX_EAGAIN,
+		       "bound: it stopped in the first range (-EAGAIN)");
+		TAP_EQ(rlog.first_npages, PVX_RANGE_MAX_PAGES - BOUND,
+		       "bound: the range came back as what was left of it");
+		TAP_EQ(rlog.max_pages, BOUND,
+		       "bound: no call did more than %d pages, some that many",
+		       BOUND);
+		TAP_EQ(rlog.calls, (pages + BOUND - 1) / BOUND,
+		       "bound: %d pages a call, the last the rest", BOUND);
+		TAP_EQ(rlog.idle, 0, "bound: every call made progress");
+		TAP_EQ(rlog.error, 0, "bound: no call failed");
+	}
+	check_written(vm, mem, pages, "bound");
+	vm_free(vm);
+	if (set)
+		set_param(BOUND_PARAM, old, NULL);
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+/*
+ * With the bound at the whole list, only a signal ends an exit early:
+ * SIGALRM comes every SIGNAL_EVERY_US while the guest prefaults
+ * BIG_PAGES pages, so calls stop short, KVM returns to the VMM for each
+ * signal that stopped one, and the guest resumes.
+ */
+static void test_signal(int pvx)
+{
+	struct itimerval it = {
+		.it_interval.tv_usec = SIGNAL_EVERY_US,
+		.it_value.tv_usec = SIGNAL_EVERY_US,
+	};
+	struct itimerval off = { 0 };
+	/* SA_RESTART for the TAP output; KVM_RUN returns EINTR anyway. */
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	uint64_t id, sig0, sigs;
+	unsigned int old = 0;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	uint8_t *mem;
+	bool ok, set;
+
+	set = !set_param(BOUND_PARAM, BIG_PAGES, &old);
+	vm = big_vm(pvx, guest_big, BIG_RANGES, &mem, &id);
+	vcpu = vm->vcpus[0];
+	TEST_REQUIRE_SYS(!sigaction(SIGALRM, &sa, NULL), "sigaction");
+	sig0 = vcpu_stat(vcpu, "signal_exits");
+	TEST_REQUIRE_SYS(!setitimer(ITIMER_REAL, &it, NULL), "setitimer");
+	ok = vcpu_expect_step(vcpu, STEP_RESUMED, &uc);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigs = vcpu_stat(vcpu, "signal_exits") - sig0;
+	if (ok) {
+		sync_global_from_guest(vm, rlog);
+		tap_diag("%d pages, bound %d, SIGALRM every %d us: %llu calls, at most %llu pages in one, %llu signal exits, %d signals",
+			 BIG_PAGES, BIG_PAGES, SIGNAL_EVERY_US,
+			 (unsigned long long)rlog.calls,
+			 (unsigned long long)rlog.max_pages,
+			 (unsigned long long)sigs, (int)alarms);
+		TAP_EQ(uc.args[1], BIG_RANGES, "signal: every range done");
+		tap_ok(rlog.calls > 1 && rlog.max_pages < BIG_PAGES,
+		       "signal: calls stopped short of the bound (%llu calls)",
+		       (unsigned long long)rlog.calls);
+		tap_ok(sigs >= rlog.calls - 1,
+		       "signal: KVM returned to the VMM for each (%llu signal exits)",
+		       (unsigned long long)sigs);
+		TAP_EQ(rlog.idle, 0, "signal: every call made progress");
+		TAP_EQ(rlog.error, 0, "signal: no call failed");
+	}
+	check_written(vm, mem, BIG_PAGES, "signal");
+	vm_free(vm);
+	signal(SIGALRM, SIG_DFL);
+	if (set)
+		set_param(BOUND_PARAM, old, NULL);
+}
+
+/*
+ * RATE_HZ calls a second and VM: of a burst well inside one second
+ * exactly that many do their page, the rest are refused with -EBUSY in
+ * their entry; a burst in the next second gets as many again.
+ */
+static void test_rate(int pvx)
+{
+	uint64_t id, sum_limited = 0;
+	struct pvx_vm_stats st;
+	unsigned int old = 0;
+	bool set;
+	struct ucall uc;
+	struct vm *vm;
+	uint8_t *mem;
+	int b;
+
+	set = !set_param(RATE_PARAM, RATE_HZ, &old);
+	vm = big_vm(pvx, guest_rate, 2, &mem, &id);
+	for (b = 1; b <= 2; b++) {
+		if (b == 2)
+			usleep(1100 * 1000);
+		if (!vcpu_expect_step(vm->vcpus[0], STEP_RATE, &uc))
+			break;
+		tap_diag("%d calls/s, burst %d of %d: %llu done, %llu limited, %llu other",
+			 RATE_HZ, b, RATE_CALLS, (unsigned long long)uc.args[1],
+			 (unsigned long long)uc.args[2],
+			 (unsigned long long)uc.args[3]);
+		TAP_EQ(uc.args[1], RATE_HZ, "rate: burst %d: exactly the budget done", b);
+		TAP_EQ(uc.args[2], RATE_CALLS - RATE_HZ,
+		       "rate: burst %d: the rest refused with -EBUSY", b);
+		sum_limited += uc.args[2];
+	}
+	if (b > 2)
+		tap_ok(vcpu_get_ucall(vm->vcpus[0], &uc) == UCALL_DONE,
+		       "rate: guest done");
+	if (set)
+		set_param(RATE_PARAM, old, NULL);
+	if (tap_ok(pvx_find_vm(pvx, id, &st) == 1, "rate: VM listed in stats"))
+		TAP_EQ(st.prefault_limited, sum_limited,
+		       "rate: pvx stats count the refused calls");
+	vm_free(vm);
+}
+
 int main(void)
 {
 	uint64_t e0, plain_exits, hint_exits, fork_exits;
@@ -250,6 +582,10 @@ int main(void)
 	}
 	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "guest done");
 	vm_free(vm);
+
+	test_bound(pvx);
+	test_signal(pvx);
+	test_rate(pvx);
 	close(pvx);
 	tap_finish();
 }

@@ -5,6 +5,8 @@
  * registered vector, not before the deadline (measured on the guest's
  * kvmclock, which follows the host's CLOCK_MONOTONIC).  Cancel and re-arm
  * semantics, the cost of an arm in exits, and teardown with timers armed.
+ * A guest that arms deadlines closer together than timer_min_interval_us
+ * has its expiries coalesced to that interval, never refused.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +18,9 @@
 #define MS		1000000ULL
 #define DELTA		(1 * MS)
 #define NR_ARMS		1000
+#define MIN_PARAM	"/sys/module/pvx_host/parameters/timer_min_interval_us"
+#define MIN_US		20000
+#define NR_SHORT	10
 
 enum {
 	STEP_NO_VECTOR = 1,
@@ -30,6 +35,7 @@ enum {
 	STEP_ARMED,
 	STEP_LONG_ARMED,
 	STEP_LONG_WOKEN,
+	STEP_SHORT,
 };
 
 static uint64_t timer_set(uint64_t delta, uint64_t flags)
@@ -129,6 +135,32 @@ static void guest_long_wait(uint64_t arg)
 	guest_cli();
 	GUEST_SYNC(STEP_LONG_WOKEN, guest_irq_count - n,
 		   guest_kvmclock_ns() - t0, timer_set(DELTA, 0));
+	GUEST_DONE();
+}
+
+/*
+ * NR_SHORT expiries, each armed 1 us (or 0 ns) after the previous one
+ * arrived: returns the arms that failed, and the kvmclock time from the
+ * first arm to the last interrupt.
+ */
+static void guest_short(uint64_t arg)
+{
+	uint64_t t0, n, i, bad = 0;
+
+	(void)arg;
+	guest_x2apic_enable();
+	guest_kvmclock_enable();
+	set_vector(VEC, 0);
+	n = guest_irq_count;
+	t0 = guest_kvmclock_ns();
+	for (i = 0; i < NR_SHORT; i++) {
+		if (timer_set(i & 1 ? 0 : 1000, 0))
+			bad++;
+		while (guest_irq_count == n + i)
+			guest_safe_halt();
+		guest_cli();
+	}
+	GUEST_SYNC(STEP_SHORT, bad, guest_irq_count - n, guest_irq_last_ns - t0);
 	GUEST_DONE();
 }
 
@@ -284,6 +316,50 @@ out:
 	vm_free(vm);
 }
 
+/*
+ * Expiries at least MIN_US apart, on the host's clock: NR_SHORT of them
+ * take (NR_SHORT - 1) * MIN_US at least, however fast the guest re-arms.
+ * The host counts the injections; none of the arms fails.
+ */
+static void test_coalesce(int pvx)
+{
+	struct pvx_vm_stats st;
+	char buf[32];
+	uint64_t id, old;
+	struct ucall uc;
+	struct vm *vm;
+	int r;
+
+	old = read_u64(MIN_PARAM);
+	snprintf(buf, sizeof(buf), "%u\n", MIN_US);
+	r = write_file(MIN_PARAM, buf);
+	tap_ok(!r, "%s = %d: %s", MIN_PARAM, MIN_US, r ? strerror(-r) : "ok");
+	vm = timer_vm_entry(pvx, PVX_F_TIMER, &id, guest_short);
+	if (vcpu_expect_step(vm->vcpus[0], STEP_SHORT, &uc)) {
+		tap_diag("%d expiries armed 1 us or 0 ns after each other, %d us apart at least: %llu us from the first arm to the last",
+			 NR_SHORT, MIN_US,
+			 (unsigned long long)(uc.args[3] / 1000));
+		TAP_EQ(uc.args[1], 0, "short deadlines: no TIMER_SET failed");
+		TAP_EQ(uc.args[2], NR_SHORT, "short deadlines: %d interrupts",
+		       NR_SHORT);
+		/* 1% for kvmclock's rate against CLOCK_MONOTONIC. */
+		tap_ok(uc.args[3] >= (NR_SHORT - 1) * MIN_US * 990ULL,
+		       "short deadlines: coalesced to %d us apart (%llu us for %d)",
+		       MIN_US, (unsigned long long)(uc.args[3] / 1000),
+		       NR_SHORT);
+	}
+	tap_ok(vcpu_get_ucall(vm->vcpus[0], &uc) == UCALL_DONE,
+	       "short deadlines: guest done");
+	if (tap_ok(pvx_find_vm(pvx, id, &st) == 1, "VM listed in stats"))
+		TAP_EQ(st.timers_fired, NR_SHORT,
+		       "short deadlines: pvx injected %d", NR_SHORT);
+	if (!r) {
+		snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)old);
+		write_file(MIN_PARAM, buf);
+	}
+	vm_free(vm);
+}
+
 static void test_feature_gate(int pvx)
 {
 	struct ucall uc;
@@ -309,6 +385,7 @@ int main(void)
 	test_timer(pvx);
 	test_detach_armed(pvx);
 	test_detach_fires(pvx);
+	test_coalesce(pvx);
 	close(pvx);
 	tap_finish();
 }

@@ -121,9 +121,10 @@ int obs_threads_named(pid_t pid, const char *comm)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", pid,
 			 de->d_name);
-		if (obs_read_line(path, name, sizeof(name)) &&
-		    !strcmp(name, comm))
-			n++;
+		if (!obs_read_line(path, name, sizeof(name)))
+			continue;
+		name[strcspn(name, "\n")] = 0;
+		n += !strcmp(name, comm);
 	}
 	closedir(d);
 	return n;

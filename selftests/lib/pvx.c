@@ -147,6 +147,7 @@ int __pvx_stats_read(int pvx_fd, struct pvx_vm_stats **recs, uint32_t *nr,
 		memset(&s, 0, sizeof(s));
 		s.buf = (uint64_t)buf;
 		s.nr_vms = room;
+		s.record_size = sizeof(*buf);
 		r = pvx_ioctl_raw(pvx_fd, PVX_IOC_STATS, &s);
 		if (r) {
 			free(buf);

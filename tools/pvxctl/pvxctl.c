@@ -849,6 +849,8 @@ static void print_table(const struct args *a, const struct pvxdev_stats *st)
 		for (i = 0; i < PVX_YIELD_NR_RESULTS; i++)
 			printf(" %s %" PRIu64, yield_names[i], vm->yield[i]);
 		printf("\n  timers fired: %" PRIu64 "\n", vm->timers_fired);
+		printf("  prefault calls over the budget: %" PRIu64 "\n",
+		       vm->prefault_limited);
 		printf("  balloon: %" PRIu64 " pages", vm->balloon_pages);
 		if (!vm->has_balloon_target)
 			printf(", no target\n");
@@ -895,6 +897,8 @@ static struct json_object *vm_json(const struct pvxdev_vm *vm)
 	json_object_object_add(o, "yields", y);
 	json_object_object_add(o, "timers_fired",
 			       json_object_new_uint64(vm->timers_fired));
+	json_object_object_add(o, "prefault_limited",
+			       json_object_new_uint64(vm->prefault_limited));
 	json_object_object_add(o, "balloon_pages",
 			       json_object_new_uint64(vm->balloon_pages));
 	/* No target: JSON null, not the all-ones marker. */

@@ -83,6 +83,7 @@ int pvxdev_read_stats(int dev, struct pvxdev_stats *st)
 	vm->hc[20].calls = 5;	/* a number pvxctl has no name for */
 	vm->yield[PVX_YIELD_DONE] = 7;
 	vm->timers_fired = 9;
+	vm->prefault_limited = 3;
 	vm->balloon_pages = 1024;
 	vm->has_balloon_target = true;
 	vm->balloon_target = 65536;

@@ -92,6 +92,7 @@ static void pvxdev_decode_vm(struct pvxdev_vm *out,
 	out->balloon_pages = in->balloon_pages;
 	out->guest_resets = in->guest_resets;
 	out->split_inflight = in->split_inflight;
+	out->prefault_limited = in->prefault_limited;
 	out->has_balloon_target = in->balloon_target != PVX_BALLOON_NO_TARGET;
 	out->balloon_target = in->balloon_target;
 	out->iommu_pages = in->iommu_pages;
@@ -102,6 +103,8 @@ int pvxdev_read_stats(int dev, struct pvxdev_stats *st)
 	struct pvx_vm_stats *raw = NULL;
 	struct pvx_stats req;
 	unsigned int room = 0, i;
+	/* A revision 1 host takes no record size: it has reserved zeroes. */
+	__u32 record_size = sizeof(*raw);
 	int ret;
 
 	memset(st, 0, sizeof(*st));
@@ -110,7 +113,12 @@ int pvxdev_read_stats(int dev, struct pvxdev_stats *st)
 		memset(&req, 0, sizeof(req));
 		req.buf = (uintptr_t)raw;
 		req.nr_vms = room;
+		req.record_size = record_size;
 		ret = pvxdev_ioctl(dev, PVX_IOC_STATS, &req);
+		if (ret == -EINVAL && record_size) {
+			record_size = 0;
+			continue;
+		}
 		if (ret)
 			goto out;
 		if (req.nr_vms <= room)
@@ -124,10 +132,13 @@ int pvxdev_read_stats(int dev, struct pvxdev_stats *st)
 
 	st->nr_vms = req.nr_vms;
 	st->live_vms = req.live_vms;
-	/* This ABI reports no sizes: the records are pvx.h's. */
+	/*
+	 * The host's record size, or (revision 1) none: then the fields
+	 * after PVX_VM_STATS_SIZE_V1 read as zero, as calloc left them.
+	 */
 	st->header_size = sizeof(req);
-	st->record_size = sizeof(*raw);
-	st->sizes_from_module = false;
+	st->record_size = record_size ? req.record_size : PVX_VM_STATS_SIZE_V1;
+	st->sizes_from_module = record_size != 0;
 	if (st->nr_vms) {
 		st->vms = calloc(st->nr_vms, sizeof(*st->vms));
 		if (!st->vms) {
@@ -135,8 +146,14 @@ int pvxdev_read_stats(int dev, struct pvxdev_stats *st)
 			goto out;
 		}
 	}
-	for (i = 0; i < st->nr_vms; i++)
-		pvxdev_decode_vm(&st->vms[i], &raw[i]);
+	for (i = 0; i < st->nr_vms; i++) {
+		struct pvx_vm_stats rec = { 0 };
+
+		/* Revision 1 records lie PVX_VM_STATS_SIZE_V1 apart. */
+		memcpy(&rec, (char *)raw + (size_t)i * (record_size ?: PVX_VM_STATS_SIZE_V1),
+		       record_size ? sizeof(rec) : PVX_VM_STATS_SIZE_V1);
+		pvxdev_decode_vm(&st->vms[i], &rec);
+	}
 out:
 	free(raw);
 	return ret;

@@ -37,6 +37,7 @@ struct pvxdev_vm {
 	uint64_t iommu_pages;
 	uint64_t guest_resets;
 	uint64_t split_inflight;
+	uint64_t prefault_limited;	/* PREFAULT_WRITE calls over the budget */
 };
 
 struct pvxdev_stats {

@@ -206,6 +206,8 @@ else
 	grep -q 'kvm-200' "$tmp/out" && out_has '^  0x70767814 +5 +0$' &&
 		out_has 'balloon: 1024 pages, target 65536' && out_has 'balloon: 0 pages, no target'
 	ok $? "stats: kvm-<pid>, unnamed hypercalls in hex, balloon targets"
+	out_has '^  prefault calls over the budget: 3$' && out_has '^  prefault calls over the budget: 0$'
+	ok $? "stats: prefault calls refused over the budget"
 
 	runfake stats --pid 200
 	[ $rc = 0 ] && out_has 'kvm-200' && ! out_has 'kvm-100'
@@ -221,7 +223,7 @@ else
 	ok $? "stats --json: schema 3, the record sizes ($rsize)"
 	json_expr 'd["vms"][0]["features"][0] == "yield_to" and d["vms"][0]["features_mask"] == 0x1ff and d["vms"][0]["pid"] == 100 and d["vms"][1]["features"] == ["yield_to", "timer", "0x10000000000"]'
 	ok $? "stats --json: features by name, the mask, the pid"
-	json_expr 'd["vms"][0]["hypercalls"]["doorbell"] == {"calls": 42, "errors": 1} and d["vms"][0]["balloon_target"] == 65536 and d["vms"][1]["balloon_target"] is None and d["attached"] == 2 and d["live"] == 3'
+	json_expr 'd["vms"][0]["hypercalls"]["doorbell"] == {"calls": 42, "errors": 1} and d["vms"][0]["balloon_target"] == 65536 and d["vms"][1]["balloon_target"] is None and d["vms"][0]["prefault_limited"] == 3 and d["attached"] == 2 and d["live"] == 3'
 	ok $? "stats --json: counters, null balloon target"
 	json_expr 'sorted(k for k in d["vms"][0]["hypercalls"] if not k.startswith("0x")) == sorted(["probe", "yield_to", "set_vector", "timer_set", "msr_batch", "prefault_write", "copy_pages", "split_collect", "doorbell", "balloon_inflate", "balloon_deflate", "balloon_stats", "iommu_map", "iommu_unmap"])'
 	ok $? "stats --json: every hypercall by the name <linux/pvx_para.h> gives it"

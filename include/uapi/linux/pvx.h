@@ -63,18 +63,32 @@ struct pvx_vm_stats {
 	__u64 balloon_pages;	/* ballooned now */
 	__u64 balloon_target;	/* PVX_IOC_SET_BALLOON_TARGET, or PVX_BALLOON_NO_TARGET */
 	__u64 iommu_pages;	/* mapped for the VM's device now (PVX_HC_IOMMU_MAP) */
+	/* Revision 2 (struct pvx_stats.record_size): */
+	__u64 prefault_limited;	/* PVX_HC_PREFAULT_WRITE calls refused: prefault_rate_hz */
 };
+
+/* struct pvx_vm_stats up to iommu_pages: what record_size 0 asks for. */
+#define PVX_VM_STATS_SIZE_V1	1184
 
 /*
  * Read the attached VMs' counters.  The host fills up to nr_vms records at
  * buf and sets nr_vms to the number of attached VMs, which may be more.
+ * Records are record_size bytes apart, as the caller says; the host writes
+ * as much of each as both know and zeroes the rest, so that struct
+ * pvx_vm_stats can grow at its end (as KVM's binary stats carry their
+ * sizes) and old and new callers and hosts each get what they expect.
  */
 struct pvx_stats {
 	__u64 buf;		/* in: user address of struct pvx_vm_stats[] */
 	__u32 nr_vms;		/* in: room at buf; out: attached VMs */
 	__u32 flags;		/* in: zero */
 	__u64 live_vms;		/* out: VM states alive, attached or not yet freed */
-	__u64 reserved[5];	/* zero */
+	__u32 record_size;	/* in: bytes per record at buf, a multiple of 8,
+				 * at least PVX_VM_STATS_SIZE_V1 (0: that);
+				 * out: the host's sizeof(struct pvx_vm_stats)
+				 */
+	__u32 reserved32;	/* zero */
+	__u64 reserved[4];	/* zero */
 };
 
 /*
