@@ -16,7 +16,8 @@
 # make check      the whole suite, in L1 on the stock and the debug kernel
 #                 (the guest kselftests, selftests/guest, run in L2)
 # make check-pvxctl  pvxctl's command line, here (TAP; no /dev/pvx needed)
-# make bench      exit counts with and without pvx, measured in L1
+# make bench      pvx against the stock KVM paths in one L1 boot: table,
+#                 bench.json (tools/bench/, Documentation/perf/README.rst)
 #
 # KDIR defaults to the running kernel's build tree, else the testbed's
 # Debian 6.12 headers.  GUEST_KDIR (guest modules) defaults to KDIR.
@@ -97,7 +98,7 @@ check-pvxctl:
 	$(MAKE) -C tools/pvxctl check
 
 bench:
-	tools/bench/bench.sh
+	tools/bench/run.sh
 
 # Modules go to $(DESTDIR)/lib/modules/<kernel>/$(INSTALL_MOD_DIR)/ (kbuild
 # runs depmod there): the shipped ones only, since modules_install
@@ -204,6 +205,7 @@ clean:
 	$(MAKE) -C tools/pvxctl clean
 	-$(MAKE) -C selftests clean
 	-$(MAKE) -C selftests/guest clean
+	-$(MAKE) -C tools/bench clean
 	rm -rf build
 
 .PHONY: all check-kdir modules modules-host modules-guest print-modules tools \
