@@ -741,7 +741,7 @@ static void row_kvm_hc(int *pvxp)
 	struct bench_vm v;
 	int kofd, r, h, i;
 	bool ok = true;
-	char row[64], what[96];
+	char what[96];
 
 	kofd = ko ? open(ko, O_RDONLY | O_CLOEXEC) : -1;
 	if (kofd < 0) {
@@ -789,16 +789,15 @@ static void row_kvm_hc(int *pvxp)
 	if (tap_ok(ok, "kvm_hc: %d rounds of %d KVM hypercalls with pvx_host loaded and not",
 		   reps, NR_CALLS)) {
 		for (h = 0; h < 2; h++) {
-			snprintf(row, sizeof(row), "%s", rows[h]);
 			for (i = 0; i < 3; i++) {
-				emit(row, "exits", var[i], "exits", &ex[h][i]);
-				emit(row, "host_ns_per_call", var[i], "ns (TCG)",
-				     &ns[h][i]);
+				emit(rows[h], "exits", var[i], "exits", &ex[h][i]);
+				emit(rows[h], "host_ns_per_call", var[i],
+				     "ns (TCG)", &ns[h][i]);
 			}
 			for (i = 1; i < 3; i++) {
 				snprintf(what, sizeof(what), "%s/pvx_unloaded",
 					 var[i]);
-				emit(row, "host_time_ratio", what, "ratio",
+				emit(rows[h], "host_time_ratio", what, "ratio",
 				     &ratio[h][i]);
 			}
 		}
