@@ -172,6 +172,8 @@ def main():
     ap.add_argument("--json", required=True)
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--accel", default="tcg")
+    ap.add_argument("--commit", help="the commit measured (default: the "
+                    "repository's HEAD now), '+dirty' appended if it had changes")
     ap.add_argument("--repo", default=os.path.join(os.path.dirname(
         os.path.abspath(__file__)), "..", ".."))
     a = ap.parse_args()
@@ -192,9 +194,12 @@ def main():
                if p not in ends]
 
     qver = run([a.qemu, "--version"])
-    commit = run(["git", "rev-parse", "HEAD"], cwd=a.repo)
-    dirty = run(["git", "status", "--porcelain", "--untracked-files=no"],
-                cwd=a.repo)
+    if a.commit:
+        commit, dirty = a.commit.split("+")[0], a.commit.endswith("+dirty")
+    else:
+        commit = run(["git", "rev-parse", "HEAD"], cwd=a.repo)
+        dirty = run(["git", "status", "--porcelain", "--untracked-files=no"],
+                    cwd=a.repo)
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "kernel": kernel,

@@ -19,6 +19,10 @@ QEMU=${QEMU:-qemu-system-x86_64}
 out=${PVX_BENCH_OUT:-$PVX_CACHE/out/bench}
 stage=${PVX_STAGE_BENCH:-$PVX_CACHE/stage/bench}
 mkdir -p "$out"
+# The commit measured is the one built now, not HEAD when the boot ends.
+commit=$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo unknown)
+[ -z "$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null)" ] ||
+	commit=$commit+dirty
 if [ -z "${PVX_STAGE_BENCH:-}" ]; then
 	make -C "$REPO" stage KDIR="$KDIR" GUEST_KDIR="$KDIR" STAGE="$stage" \
 		> "$out/stage.log" 2>&1 || { tail -40 "$out/stage.log"; tb_die "make stage failed"; }
@@ -39,5 +43,5 @@ rc=0
 grep -E '^FAIL' "$out/parse.log" || true
 python3 "$REPO/tools/bench/collect.py" --tap "$out/tap.log" \
 	--json "$out/bench.json" --qemu "$QEMU" --accel "${PVX_L1_ACCEL:-tcg}" \
-	--repo "$REPO" || rc=1
+	--commit "$commit" --repo "$REPO" || rc=1
 exit $rc
