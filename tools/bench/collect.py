@@ -143,7 +143,9 @@ def fmt(x):
         return "-"
     if x == int(x) and abs(x) < 1e15:
         return "%d" % x
-    return "%.3f" % x if abs(x) < 100 else "%.4g" % x
+    if abs(x) < 10:
+        return "%.3f" % x
+    return "%.1f" % x if abs(x) < 1e4 else "%.4g" % x
 
 
 def table(figures):
@@ -166,12 +168,33 @@ def table(figures):
     return [hdr] + out
 
 
+def rst_table(figures, result):
+    """The table as reStructuredText, for Documentation/perf/README.rst."""
+    cols = ["row", "figure", "variant", "min", "median", "max", "unit"]
+    rows = [[f["row"], f["figure"], f["variant"], fmt(f["min"]),
+             fmt(f["median"]), fmt(f["max"]), f["unit"]] for f in figures]
+    w = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
+         for i, c in enumerate(cols)]
+    sep = " ".join("=" * n for n in w)
+    line = lambda r: " ".join(x.ljust(n) for x, n in zip(r, w)).rstrip()
+    out = ["Run of %s: L1 kernel %s, %s, -accel %s, commit %s%s, %s "
+           "rounds, on %s (%s CPUs)." % (
+               result["date"][:10], result["kernel"], result["qemu"],
+               result["accel"], (result["commit"] or "?")[:12],
+               " (dirty)" if result["commit_dirty"] else "",
+               result["bench"].get("reps", "?"),
+               result["machine"]["cpu"], result["machine"]["cpus"]),
+           "", sep, line(cols), sep] + [line(r) for r in rows] + [sep]
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tap", required=True)
     ap.add_argument("--json", required=True)
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--accel", default="tcg")
+    ap.add_argument("--rst", help="also write the table as reStructuredText")
     ap.add_argument("--commit", help="the commit measured (default: the "
                     "repository's HEAD now), '+dirty' appended if it had changes")
     ap.add_argument("--repo", default=os.path.join(os.path.dirname(
@@ -218,6 +241,10 @@ def main():
     with open(a.json, "w") as f:
         json.dump(result, f, indent=1)
         f.write("\n")
+
+    if a.rst:
+        with open(a.rst, "w") as f:
+            f.write("\n".join(rst_table(figures, result)) + "\n")
 
     print("pvx bench: L1 kernel %s, %s (-accel %s), commit %s%s, %d repetitions"
           % (kernel, result["qemu"], a.accel, (commit or "?")[:12],

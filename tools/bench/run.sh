@@ -6,7 +6,8 @@
 # figure is missing.  Under TCG only counts and ratios mean anything.
 #
 # PVX_BENCH_OUT (default $PVX_CACHE/out/bench) gets tap.log, console.log,
-# bench.json; PVX_STAGE_BENCH reuses a stage; PVX_BENCH_REPS (7).
+# bench.json, bench.rst (the table for Documentation/perf/README.rst);
+# PVX_STAGE_BENCH reuses a stage; PVX_BENCH_REPS (7).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tools/testbed/common.sh
@@ -42,6 +43,6 @@ rc=0
 	> "$out/parse.log" || rc=1
 grep -E '^FAIL' "$out/parse.log" || true
 python3 "$REPO/tools/bench/collect.py" --tap "$out/tap.log" \
-	--json "$out/bench.json" --qemu "$QEMU" --accel "${PVX_L1_ACCEL:-tcg}" \
+	--json "$out/bench.json" --rst "$out/bench.rst" --qemu "$QEMU" --accel "${PVX_L1_ACCEL:-tcg}" \
 	--commit "$commit" --repo "$REPO" || rc=1
 exit $rc
