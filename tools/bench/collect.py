@@ -31,7 +31,8 @@ PROGRAMS = ["bench/pvx_bench"]
 ROWS = {
     "msr64": "64 MSR writes: MSR_BATCH vs a WRMSR loop",
     "fresh256": "256 fresh pages read then written: PREFAULT_WRITE vs no hint "
-                "vs KVM_PRE_FAULT_MEMORY (a read fault: a reference)",
+                "vs KVM_PRE_FAULT_MEMORY (a read fault: a reference) vs the "
+                "VMM's MADV_POPULATE_WRITE + KVM_PRE_FAULT_MEMORY",
     "copy1k": "bulk copy of 1024 pages: COPY_PAGES vs guest memcpy",
     "kvm_hc_sched_yield": "KVM_HC_SCHED_YIELD to self, pvx_host loaded vs not",
     "kvm_hc_unknown": "an unknown hypercall number (KVM's -ENOSYS), "
@@ -47,11 +48,14 @@ def expected():
         e += [("msr64", "exits", v), ("msr64", "host_ns", v)]
     e += [("msr64", "pvx_calls", "msr_batch"),
           ("msr64", "host_time_ratio", "msr_batch/wrmsr_loop")]
-    for v in ("no_hint", "prefault_write", "kvm_pre_fault_memory"):
+    for v in ("no_hint", "prefault_write", "kvm_pre_fault_memory",
+              "populate_write_pre_fault"):
         e += [("fresh256", "exits", v), ("fresh256", "host_ns", v)]
     e += [("fresh256", "pvx_calls", "prefault_write"),
           ("fresh256", "host_time_ratio", "prefault_write/no_hint"),
-          ("fresh256", "host_time_ratio", "kvm_pre_fault_memory/no_hint")]
+          ("fresh256", "host_time_ratio", "kvm_pre_fault_memory/no_hint"),
+          ("fresh256", "host_time_ratio",
+           "populate_write_pre_fault/no_hint")]
     for v in ("guest_memcpy", "copy_pages"):
         e += [("copy1k", "exits", v), ("copy1k", "guest_tsc", v)]
     e += [("copy1k", "pvx_calls", "copy_pages"),
