@@ -14,7 +14,9 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tools/testbed/common.sh"
 
 [ -f "$PVX_CACHE/stock.env" ] || "$TESTBED_DIR/deps.sh"
+# shellcheck disable=SC1091
 KDIR=$(. "$PVX_CACHE/stock.env"; echo "$KDIR")
+# shellcheck disable=SC1091
 QEMU=${PVX_L1_QEMU:-$(. "$PVX_CACHE/qemu.env" 2>/dev/null; echo "${L0_QEMU:-}")}
 QEMU=${QEMU:-qemu-system-x86_64}
 out=${PVX_BENCH_OUT:-$PVX_CACHE/out/bench}
@@ -35,7 +37,8 @@ cp "$REPO/tools/bench/pvx_bench" "$stage/bench/"
 
 # The repetitions reach L1's /init as an environment variable.
 PVX_L1_APPEND="${PVX_L1_APPEND:-} PVX_BENCH_REPS=${PVX_BENCH_REPS:-7}" \
-	tb_boot "$out" --lane stock --stage "$stage" --tests bench/pvx_bench
+	tb_boot "$out" --lane stock --stage "$stage" --tests bench/pvx_bench ||
+	tb_log "the L1 boot failed: the collector names what is missing"
 for h in "${TB_HUNG[@]}"; do tb_log "lost boot: $h"; done
 
 rc=0
