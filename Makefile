@@ -18,7 +18,8 @@
 # make fuzz       the hypercall fuzzer alone, longer (PVX_FUZZ_SECONDS,
 #                 1800; PVX_FUZZ_SEED replays a run), on the debug kernel
 # make check-pvxctl  pvxctl's command line, here (TAP; no /dev/pvx needed)
-# make bench      exit counts with and without pvx, measured in L1
+# make bench      pvx against the stock KVM paths in one L1 boot: table,
+#                 bench.json (tools/bench/, Documentation/perf/README.rst)
 #
 # KDIR defaults to the running kernel's build tree, else the testbed's
 # Debian 6.12 headers.  GUEST_KDIR (guest modules) defaults to KDIR.
@@ -102,7 +103,7 @@ check-pvxctl:
 	$(MAKE) -C tools/pvxctl check
 
 bench:
-	tools/bench/bench.sh
+	tools/bench/run.sh
 
 # Modules go to $(DESTDIR)/lib/modules/<kernel>/$(INSTALL_MOD_DIR)/ (kbuild
 # runs depmod there): the shipped ones only, since modules_install
@@ -209,6 +210,7 @@ clean:
 	$(MAKE) -C tools/pvxctl clean
 	-$(MAKE) -C selftests clean
 	-$(MAKE) -C selftests/guest clean
+	-$(MAKE) -C tools/bench clean
 	rm -rf build
 
 .PHONY: all check-kdir modules modules-host modules-guest print-modules tools \
