@@ -33,7 +33,12 @@
 #define SLOT_DST	2
 #define VEC		0xed
 #define GPA_FAIR	0x40000000ULL
-#define FAIR_RANGES	4	/* of 512 pages: 8 MiB a request */
+/*
+ * One range of 512 pages (2 MiB) a request: what one split-phase prefault
+ * does at most (pvx_host's prefault_max_pages), so that each request is
+ * done whole.
+ */
+#define FAIR_RANGES	1
 #define FAIR_REQ_BYTES	(FAIR_RANGES * PVX_RANGE_MAX_PAGES * PAGE)
 /*
  * Fixed before measuring: of VM A's 8 queued requests, at most this many
