@@ -81,6 +81,77 @@ static bool wait_gone(uint64_t vm_id, uint64_t live_base, uint64_t *ms)
 	}
 }
 
+/* The id of the record at @off of @buf: what a stride puts there. */
+static uint64_t id_at(const uint8_t *buf, size_t off)
+{
+	uint64_t id;
+
+	memcpy(&id, buf + off, sizeof(id));
+	return id;
+}
+
+/*
+ * PVX_IOC_STATS's record_size: 0 asks for the first revision's records
+ * (PVX_VM_STATS_SIZE_V1 apart), a larger size gets its tail zeroed, and
+ * sizes a host cannot honour are refused.
+ */
+static void test_record_size(int pvx, uint64_t id1, uint64_t id2)
+{
+	size_t big = sizeof(struct pvx_vm_stats) + 16, len = 3 * big;
+	uint8_t *buf = malloc(len);
+	struct pvx_stats s;
+	uint64_t a, b;
+	size_t i;
+	int r, zero;
+
+	TEST_ASSERT(buf, "malloc");
+	memset(buf, 0xee, len);
+	memset(&s, 0, sizeof(s));
+	s.buf = (uint64_t)buf;
+	s.nr_vms = 2;
+	r = pvx_ioctl_raw(pvx, PVX_IOC_STATS, &s);
+	TAP_EQ(r, 0, "STATS, record_size 0 (revision 1)");
+	TAP_EQ(s.record_size, sizeof(struct pvx_vm_stats),
+	       "STATS reports the host's record size");
+	a = id_at(buf, 0);
+	b = id_at(buf, PVX_VM_STATS_SIZE_V1);
+	tap_ok((a == id1 && b == id2) || (a == id2 && b == id1),
+	       "revision 1: records %d bytes apart (ids %#llx, %#llx)",
+	       PVX_VM_STATS_SIZE_V1, (unsigned long long)a,
+	       (unsigned long long)b);
+	TAP_EQ(buf[2 * PVX_VM_STATS_SIZE_V1], 0xee,
+	       "revision 1: nothing written past two such records");
+
+	memset(buf, 0xee, len);
+	memset(&s, 0, sizeof(s));
+	s.buf = (uint64_t)buf;
+	s.nr_vms = 2;
+	s.record_size = big;
+	r = pvx_ioctl_raw(pvx, PVX_IOC_STATS, &s);
+	TAP_EQ(r, 0, "STATS, record_size %zu (larger than the host's)", big);
+	b = id_at(buf, big);
+	tap_ok(b == id1 || b == id2, "larger records: the second at %zu (id %#llx)",
+	       big, (unsigned long long)b);
+	for (i = sizeof(struct pvx_vm_stats), zero = 1; i < big; i++)
+		zero &= buf[i] == 0 && buf[big + i] == 0;
+	tap_ok(zero, "larger records: the host zeroed what it does not know");
+
+	memset(&s, 0, sizeof(s));
+	s.buf = (uint64_t)buf;
+	s.nr_vms = 2;
+	s.record_size = PVX_VM_STATS_SIZE_V1 - 8;
+	TAP_EQ(pvx_ioctl_raw(pvx, PVX_IOC_STATS, &s), -EINVAL,
+	       "STATS: record_size below revision 1's refused");
+	s.record_size = PVX_VM_STATS_SIZE_V1 + 4;
+	TAP_EQ(pvx_ioctl_raw(pvx, PVX_IOC_STATS, &s), -EINVAL,
+	       "STATS: record_size not a multiple of 8 refused");
+	s.record_size = 0;
+	s.reserved32 = 1;
+	TAP_EQ(pvx_ioctl_raw(pvx, PVX_IOC_STATS, &s), -EINVAL,
+	       "STATS: reserved32 not zero refused");
+	free(buf);
+}
+
 int main(void)
 {
 	struct pvx_vm_stats *recs, rec1, rec2;
@@ -186,6 +257,7 @@ int main(void)
 	       "STATS with room 1 wrote one record only (2nd vm_id %#llx)",
 	       (unsigned long long)recs[1].vm_id);
 	free(recs);
+	test_record_size(pvx, id1, id2);
 
 	snprintf(want_id, sizeof(want_id), "kvm-%d", getpid());
 	r = pvx_find_vm(pvx, id1, &rec1);
