@@ -71,7 +71,8 @@ struct pvx_iommu {
 	u64 mappings;			/* map entries in force now */
 	u64 max_pages;			/* 0: the VM's writable RAM */
 	u32 max_mappings;
-	struct work_struct release;
+	struct work_struct release;	/* by the worker */
+	struct callback_head release_cb; /* or by the VMM's thread */
 };
 
 /*
@@ -87,7 +88,8 @@ struct pvx_iommu_mapping {
 };
 
 static struct workqueue_struct *pvx_iommu_wq;
-static atomic_t pvx_iommu_syncs = ATOMIC_INIT(0);	/* queued, not done */
+/* Task works (memslot checks, releases) queued, not done. */
+static atomic_t pvx_iommu_syncs = ATOMIC_INIT(0);
 
 /*
  * The staging page: a file of pvx's own, so that the mapping has no way
@@ -664,23 +666,22 @@ err_file:
 	return ret;
 }
 
-static void pvx_iommu_release_work(struct work_struct *work)
+/*
+ * In @io->mm, current's (@in_mm), or with that mm gone.  No VM is left to
+ * call: the lock only pleases lockdep's view.  Frees @io.
+ */
+static void pvx_iommu_release(struct pvx_iommu *io, bool in_mm)
 {
-	struct pvx_iommu *io = container_of(work, struct pvx_iommu, release);
 	struct interval_tree_node *n;
 	u64 pages = io->pages;
 	long ret = 0;
 
-	/* No VM left to call: the lock only pleases lockdep's view. */
 	mutex_lock(&io->lock);
-	if (mmget_not_zero(io->mm)) {
-		kthread_use_mm(io->mm);
+	if (in_mm) {
 		if (pages)
 			ret = pvx_iommu_unmap_dma(io, io->iova_base,
 						  io->iova_size);
 		pvx_stage_destroy(io, io->mm);
-		kthread_unuse_mm(io->mm);
-		mmput(io->mm);
 		if (ret)
 			pr_warn("unmapping the IOMMU window failed: %ld\n", ret);
 		else if (pages)
@@ -701,9 +702,66 @@ static void pvx_iommu_release_work(struct work_struct *work)
 	kfree(io);
 }
 
+static void pvx_iommu_release_work(struct work_struct *work)
+{
+	struct pvx_iommu *io = container_of(work, struct pvx_iommu, release);
+	struct mm_struct *mm = io->mm;
+
+	if (!mmget_not_zero(mm)) {
+		pvx_iommu_release(io, false);
+		return;
+	}
+	/* Our mm_users keeps @mm after the release drops pvx's mm_count. */
+	kthread_use_mm(mm);
+	pvx_iommu_release(io, true);
+	kthread_unuse_mm(mm);
+	mmput(mm);
+}
+
+static void pvx_iommu_queue_release(struct pvx_iommu *io)
+{
+	INIT_WORK(&io->release, pvx_iommu_release_work);
+	queue_work(pvx_iommu_wq, &io->release);
+}
+
+static void pvx_iommu_release_fn(struct callback_head *cb)
+{
+	struct pvx_iommu *io = container_of(cb, struct pvx_iommu, release_cb);
+
+	/* Queued from the VMM's mm; only an exiting thread has lost it. */
+	if (current->mm == io->mm)
+		pvx_iommu_release(io, true);
+	else
+		pvx_iommu_queue_release(io);
+	atomic_dec(&pvx_iommu_syncs);
+}
+
+/*
+ * KVM destroys a VM in the thread that drops the last reference to it,
+ * most often a VMM thread closing the VM's last fd.  The release then
+ * runs in that thread before it returns to user space, as VFIO's own
+ * unpinning does on close: the VMM has its locked memory back when
+ * close() returns, for the next VM under the same RLIMIT_MEMLOCK.  A
+ * kernel thread, a user worker (it may never return to user space) or
+ * another process leaves it to the worker.
+ */
+static bool pvx_iommu_release_on_return(struct pvx_iommu *io)
+{
+	if (current->mm != io->mm ||
+	    current->flags & (PF_KTHREAD | PF_USER_WORKER | PF_IO_WORKER))
+		return false;
+	init_task_work(&io->release_cb, pvx_iommu_release_fn);
+	atomic_inc(&pvx_iommu_syncs);
+	if (task_work_add(current, &io->release_cb, TWA_RESUME)) {
+		atomic_dec(&pvx_iommu_syncs);
+		return false;
+	}
+	return true;
+}
+
 /*
  * No hypercall of @vm runs any more.  Destroying: atomic context, the
- * worker does it; otherwise wait for it.
+ * release is queued; otherwise done before this returns.
  */
 void pvx_iommu_vm_stop(struct pvx_vm *vm, bool destroying)
 {
@@ -711,8 +769,9 @@ void pvx_iommu_vm_stop(struct pvx_vm *vm, bool destroying)
 
 	if (!io)
 		return;
-	INIT_WORK(&io->release, pvx_iommu_release_work);
-	queue_work(pvx_iommu_wq, &io->release);
+	if (destroying && pvx_iommu_release_on_return(io))
+		return;
+	pvx_iommu_queue_release(io);
 	if (!destroying)
 		flush_workqueue(pvx_iommu_wq);
 }
@@ -735,15 +794,16 @@ int pvx_iommu_init(void)
 }
 
 /*
- * After every VM left and the memslot hook is out: waits for the last
- * releases and memslot checks, then for RCU tasks, so that no task is
- * still between a check's last count and its return.
+ * After every VM left and the lifetime hooks are out: waits for the last
+ * task works (a release among them may still queue on the worker), then
+ * for the worker, then for RCU tasks, so that no task is still between a
+ * task work's last count and its return.
  */
 void pvx_iommu_exit(void)
 {
-	destroy_workqueue(pvx_iommu_wq);
 	while (atomic_read(&pvx_iommu_syncs))
 		usleep_range(1000, 2000);
+	destroy_workqueue(pvx_iommu_wq);
 	synchronize_rcu_tasks();
 }
 
