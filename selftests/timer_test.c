@@ -21,6 +21,13 @@
 #define MIN_PARAM	"/sys/module/pvx_host/parameters/timer_min_interval_us"
 #define MIN_US		20000
 #define NR_SHORT	10
+#define NR_STORM	2000
+#define STORM_MIN_US	"2000"
+#define SAFETY_VEC	0xd0
+#define SAFETY_COUNT	2500000000ULL	/* 5 s: 1 ns a bus cycle, by 2 */
+#define MSR_X2APIC_LVTT	0x832
+#define MSR_X2APIC_TMICT	0x838
+#define MSR_X2APIC_TDCR	0x83e
 
 enum {
 	STEP_NO_VECTOR = 1,
@@ -36,6 +43,7 @@ enum {
 	STEP_LONG_ARMED,
 	STEP_LONG_WOKEN,
 	STEP_SHORT,
+	STEP_STORM,
 };
 
 static uint64_t timer_set(uint64_t delta, uint64_t flags)
@@ -161,6 +169,76 @@ static void guest_short(uint64_t arg)
 		guest_cli();
 	}
 	GUEST_SYNC(STEP_SHORT, bad, guest_irq_count - n, guest_irq_last_ns - t0);
+	GUEST_DONE();
+}
+
+/*
+ * NR_STORM deadlines of 0-300 us, armed the ways a guest kernel arms its
+ * tick: plain, replacing a later one, after a cancel, and right after an
+ * earlier expiry fired but before its interrupt was taken (the host's
+ * injection still on its way).  Each must bring an interrupt at or after
+ * its own deadline, coalesced or not (timer_min_interval_us is raised
+ * for it).  A LAPIC one-shot timer 5 s out is the safety net
+ * (L1 was seen to stall for over a second on a busy build machine):
+ * when it comes first, the expiry was lost (a guest kernel's CPU would
+ * have slept on with no tick).  Returns the lost ones, the first lost
+ * iteration + 1, and the pvx interrupts taken.
+ */
+static void guest_storm(uint64_t arg)
+{
+	uint64_t rng = 0x9e3779b97f4a7c15ULL, lost = 0, first = 0;
+	uint64_t i, d, p, s, deadline, n0;
+
+	(void)arg;
+	guest_x2apic_enable();
+	guest_kvmclock_enable();
+	set_vector(VEC, 0);
+	guest_wrmsr(MSR_X2APIC_TDCR, 0);		/* divide by 2 */
+	guest_wrmsr(MSR_X2APIC_LVTT, SAFETY_VEC);	/* one-shot */
+	n0 = guest_irq_vec_count[VEC];
+	for (i = 0; i < NR_STORM; i++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		d = (rng >> 8) % 300000;
+		p = guest_irq_vec_count[VEC];
+		s = guest_irq_vec_count[SAFETY_VEC];
+		switch (rng & 7) {
+		case 0:		/* replaces a later deadline */
+			timer_set(50 * MS, 0);
+			break;
+		case 1:		/* after a cancel */
+			timer_set(50 * MS, 0);
+			timer_set(0, PVX_TIMER_CANCEL);
+			break;
+		case 2:		/* an expiry in flight, not taken yet */
+			timer_set(0, 0);
+			deadline = guest_kvmclock_ns() + 100000;
+			while (guest_kvmclock_ns() < deadline)
+				asm volatile("pause");
+			d += 200000;	/* its own interrupt comes far earlier */
+			break;
+		}
+		deadline = guest_kvmclock_ns() + d;
+		timer_set(d, 0);
+		guest_wrmsr(MSR_X2APIC_TMICT, SAFETY_COUNT);
+		for (;;) {
+			guest_safe_halt();
+			guest_cli();
+			if (guest_irq_vec_count[SAFETY_VEC] != s)
+				break;
+			if (guest_irq_vec_count[VEC] != p &&
+			    guest_irq_last_vector == VEC &&
+			    guest_irq_last_ns >= deadline)
+				break;
+		}
+		guest_wrmsr(MSR_X2APIC_TMICT, 0);
+		if (guest_irq_vec_count[SAFETY_VEC] != s && !(lost++))
+			first = i + 1;
+		if (lost == 3)		/* 5 s each: enough to tell */
+			break;
+	}
+	GUEST_SYNC(STEP_STORM, lost, first, guest_irq_vec_count[VEC] - n0);
 	GUEST_DONE();
 }
 
@@ -360,6 +438,54 @@ static void test_coalesce(int pvx)
 	vm_free(vm);
 }
 
+/*
+ * A lost expiry stops a guest kernel's tick on that CPU: seen as RCU
+ * stalls and soft lockups in L2.  None may be lost, whatever the order
+ * of arms, cancels and expiries.
+ */
+static void test_storm(int pvx)
+{
+	struct pvx_vm_stats st;
+	uint64_t id, taken, old;
+	char buf[32];
+	int r;
+	struct ucall uc;
+	struct vm *vm;
+
+	/* Most deadlines closer to the last expiry than that: coalesced. */
+	old = read_u64(MIN_PARAM);
+	r = write_file(MIN_PARAM, STORM_MIN_US "\n");
+	tap_ok(!r, "%s = %s: %s", MIN_PARAM, STORM_MIN_US,
+	       r ? strerror(-r) : "ok");
+	vm = timer_vm_entry(pvx, PVX_F_TIMER, &id, guest_storm);
+	if (vcpu_expect_step(vm->vcpus[0], STEP_STORM, &uc)) {
+		tap_diag("%d deadlines of 0-300 us: %llu lost (first at %llu), %llu pvx interrupts",
+			 NR_STORM, (unsigned long long)uc.args[1],
+			 (unsigned long long)uc.args[2],
+			 (unsigned long long)uc.args[3]);
+		TAP_EQ(uc.args[1], 0,
+		       "storm: every one of %d deadlines brought its interrupt before the 5 s safety net",
+		       NR_STORM);
+		tap_ok(uc.args[3] >= NR_STORM,
+		       "storm: at least one pvx interrupt per deadline (%llu for %d)",
+		       (unsigned long long)uc.args[3], NR_STORM);
+	}
+	tap_ok(vcpu_get_ucall(vm->vcpus[0], &uc) == UCALL_DONE,
+	       "storm: guest done");
+	/* Two injections before the guest takes the first make one. */
+	taken = guest_global(vm, guest_irq_vec_count[VEC]);
+	if (tap_ok(pvx_find_vm(pvx, id, &st) == 1, "VM listed in stats"))
+		tap_ok(st.timers_fired >= taken,
+		       "storm: pvx injected at least the %llu interrupts the guest took (%llu)",
+		       (unsigned long long)taken,
+		       (unsigned long long)st.timers_fired);
+	vm_free(vm);
+	if (!r) {
+		snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)old);
+		write_file(MIN_PARAM, buf);
+	}
+}
+
 static void test_feature_gate(int pvx)
 {
 	struct ucall uc;
@@ -385,6 +511,7 @@ int main(void)
 	test_timer(pvx);
 	test_detach_armed(pvx);
 	test_detach_fires(pvx);
+	test_storm(pvx);
 	test_coalesce(pvx);
 	close(pvx);
 	tap_finish();

@@ -47,6 +47,7 @@ static struct pvclock_time_info guest_pvclock __attribute__((aligned(64)));
 volatile uint64_t guest_irq_count;
 volatile uint64_t guest_irq_last_vector;
 volatile uint64_t guest_irq_last_ns;
+volatile uint64_t guest_irq_vec_count[256];
 
 /* 256 stubs of 16 bytes each: push the vector, jump to the common entry. */
 asm(".pushsection .text\n"
@@ -101,6 +102,7 @@ void guest_irq_dispatch(uint64_t vector)
 	}
 	guest_irq_last_ns = guest_kvmclock_ns();
 	guest_irq_last_vector = vector;
+	guest_irq_vec_count[vector & 0xff]++;
 	guest_irq_count++;
 	if (vector != SPURIOUS_VECTOR)
 		guest_wrmsr(MSR_X2APIC_EOI, 0);
