@@ -18,6 +18,11 @@
  * mind), and a later attach starts from an empty balloon.  A deflate the
  * host answers -PVX_ENOENT for (it has no record of the range) gives the
  * range back to the guest too: it is the guest's either way.
+ *
+ * The host bounds one call's pages: a call may stop inside a range, which
+ * the next call resumes from (pvx_balloon_batch()).  A range left done
+ * in part when the host refuses the rest has its block cut into single
+ * pages, so that the balloon holds exactly the pages the host holds.
  */
 #define pr_fmt(fmt) "pvx_balloon: " fmt
 
@@ -58,10 +63,29 @@ struct pvx_balloon {
 
 static struct pvx_balloon pvx_balloon;
 
-static long pvx_balloon_call(unsigned int nr, struct pvx_gfn_range *r,
-			     unsigned int n)
+/*
+ * Range @i of a call was done in part: its block is cut into single
+ * pages, the first @head of which went the host's way.  @to_host: those
+ * were inflated (they join the balloon, the rest go back to the
+ * allocator); else deflated (they go back, the rest stay ballooned).
+ * Returns @head.
+ */
+static unsigned long pvx_balloon_split(struct pvx_balloon *b, unsigned int i,
+				       unsigned long head, bool to_host)
 {
-	return pvx_hypercall(nr, virt_to_phys(r), n, 0, 0);
+	struct page *page = b->batch[i];
+	unsigned long j, n = 1UL << b->orders[i];
+
+	split_page(page, b->orders[i]);
+	for (j = 0; j < n; j++) {
+		if ((j < head) == to_host) {
+			set_page_private(page + j, 0);
+			list_add(&page[j].lru, &b->blocks);
+		} else {
+			__free_page(page + j);
+		}
+	}
+	return head;
 }
 
 static struct page *pvx_balloon_grab(unsigned int *order)
@@ -92,9 +116,8 @@ static unsigned long pvx_balloon_inflate_some(struct pvx_balloon *b,
 {
 	struct page **pages = b->batch;
 	unsigned int *orders = b->orders;
-	unsigned int n = 0, i, per_call = pvx_balloon_per_call();
-	unsigned long got = 0;
-	long ret;
+	unsigned int n = 0, i, ret, per_call = pvx_balloon_per_call();
+	unsigned long got = 0, head;
 
 	while (n < per_call && got < want) {
 		pages[n] = pvx_balloon_grab(&orders[n]);
@@ -118,23 +141,24 @@ static unsigned long pvx_balloon_inflate_some(struct pvx_balloon *b,
 	if (!n)
 		return 0;
 
-	ret = pvx_balloon_call(PVX_HC_BALLOON_INFLATE, b->ranges, n);
-	if (ret < 0)
-		ret = 0;
-	/* The host took the first @ret ranges; the rest stay ours. */
+	ret = max(pvx_balloon_batch(true, b->ranges, n), 0L);
+	/* The host took the first @ret ranges and maybe part of the next. */
+	head = ret < n ? b->ranges[ret].gfn - page_to_pfn(pages[ret]) : 0;
 	got = 0;
 	for (i = 0; i < n; i++) {
 		if (i < ret) {
 			set_page_private(pages[i], orders[i]);
 			list_add(&pages[i]->lru, &b->blocks);
 			got += 1UL << orders[i];
+		} else if (i == ret && head) {
+			got += pvx_balloon_split(b, i, head, true);
 		} else {
 			__free_pages(pages[i], orders[i]);
 		}
 	}
 	if (ret < n)
-		pr_warn_ratelimited("host took %ld of %u ranges (status %d)\n",
-				    ret, n, b->ranges[ret < n ? ret : 0].status);
+		pr_warn_ratelimited("host took %u of %u ranges (status %d)\n",
+				    ret, n, b->ranges[ret].status);
 	b->pages += got;
 	b->inflated += got;
 	return got;
@@ -144,10 +168,10 @@ static unsigned long pvx_balloon_inflate_some(struct pvx_balloon *b,
 static unsigned long pvx_balloon_deflate_some(struct pvx_balloon *b,
 					      unsigned long want)
 {
-	unsigned int n = 0, i, per_call = pvx_balloon_per_call();
+	unsigned int n = 0, i, ret, per_call = pvx_balloon_per_call();
 	struct page **pages = b->batch;
-	unsigned long got = 0;
-	long ret, forgot;
+	unsigned long got = 0, head;
+	long forgot;
 
 	while (n < per_call && got < want && !list_empty(&b->blocks)) {
 		pages[n] = list_first_entry(&b->blocks, struct page, lru);
@@ -161,23 +185,33 @@ static unsigned long pvx_balloon_deflate_some(struct pvx_balloon *b,
 	if (!n)
 		return 0;
 
-	ret = pvx_balloon_call(PVX_HC_BALLOON_DEFLATE, b->ranges, n);
-	if (ret < 0)
-		ret = 0;
-	/* Writable before the allocator hands them out again. */
-	if (ret && pvx_features() & PVX_F_PREFAULT)
-		pvx_prefault_write(b->ranges, ret);
+	ret = max(pvx_balloon_batch(false, b->ranges, n), 0L);
 	/* The first refused range, if the host had no record of it. */
 	forgot = ret < n && b->ranges[ret].status == -PVX_ENOENT ? ret : -1;
+	/* Pages of range @ret deflated before the host stopped. */
+	head = ret < n ? b->ranges[ret].gfn - page_to_pfn(pages[ret]) : 0;
+	/* Writable before the allocator hands them out again. */
+	if (ret && pvx_features() & PVX_F_PREFAULT) {
+		/* A call that stopped inside a range rewrote it. */
+		for (i = 0; i < ret; i++) {
+			b->ranges[i].gfn = page_to_pfn(pages[i]);
+			b->ranges[i].npages = 1U << page_private(pages[i]);
+		}
+		pvx_prefault_write(b->ranges, ret);
+	}
 
 	got = 0;
 	for (i = 0; i < n; i++) {
 		unsigned int order = page_private(pages[i]);
 
+		b->orders[i] = order;
 		if (i < ret || i == forgot) {
 			set_page_private(pages[i], 0);
 			__free_pages(pages[i], order);
 			got += 1UL << order;
+		} else if (i == ret && head) {
+			set_page_private(pages[i], 0);
+			got += pvx_balloon_split(b, i, head, false);
 		} else {
 			/* The host kept it: it stays in the balloon. */
 			list_add(&pages[i]->lru, &b->blocks);

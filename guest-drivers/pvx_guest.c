@@ -236,6 +236,17 @@ long pvx_copy_pages(struct pvx_copy_entry *list, unsigned int n)
 }
 EXPORT_SYMBOL_GPL(pvx_copy_pages);
 
+/* @inflate: PVX_HC_BALLOON_INFLATE, else _DEFLATE. */
+long pvx_balloon_batch(bool inflate, struct pvx_gfn_range *list,
+		       unsigned int n)
+{
+	return pvx_batch_resume(inflate ? PVX_HC_BALLOON_INFLATE :
+					  PVX_HC_BALLOON_DEFLATE,
+				list, sizeof(*list),
+				offsetof(struct pvx_gfn_range, status), n);
+}
+EXPORT_SYMBOL_GPL(pvx_balloon_batch);
+
 long pvx_doorbell(struct pvx_doorbell *list, unsigned int n)
 {
 	return pvx_batch(PVX_HC_DOORBELL, list, n);

@@ -57,16 +57,19 @@ struct pvx_doorbell;
  * Batch calls.  @list must be physically contiguous, 8-byte aligned and
  * within one page (kmalloc'ed memory of at most a page is); they return
  * what the hypercall returns: entries completed, or -PVX_E*.
- * pvx_prefault_write() and pvx_copy_pages() call again from an entry the
- * host stopped in (-PVX_EAGAIN: its dirty ring filled up, or the bound on
- * one exit's work was reached), which they leave rewritten to what was
- * left of it.  pvx_prefault_write() may return early, the entry it
- * stopped at holding -PVX_EBUSY, when the VM's prefault budget is spent:
- * the pages then fault in as they are touched.
+ * pvx_prefault_write(), pvx_copy_pages() and pvx_balloon_batch() call
+ * again from an entry the host stopped in (-PVX_EAGAIN: its dirty ring
+ * filled up, or the bound on one exit's work was reached), which they
+ * leave rewritten to what was left of it: an entry they finally stop in
+ * may be done in part.  pvx_prefault_write() may return early, the entry
+ * it stopped at holding -PVX_EBUSY, when the VM's prefault budget is
+ * spent: the pages then fault in as they are touched.
  */
 long pvx_msr_batch(struct pvx_msr_entry *list, unsigned int n);
 long pvx_prefault_write(struct pvx_gfn_range *list, unsigned int n);
 long pvx_copy_pages(struct pvx_copy_entry *list, unsigned int n);
+long pvx_balloon_batch(bool inflate, struct pvx_gfn_range *list,
+		       unsigned int n);
 long pvx_doorbell(struct pvx_doorbell *list, unsigned int n);
 
 struct pvx_iommu_map;

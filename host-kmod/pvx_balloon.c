@@ -25,6 +25,15 @@
  * migration that sent the old data must send the page again.  That is
  * why neither call is split-phase (a worker cannot mark), and why an entry
  * may stop part-way when the vCPU's dirty ring is nearly full.
+ *
+ * One exit is bounded, since it holds kvm->srcu and the balloon lock and
+ * keeps the VMM from its signals: at most balloon_max_pages pages are
+ * discarded (inflate) or given back (deflate) per call, whatever the
+ * dirty log (a bitmap, or none, takes any number of marks), and a
+ * pending signal ends the call before its next entry (-PVX_EAGAIN).  A call stops at
+ * the bound as at a full ring, inside an entry if need be, and the guest
+ * resumes from there; each call does at least one page when the ring
+ * has room, so that resuming always gets on.
  */
 #include <linux/fs.h>
 #include <linux/falloc.h>
@@ -35,6 +44,7 @@
 #include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/userfaultfd_k.h>
 #include "pvx_host.h"
@@ -43,6 +53,16 @@ static unsigned long balloon_limit_mb;
 module_param(balloon_limit_mb, ulong, 0644);
 MODULE_PARM_DESC(balloon_limit_mb,
 		 "Ballooned memory per VM, at most, in MiB (0: all of its RAM)");
+
+/*
+ * 64 MiB, 32 ranges of 2 MiB, against 340 MiB for a full list without
+ * a bound: above prefault_max_pages, since a page discarded costs less
+ * than a page faulted in.
+ */
+static unsigned int balloon_max_pages = 32 * PVX_RANGE_MAX_PAGES;
+module_param(balloon_max_pages, uint, 0644);
+MODULE_PARM_DESC(balloon_max_pages,
+		 "Pages one BALLOON_INFLATE or _DEFLATE call does, at most (0: 1)");
 
 static u64 pvx_balloon_limit_pages(void)
 {
@@ -406,11 +426,12 @@ static s32 pvx_deflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 }
 
 /*
- * As many pages of @r as the dirty ring can take marks for; the entry goes
- * back as what is left of it, with -PVX_EAGAIN.
+ * As many pages of @r as @pages (the call's budget left) and the dirty
+ * ring allow; the entry goes back as what is left of it, with
+ * -PVX_EAGAIN.
  */
 static s32 pvx_balloon_one(struct pvx_batch *bt, struct pvx_balloon *b,
-			   struct pvx_gfn_range *r, bool inflate)
+			   struct pvx_gfn_range *r, u32 *pages, bool inflate)
 {
 	struct pvx_gfn_range part = { .gfn = r->gfn };
 	s32 ret;
@@ -418,13 +439,17 @@ static s32 pvx_balloon_one(struct pvx_batch *bt, struct pvx_balloon *b,
 	ret = pvx_range_check(r);
 	if (ret)
 		return ret;
-	part.npages = pvx_dirty_take(&bt->dirty_budget, r->npages);
+	part.npages = pvx_dirty_take(&bt->dirty_budget,
+				     min(r->npages, *pages));
 	if (!part.npages)
 		return -PVX_EAGAIN;
 	ret = inflate ? pvx_inflate_one(bt, b, &part) :
 			pvx_deflate_one(bt, b, &part);
-	if (ret || part.npages == r->npages)
+	if (ret)
 		return ret;
+	*pages -= part.npages;
+	if (part.npages == r->npages)
+		return 0;
 	r->gfn += part.npages;
 	r->npages -= part.npages;
 	return -PVX_EAGAIN;
@@ -432,6 +457,7 @@ static s32 pvx_balloon_one(struct pvx_batch *bt, struct pvx_balloon *b,
 
 static void pvx_balloon_run(struct pvx_batch *bt, bool inflate)
 {
+	u32 pages = max(READ_ONCE(balloon_max_pages), 1U);
 	struct pvx_balloon *b = &bt->vm->balloon;
 	struct pvx_gfn_range *list = bt->list;
 
@@ -439,7 +465,14 @@ static void pvx_balloon_run(struct pvx_batch *bt, bool inflate)
 	for (bt->done = 0; bt->done < bt->count; bt->done++) {
 		struct pvx_gfn_range *r = &list[bt->done];
 
-		r->status = pvx_balloon_one(bt, b, r, inflate);
+		/* A dying VMM stops here; the guest resubmits the rest. */
+		if (fatal_signal_pending(current))
+			break;
+		/* Any signal after the first: KVM's, then resume here. */
+		if (bt->done && signal_pending(current))
+			r->status = -PVX_EAGAIN;
+		else
+			r->status = pvx_balloon_one(bt, b, r, &pages, inflate);
 		if (r->status) {
 			bt->processed = bt->done + 1;
 			goto out;

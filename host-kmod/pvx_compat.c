@@ -36,10 +36,10 @@
  *    kvm_vcpu_write_guest(_page), kvm_vcpu_mark_page_dirty, gfn_to_memslot,
  *    kvm_get_kvm, kvm_get_kvm_safe, kvm_put_kvm, kvm_put_kvm_no_destroy,
  *    kvm_set_msr_with_filter, kvm_mmu_page_fault, kvm_io_bus_write,
- *    kvm_apic_send_ipi;
+ *    kvm_apic_send_ipi, kvm_make_all_cpus_request (through kvm_vm_dead);
  *  - inline in <linux/kvm_host.h> and <asm/kvm_host.h>: kvm_memslots,
  *    kvm_for_each_memslot, __gfn_to_hva_memslot, gfn_to_gpa,
- *    kvm_get_vcpu_by_id, kvm_vcpu_is_reset_bsp;
+ *    kvm_get_vcpu_by_id, kvm_vcpu_is_reset_bsp, kvm_vm_dead;
  *  - fields read: kvm->mm, ->srcu, ->stats_id, ->dirty_ring_size,
  *    ->arch.vm_type, ->arch.bsp_vcpu_id, ->arch.shadow_root_allocated,
  *    ->arch.external_write_tracking_enabled; vcpu->kvm, ->vcpu_id,
@@ -678,6 +678,16 @@ void pvx_compat_kvm_put(struct kvm *kvm)
 void pvx_compat_kvm_put_no_destroy(struct kvm *kvm)
 {
 	kvm_put_kvm_no_destroy(kvm);
+}
+
+/*
+ * No vCPU of the VM enters the guest again (KVM_RUN and the VM's other
+ * ioctls fail with -EIO from now on), as KVM does itself when it can no
+ * longer vouch for the VM's state.  The VMM's memory stays readable.
+ */
+void pvx_compat_vm_dead(struct kvm *kvm)
+{
+	kvm_vm_dead(kvm);
 }
 
 struct mm_struct *pvx_compat_kvm_mm(struct kvm *kvm)

@@ -15,6 +15,19 @@
  * PVX_DMA_INFLIGHT pages are pinned, mapped for the channel's device and
  * in flight at once; the CPU only waits.  A page the engine fails gets
  * -PVX_EIO and ends the batch there, as any refused entry does.
+ *
+ * One exit is bounded, as KVM's own are: a list is one page (170
+ * entries at most), a pending signal ends the call before its next
+ * entry (CPU) or chunk (engine), and the exit's waits for the engine
+ * last PVX_DMA_TIMEOUT in all.  The chunk in flight when a signal comes
+ * is waited for, not left behind: dmaengine cannot take one client's
+ * descriptors off a shared channel without stopping every VM's, and a
+ * descriptor left running would write the guest's pages after the call
+ * has told the guest they were not written.  Only an engine that misses
+ * the timeout (or a VMM killed meanwhile) leaves a chunk running; its
+ * pages stay pinned until the engine is done with them, and the VM is
+ * stopped for good (pvx_compat_vm_dead()), since its guest could no
+ * longer be told which of its pages are still to change.
  */
 #define pr_fmt(fmt) "pvx: " fmt
 
@@ -33,7 +46,7 @@
 #include "pvx_host.h"
 
 #define PVX_DMA_INFLIGHT	64
-/* An engine that has not finished a page in this long is broken. */
+/* An engine that keeps one exit waiting this long, in all, is broken. */
 #define PVX_DMA_TIMEOUT		(5 * HZ)
 
 struct pvx_dma_op {
@@ -167,7 +180,13 @@ static void pvx_copy_run_cpu(struct pvx_batch *b)
 		/* A dying VMM stops here; the guest resubmits the rest. */
 		if (fatal_signal_pending(current))
 			break;
-		if (e->reserved)
+		/*
+		 * After the first entry any signal too: KVM delivers it
+		 * before the guest runs again, and the guest resumes here.
+		 */
+		if (b->done && signal_pending(current))
+			e->status = -PVX_EAGAIN;
+		else if (e->reserved)
 			e->status = -PVX_EINVAL;
 		else if (!pvx_dirty_take(&b->dirty_budget, 1))
 			e->status = -PVX_EAGAIN;	/* the ring is full */
@@ -300,8 +319,10 @@ err_map_dst:
 }
 
 /*
- * Waits for the chunk's @n pages and sets their entries' status.  Returns
- * 0 when the engine finished them all: they are unmapped and unpinned.
+ * Waits for the chunk's @n pages, for what is left of @budget (jiffies:
+ * the exit's waits together) at most, and sets their entries' status.
+ * Returns 0 when the engine finished them all: they are unmapped and
+ * unpinned.
  *
  * Otherwise (-ETIMEDOUT, or -EINTR for a fatal signal) the chunk is left
  * to the engine.  The channel is shared by every VM's batches and
@@ -311,7 +332,7 @@ err_map_dst:
  * it to the reaper.  Giving the channel up stops it and reaps the rest.
  */
 static int pvx_dma_finish(struct dma_chan *chan, struct pvx_dma_chunk *c,
-			  struct pvx_copy_entry *e, u32 n)
+			  struct pvx_copy_entry *e, u32 n, long *budget)
 {
 	long left = 1;
 	int ret = 0;
@@ -319,9 +340,11 @@ static int pvx_dma_finish(struct dma_chan *chan, struct pvx_dma_chunk *c,
 
 	dma_async_issue_pending(chan);
 	/* The chunk's own count: no completion before all are submitted. */
-	if (!atomic_dec_and_test(&c->pending))
-		left = wait_for_completion_killable_timeout(&c->done,
-							    PVX_DMA_TIMEOUT);
+	if (!atomic_dec_and_test(&c->pending)) {
+		left = wait_for_completion_killable_timeout(&c->done, *budget);
+		if (left > 0)
+			*budget = left;
+	}
 	spin_lock_irq(&pvx_dma_lock);
 	if (left <= 0 && !c->finished) {
 		c->n = n;
@@ -336,7 +359,7 @@ static int pvx_dma_finish(struct dma_chan *chan, struct pvx_dma_chunk *c,
 	spin_unlock_irq(&pvx_dma_lock);
 
 	if (ret == -ETIMEDOUT)
-		pr_err_ratelimited("COPY_PAGES: DMA channel %s timed out\n",
+		pr_err_ratelimited("COPY_PAGES: DMA channel %s timed out, VM stopped\n",
 				   dma_chan_name(chan));
 	if (!ret)
 		pvx_dma_release(c, n);
@@ -353,6 +376,7 @@ static int pvx_dma_finish(struct dma_chan *chan, struct pvx_dma_chunk *c,
 static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
 {
 	struct pvx_copy_entry *list = b->list;
+	long budget = PVX_DMA_TIMEOUT;	/* waits only: pinning may fault */
 	struct pvx_copy_pages next;
 	struct pvx_dma_chunk *c;
 	bool carry = false;	/* @next is pinned, waiting for a chunk */
@@ -369,6 +393,12 @@ static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
 	c->dev = chan->device->dev;
 	b->done = 0;
 	while (base < b->count && !refused && !fatal_signal_pending(current)) {
+		/* Signals as in pvx_copy_run_cpu(), a chunk for an entry. */
+		if (base && signal_pending(current)) {
+			list[base].status = -PVX_EAGAIN;
+			b->processed = base + 1;
+			goto out;
+		}
 		/* A chunk's destinations are marked dirty: the ring's room. */
 		room = pvx_dirty_take(&b->dirty_budget,
 				      min_t(u32, b->count - base,
@@ -403,7 +433,9 @@ static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
 				break;
 			}
 		}
-		ret = pvx_dma_finish(chan, c, &list[base], n);
+		ret = pvx_dma_finish(chan, c, &list[base], n, &budget);
+		if (ret)
+			pvx_compat_vm_dead(b->kvm);
 
 		/* In list order: the first failure ends the batch. */
 		for (i = 0; i < n && b->done == base + i; i++)

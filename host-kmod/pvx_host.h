@@ -340,6 +340,7 @@ struct kvm *pvx_compat_kvm_get(struct kvm_vcpu *vcpu);
 bool pvx_compat_kvm_get_safe(struct kvm *kvm);
 void pvx_compat_kvm_put(struct kvm *kvm);
 void pvx_compat_kvm_put_no_destroy(struct kvm *kvm);
+void pvx_compat_vm_dead(struct kvm *kvm);
 struct mm_struct *pvx_compat_kvm_mm(struct kvm *kvm);
 int pvx_compat_kvm_srcu_lock(struct kvm *kvm);
 void pvx_compat_kvm_srcu_unlock(struct kvm *kvm, int idx);

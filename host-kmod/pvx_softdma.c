@@ -19,11 +19,17 @@
  * stall=1 holds every descriptor issued from then on, as an engine stuck
  * on one would, until stall=0: a test can time a client out with its
  * descriptors still queued, and see what becomes of them.
+ *
+ * delay_us makes each descriptor take that long, as a busy or slow
+ * engine would; pending counts the descriptors submitted and neither run
+ * nor dropped yet, so that a test can see whether a client returned with
+ * some of its descriptors still to run.
  */
 #define pr_fmt(fmt) "pvx_softdma: " fmt
 
 #include <linux/dma-mapping.h>
 #include <linux/dmaengine.h>
+#include <linux/delay.h>
 #include <linux/io.h>
 #include <linux/list.h>
 #include <linux/module.h>
@@ -41,6 +47,23 @@ static unsigned long fail_next;
 module_param(fail_next, ulong, 0644);
 MODULE_PARM_DESC(fail_next,
 		 "Fail the Nth descriptor from now (1: the next one; 0: none)");
+
+static unsigned int delay_us;
+module_param(delay_us, uint, 0644);
+MODULE_PARM_DESC(delay_us, "Microseconds each descriptor takes (0: none)");
+
+static atomic_long_t pending = ATOMIC_LONG_INIT(0);
+
+static int softdma_pending_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&pending));
+}
+
+static const struct kernel_param_ops softdma_pending_ops = {
+	.get = softdma_pending_get,
+};
+module_param_cb(pending, &softdma_pending_ops, NULL, 0444);
+MODULE_PARM_DESC(pending, "Descriptors submitted, not yet run or dropped");
 
 enum softdma_mode { SOFTDMA_FIFO, SOFTDMA_REVERSE };
 
@@ -129,6 +152,7 @@ static dma_cookie_t softdma_tx_submit(struct dma_async_tx_descriptor *tx)
 	chan->cookie = cookie;
 	tx->cookie = cookie;
 	list_add_tail(&to_desc(tx)->node, &softdma->submitted);
+	atomic_long_inc(&pending);
 	spin_unlock_irqrestore(&softdma->lock, flags);
 	return cookie;
 }
@@ -186,7 +210,10 @@ static void softdma_run(struct softdma_desc *d, dma_cookie_t complete)
 {
 	struct dmaengine_result res = { .result = DMA_TRANS_NOERROR };
 	unsigned long flags;
+	unsigned int us = READ_ONCE(delay_us);
 
+	if (us)
+		fsleep(us);
 	if (READ_ONCE(fail_next) && !--fail_next) {
 		res.result = DMA_TRANS_WRITE_FAILED;
 	} else {
@@ -194,6 +221,8 @@ static void softdma_run(struct softdma_desc *d, dma_cookie_t complete)
 		memcpy(phys_to_virt(d->dst), phys_to_virt(d->src), d->len);
 		copies++;
 	}
+	/* Before the callback: the client it wakes may look at once. */
+	atomic_long_dec(&pending);
 	if (complete) {
 		spin_lock_irqsave(&softdma->lock, flags);
 		d->tx.chan->completed_cookie = complete;
@@ -251,8 +280,10 @@ static int softdma_terminate_all(struct dma_chan *chan)
 	list_splice_init(&softdma->submitted, &dropped);
 	list_splice_init(&softdma->issued, &dropped);
 	spin_unlock_irqrestore(&softdma->lock, flags);
-	list_for_each_entry_safe(d, tmp, &dropped, node)
+	list_for_each_entry_safe(d, tmp, &dropped, node) {
+		atomic_long_dec(&pending);
 		kfree(d);
+	}
 	return 0;
 }
 

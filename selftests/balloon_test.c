@@ -14,7 +14,9 @@
  * userfaultfd) and what is pinned for DMA by a pin pvx did not make
  * (io_uring fixed buffers, long-term pins: anonymous memory, and a memfd
  * pinned through a second mapping only): refused, and nothing of the
- * range given back.
+ * range given back.  Last, with balloon_max_pages set low, calls that
+ * stop inside a range and the guest resuming from what the host wrote
+ * back: the record and the counters stay exact.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +46,10 @@
 #define RANGE_PAGES	PVX_RANGE_MAX_PAGES
 #define RANGE_BYTES	(RANGE_PAGES * PAGE)
 #define LIMIT_PARAM	"/sys/module/pvx_host/parameters/balloon_limit_mb"
+#define MAX_PARAM	"/sys/module/pvx_host/parameters/balloon_max_pages"
+#define BOUND_PAGES	100	/* per call, in the bound test */
+#define BOUND_RANGES	2
+#define BOUND_TOTAL	(BOUND_RANGES * RANGE_PAGES)
 #define ROUNDS		4
 #define USER_PAGES	64
 
@@ -67,6 +73,11 @@ enum {
 	STEP_EV_GOT,
 	STEP_EV_OFF,
 	STEP_EV_QUIET,
+	STEP_BOUND_FIRST,
+	STEP_BOUND_INFLATED,
+	STEP_BOUND_AGAIN,
+	STEP_BOUND_DEFLATED,
+	STEP_BOUND_STATS,
 };
 
 #define EV_VEC		0xe3
@@ -94,6 +105,28 @@ static uint64_t fill(uint64_t gpa, uint64_t size)
 		ranges[i].status = 0x7777;
 	}
 	return n;
+}
+
+/*
+ * Calls until every range is done, resuming from the entry (rewritten to
+ * what is left of it) each call stopped in; *@calls: the calls made.
+ */
+static uint64_t balloon_all(uint64_t nr, uint64_t n, uint64_t *calls)
+{
+	uint64_t first = 0, r;
+
+	for (*calls = 0; first < n && *calls <= 4 * n * RANGE_PAGES; ) {
+		r = guest_hypercall(nr, (uint64_t)&ranges[first], n - first,
+				    0, 0);
+		(*calls)++;
+		if ((int64_t)r < 0)
+			break;
+		first += r;
+		if (first < n &&
+		    (uint64_t)(int64_t)ranges[first].status != PVX_ERR(PVX_EAGAIN))
+			break;
+	}
+	return first;
 }
 
 static uint64_t one(uint64_t gfn, uint32_t npages)
@@ -626,7 +659,7 @@ static void guest_vmas(uint64_t arg)
 		{ PIN_GPA / PAGE + 3, 1, 0x7777 },
 		{ PINF_GPA / PAGE, PIN_SIZE / PAGE, 0x7777 },
 	};
-	uint64_t r;
+	uint64_t r, calls;
 	int i;
 
 	(void)arg;
@@ -645,7 +678,8 @@ static void guest_vmas(uint64_t arg)
 	one(LCK_GPA / PAGE, 256);
 	ranges[1] = (struct pvx_gfn_range){ PIN_GPA / PAGE, PIN_SIZE / PAGE, 1 };
 	ranges[2] = (struct pvx_gfn_range){ PINF_GPA / PAGE, PIN_SIZE / PAGE, 1 };
-	r = balloon(PVX_HC_BALLOON_INFLATE, 3);
+	/* A signal may stop it early (io_uring's task work counts too). */
+	r = balloon_all(PVX_HC_BALLOON_INFLATE, 3, &calls);
 	GUEST_SYNC(2, r, bad_statuses(3), ballooned());
 	GUEST_DONE();
 }
@@ -846,6 +880,91 @@ static void test_refused_vmas(int pvx)
 	close(pinfd);
 }
 
+static void guest_bound(uint64_t arg)
+{
+	uint64_t r, n, calls;
+
+	(void)arg;
+	n = fill(ANON_GPA, BOUND_TOTAL * PAGE);
+	r = balloon(PVX_HC_BALLOON_INFLATE, n);
+	GUEST_SYNC(STEP_BOUND_FIRST, r, (uint64_t)(int64_t)ranges[0].status,
+		   ((uint64_t)ranges[0].gfn << 32) | ranges[0].npages);
+	r = balloon_all(PVX_HC_BALLOON_INFLATE, n, &calls);
+	/* The calls with the first one. */
+	GUEST_SYNC(STEP_BOUND_INFLATED, r, calls + 1, ballooned());
+	/* The host's record, not the guest's list, says what is out. */
+	r = balloon(PVX_HC_BALLOON_INFLATE, fill(ANON_GPA, BOUND_TOTAL * PAGE));
+	GUEST_SYNC(STEP_BOUND_AGAIN, r, (uint64_t)(int64_t)ranges[0].status);
+	r = balloon_all(PVX_HC_BALLOON_DEFLATE,
+			fill(ANON_GPA, BOUND_TOTAL * PAGE), &calls);
+	GUEST_SYNC(STEP_BOUND_DEFLATED, r, calls, ballooned());
+	GUEST_SYNC(STEP_BOUND_STATS, info.inflated_pages, info.deflated_pages);
+	GUEST_DONE();
+}
+
+/*
+ * balloon_max_pages = BOUND_PAGES: a call over two ranges stops inside
+ * the first, with -PVX_EAGAIN and the entry rewritten to what is left;
+ * calls resumed from there get everything done, BOUND_PAGES at a time.
+ */
+static void test_bound(int pvx)
+{
+	uint64_t calls = (BOUND_TOTAL + BOUND_PAGES - 1) / BOUND_PAGES;
+	char old[32] = "", buf[32];
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	uint8_t *anon;
+	int r;
+
+	if (read_file(MAX_PARAM, old, sizeof(old)) < 0)
+		old[0] = 0;
+	snprintf(buf, sizeof(buf), "%d", BOUND_PAGES);
+	r = write_file(MAX_PARAM, buf);
+	tap_ok(!r, "bound: balloon_max_pages=%d: %s", BOUND_PAGES,
+	       r ? strerror(-r) : "ok");
+	vm = vm_create();
+	vcpu = vcpu_add(vm, guest_bound, 0);
+	anon = vm_add_anon_slot(vm, 1, ANON_GPA, 2 * BOUND_TOTAL * PAGE, 0,
+				false);
+	memset(anon, 0xaa, 2 * BOUND_TOTAL * PAGE);
+	pvx_attach(pvx, vm->fd, PVX_F_BALLOON, 0);
+
+	if (vcpu_expect_step(vcpu, STEP_BOUND_FIRST, &uc)) {
+		TAP_EQ(uc.args[1], 0, "bound: a call over %d pages completes no range",
+		       BOUND_TOTAL);
+		TAP_EQ(uc.args[2], PVX_ERR(PVX_EAGAIN),
+		       "bound: it stops in the first with -EAGAIN");
+		TAP_EQ(uc.args[3], ((ANON_GPA / PAGE + BOUND_PAGES) << 32) |
+				   (RANGE_PAGES - BOUND_PAGES),
+		       "bound: and writes back what is left of it");
+	}
+	if (vcpu_expect_step(vcpu, STEP_BOUND_INFLATED, &uc)) {
+		TAP_EQ(uc.args[1], BOUND_RANGES, "bound: resumed, every range inflated");
+		TAP_EQ(uc.args[2], calls, "bound: in calls of %d pages", BOUND_PAGES);
+		TAP_EQ(uc.args[3], BOUND_TOTAL, "bound: ballooned pages exact");
+	}
+	if (vcpu_expect_step(vcpu, STEP_BOUND_AGAIN, &uc)) {
+		TAP_EQ(uc.args[1], 0, "bound: inflating the same ranges again: nothing");
+		TAP_EQ(uc.args[2], PVX_ERR(PVX_EBUSY), "bound: and -EBUSY");
+	}
+	if (vcpu_expect_step(vcpu, STEP_BOUND_DEFLATED, &uc)) {
+		TAP_EQ(uc.args[1], BOUND_RANGES,
+		       "bound: every range deflated, across the split records");
+		TAP_EQ(uc.args[2], calls, "bound: deflated in calls of %d pages",
+		       BOUND_PAGES);
+		TAP_EQ(uc.args[3], 0, "bound: nothing ballooned at the end");
+	}
+	if (vcpu_expect_step(vcpu, STEP_BOUND_STATS, &uc)) {
+		TAP_EQ(uc.args[1], BOUND_TOTAL, "bound: stats: inflated pages");
+		TAP_EQ(uc.args[2], BOUND_TOTAL, "bound: stats: deflated pages");
+	}
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "bound: guest done");
+	vm_free(vm);
+	if (old[0])
+		write_file(MAX_PARAM, old);
+}
+
 int main(void)
 {
 	int pvx;
@@ -857,6 +976,7 @@ int main(void)
 	test_concurrent(pvx);
 	test_host_target(pvx);
 	test_refused_vmas(pvx);
+	test_bound(pvx);
 	close(pvx);
 	tap_finish();
 }

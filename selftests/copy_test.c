@@ -18,11 +18,18 @@
  * in order would hide a dependency the host let through.
  *
  * Last, with pvx_softdma stalled: a batch that times out must not take
- * another VM's descriptors on the shared channel with it, and a VMM
+ * another VM's descriptors on the shared channel with it, and its own
+ * VM, whose pages the engine may still write, must not run again; a VMM
  * killed while its batch waits on the engine must not wait out the
  * timeout.
+ *
+ * And with pvx_softdma slowed down (delay_us): a signal to the vCPU
+ * thread while a batch of several chunks runs must end the exit at the
+ * chunk in flight, with nothing of the batch left on the engine; the
+ * guest resumes from the count it got.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
@@ -52,6 +59,8 @@
 #define NHAZARD		3
 #define NSTALL		4
 #define DMA_TIMEOUT_MS	5000	/* the host's PVX_DMA_TIMEOUT */
+#define NSIG_COPY	160	/* > 2 chunks of the host's PVX_DMA_INFLIGHT */
+#define SIG_DELAY_US	"2000"	/* per page: the batch takes 320 ms */
 
 enum {
 	STEP_COPY_START = 1,
@@ -63,6 +72,9 @@ enum {
 	STEP_HAZARD_START,
 	STEP_HAZARD_END,
 	STEP_STALL,
+	STEP_SIG_START,
+	STEP_SIG_FIRST,
+	STEP_SIG_END,
 };
 
 static const char *const hazard_name[NHAZARD] = {
@@ -477,6 +489,8 @@ static int stall_copied(const struct stall_vm *s, int fill)
 /*
  * A's batch times out with its descriptors held; B's, queued behind them
  * on the same channel, must still complete once the engine moves again.
+ * A's VM is stopped at the timeout: its guest was told that its pages
+ * were not copied, and the engine writes them later all the same.
  */
 static void test_stall_shared(int pvx)
 {
@@ -493,11 +507,12 @@ static void test_stall_shared(int pvx)
 	vcpu_thread_start(b.vcpu, stall_run, &b);
 	vcpu_thread_join(a.vcpu);
 
-	tap_ok(a.cmd == UCALL_SYNC && a.uc.args[0] == STEP_STALL,
-	       "stalled engine: VM A's batch returns (after %llu ms)",
+	/* Its descriptors still queued, A's guest must not run again. */
+	tap_ok(a.cmd == UCALL_UNEXPECTED,
+	       "stalled engine: VM A's batch returns, to the VMM only (after %llu ms)",
 	       (unsigned long long)a.ms);
-	TAP_EQ(a.uc.args[1], 0, "stalled engine: VM A: nothing copied");
-	TAP_EQ((int32_t)a.uc.args[2], -PVX_EIO, "stalled engine: VM A: its first entry gets -PVX_EIO");
+	TAP_EQ(vcpu_run(a.vcpu), -EIO, "stalled engine: VM A is stopped: KVM_RUN fails with EIO");
+	TAP_EQ(guest_global(a.vm, list[0].status), -PVX_EIO, "stalled engine: VM A: its first entry got -PVX_EIO");
 	tap_ok(a.ms >= DMA_TIMEOUT_MS - 500, "stalled engine: VM A waited for the timeout (%llu ms)",
 	       (unsigned long long)a.ms);
 
@@ -520,7 +535,6 @@ static void test_stall_shared(int pvx)
 	TAP_EQ(stall_copied(&a, 0x31), NSTALL,
 	       "stalled engine: VM A's pages written late, into pages still pinned");
 
-	tap_ok(vcpu_get_ucall(a.vcpu, &uc) == UCALL_DONE, "stalled engine: VM A: guest done");
 	tap_ok(vcpu_get_ucall(b.vcpu, &uc) == UCALL_DONE, "stalled engine: VM B: guest done");
 	vm_free(a.vm);
 	vm_free(b.vm);
@@ -564,6 +578,123 @@ static void test_stall_kill(int pvx)
 	tap_ok(ms < DMA_TIMEOUT_MS / 2,
 	       "stalled engine: the killed VMM was gone %llu ms after SIGKILL, before the timeout",
 	       (unsigned long long)ms);
+}
+
+static struct pvx_copy_entry siglist[NSIG_COPY] __aligned(4096);
+
+static void guest_signal(uint64_t arg)
+{
+	uint64_t done = 0, calls = 0, r;
+	int i;
+
+	(void)arg;
+	for (i = 0; i < NSIG_COPY; i++)
+		set_entry(&siglist[i], GPA_SRC + i * PAGE, GPA_DST + i * PAGE);
+	GUEST_SYNC(STEP_SIG_START);
+	while (done < NSIG_COPY) {
+		r = guest_hypercall(PVX_HC_COPY_PAGES, (uint64_t)&siglist[done],
+				    NSIG_COPY - done, 0, 0);
+		if ((int64_t)r <= 0)
+			break;
+		if (!calls)
+			GUEST_SYNC(STEP_SIG_FIRST, r,
+				   (uint32_t)siglist[r < NSIG_COPY ? r : 0].status);
+		done += r;
+		calls++;
+	}
+	GUEST_SYNC(STEP_SIG_END, done, calls);
+	GUEST_DONE();
+}
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+static int sig_first_cmd;
+
+static void *signal_run(struct vcpu *vcpu)
+{
+	struct ucall *uc = vcpu->thread_arg;
+
+	WRITE_ONCE(sig_first_cmd, vcpu_get_ucall(vcpu, uc));
+	return NULL;
+}
+
+/*
+ * The engine takes SIG_DELAY_US a page; SIGUSR1 goes to the vCPU thread
+ * once the engine has done a page of the batch.  The exit must end at
+ * the chunk it waits for: when the guest sees the count, the engine has
+ * done exactly that many pages and holds none of the batch any more.
+ */
+static void test_signal(int pvx)
+{
+	struct sigaction sa = { .sa_handler = on_sigusr1 };
+	uint64_t copies0, copied, pending, sig0, i;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	uint8_t *src, *dst;
+	int bad = 0;
+
+	vm = vm_create();
+	vcpu = vcpu_add(vm, guest_signal, 0);
+	src = vm_add_anon_slot(vm, 1, GPA_SRC, NSIG_COPY * PAGE, 0, false);
+	dst = vm_add_anon_slot(vm, 2, GPA_DST, NSIG_COPY * PAGE, 0, false);
+	for (i = 0; i < NSIG_COPY; i++)
+		memset(src + i * PAGE, 0x40 + i % 64, PAGE);
+	pvx_attach(pvx, vm->fd, PVX_F_COPY_PAGES, 0);
+	TEST_ASSERT(!sigaction(SIGUSR1, &sa, NULL), "sigaction");
+	if (!vcpu_expect_step(vcpu, STEP_SIG_START, &uc))
+		goto out;
+
+	write_file(SOFTDMA "delay_us", SIG_DELAY_US);
+	copies0 = read_u64(SOFTDMA "copies");
+	sig0 = vcpu_stat(vcpu, "signal_exits");
+	sig_first_cmd = 0;
+	vcpu_thread_start(vcpu, signal_run, &uc);
+	while (read_u64(SOFTDMA "copies") == copies0 &&
+	       !READ_ONCE(sig_first_cmd))
+		usleep(1000);
+	pthread_kill(vcpu->thread, SIGUSR1);
+	vcpu_thread_join(vcpu);
+	copied = read_u64(SOFTDMA "copies") - copies0;
+	pending = read_u64(SOFTDMA "pending");
+	write_file(SOFTDMA "delay_us", "0");
+
+	tap_ok(sig_first_cmd == UCALL_SYNC && uc.args[0] == STEP_SIG_FIRST,
+	       "signal: the first call returned");
+	tap_diag("signal: the first call did %llu of %d pages; the engine had copied %llu, %llu pending",
+		 (unsigned long long)uc.args[1], NSIG_COPY,
+		 (unsigned long long)copied, (unsigned long long)pending);
+	tap_ok(uc.args[1] > 0 && uc.args[1] < NSIG_COPY,
+	       "signal: the exit returned with part of the batch done (%llu of %d)",
+	       (unsigned long long)uc.args[1], NSIG_COPY);
+	tap_ok(copied < NSIG_COPY,
+	       "signal: the exit returned before the engine had done the batch (%llu of %d pages)",
+	       (unsigned long long)copied, NSIG_COPY);
+	TAP_EQ(copied, uc.args[1], "signal: the count is what the engine copied");
+	TAP_EQ(pending, 0, "signal: no descriptor of the batch left on the engine");
+	if (uc.args[1] < NSIG_COPY)
+		TAP_EQ(uc.args[2], (uint32_t)-PVX_EAGAIN,
+		       "signal: the first entry not done gets -PVX_EAGAIN: call again");
+	tap_ok(vcpu_stat(vcpu, "signal_exits") > sig0,
+	       "signal: KVM returned to the VMM for the signal");
+	for (i = uc.args[1]; i < NSIG_COPY; i++)
+		bad += dst[i * PAGE] != 0 || dst[(i + 1) * PAGE - 1] != 0;
+	TAP_EQ(bad, 0, "signal: no page past the count written");
+
+	if (vcpu_expect_step(vcpu, STEP_SIG_END, &uc)) {
+		TAP_EQ(uc.args[1], NSIG_COPY, "signal: the guest resumed and finished the batch");
+		tap_diag("signal: %llu calls", (unsigned long long)uc.args[2]);
+	}
+	for (i = 0, bad = 0; i < NSIG_COPY; i++)
+		bad += memcmp(src + i * PAGE, dst + i * PAGE, PAGE) != 0;
+	TAP_EQ(bad, 0, "signal: every destination holds its source");
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "signal: guest done");
+out:
+	signal(SIGUSR1, SIG_DFL);
+	vm_free(vm);
 }
 
 /* pvx_softdma.ko beside pvx_host.ko (the testbed stages it there). */
@@ -625,6 +756,7 @@ int main(void)
 		write_file(SOFTDMA "mode", "fifo");
 		test_stall_shared(pvx);
 		test_stall_kill(pvx);
+		test_signal(pvx);
 	}
 
 	if (softdma) {
