@@ -160,7 +160,8 @@ static int pvx_emulate_hypercall(struct kvm_vcpu *vcpu)
 		for (i = 0; i < ARRAY_SIZE(args); i++)
 			args[i] = (u32)args[i];
 	}
-	if (pvx_handle_hypercall(vcpu, nr, args, op_64_bit, cpl, &ret))
+	if (pvx_nr_in_range(nr) &&
+	    pvx_handle_hypercall(vcpu, nr, args, op_64_bit, cpl, &ret))
 		vcpu->arch.regs[VCPU_REGS_RAX] = op_64_bit ? ret : (u32)ret;
 out:
 	pvx_hook_exit();
@@ -505,11 +506,21 @@ void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector)
  * 6.1 exports no filtered MSR write (kvm_set_msr_with_filter() came with
  * 6.3) and declares its filter check only in a private header: so with a
  * userspace MSR filter installed (KVM_X86_SET_MSR_FILTER) every write
- * counts as filtered, the VMM's filter being the stricter for it.
+ * counts as filtered, the VMM's filter being the stricter for it.  A
+ * filter that allows everything and lists nothing, which is what
+ * clearing one installs, is none.  Under kvm->srcu (the exit path).
  */
+static bool pvx_vm_has_msr_filter(struct kvm *kvm)
+{
+	struct kvm_x86_msr_filter *f;
+
+	f = srcu_dereference(kvm->arch.msr_filter, &kvm->srcu);
+	return f && (f->count || !f->default_allow);
+}
+
 long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value)
 {
-	if (rcu_access_pointer(vcpu->kvm->arch.msr_filter)) {
+	if (pvx_vm_has_msr_filter(vcpu->kvm)) {
 		pr_info_once("MSR writes refused for VMs with an MSR filter: this kernel exports no filtered MSR write\n");
 		return -PVX_EPERM;
 	}
@@ -527,6 +538,31 @@ long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value)
 	if (!ret)
 		return 0;
 	return ret == PVX_KVM_MSR_RET_FILTERED ? -PVX_EPERM : -PVX_EINVAL;
+}
+#endif
+
+#if PVX_KVM_HOOK_OUTER && defined(CONFIG_KVM_EXTERNAL_WRITE_TRACKING)
+/*
+ * 6.1 has write tracking on for every VM when external tracking is built
+ * in (Debian's is) and no flag saying whether anyone uses it.  Besides
+ * the shadow MMU (checked by the caller) only a tracker that registered
+ * a notifier can write-protect a gfn, and KVM's own node (mmu_sp_tracker)
+ * is always on the list: any other node is an external tracker.
+ */
+static bool pvx_vm_has_write_tracker(struct kvm *kvm)
+{
+	struct kvm_page_track_notifier_head *head =
+		&kvm->arch.track_notifier_head;
+	struct kvm_page_track_notifier_node *n;
+	bool other = false;
+	int idx;
+
+	idx = srcu_read_lock(&head->track_srcu);
+	hlist_for_each_entry_srcu(n, &head->track_notifier_list, node,
+				  srcu_read_lock_held(&head->track_srcu))
+		other |= n != &kvm->arch.mmu_sp_tracker;
+	srcu_read_unlock(&head->track_srcu, idx);
+	return other;
 }
 #endif
 
@@ -554,8 +590,8 @@ static bool pvx_stage2_map_is_safe(struct kvm_vcpu *vcpu)
 		return false;
 #ifdef CONFIG_KVM_EXTERNAL_WRITE_TRACKING
 #if PVX_KVM_HOOK_OUTER
-	/* 6.1 tracks writes for every VM then, and tells no one who asked. */
-	return false;
+	if (pvx_vm_has_write_tracker(kvm))
+		return false;
 #else
 	/* Pairs with KVM's smp_store_release() when a tracker registers. */
 	if (smp_load_acquire(&kvm->arch.external_write_tracking_enabled))
