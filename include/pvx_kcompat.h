@@ -70,8 +70,9 @@ static inline void pvx_zap_vma_range(struct vm_area_struct *vma,
  * vhost_task: it is charged to the process (its cgroups; its mm is
  * current's), and when the process dies it calls @killed(@data) and
  * exits.  pvx_worker_stop() waits for @fn to return and for the exit.
- * Before 6.4 (no vhost_task) it is a kthread attached to the caller's
- * cgroups, as vhost's worker then was (host-kmod/pvx_kcompat.c).
+ * Before 6.12 (6.1 has no vhost_task; pvx uses the form with a SIGKILL
+ * handler, which 6.12 has) it is a kthread attached to the caller's
+ * cgroups, as vhost's worker was until 6.4 (host-kmod/pvx_kcompat.c).
  */
 struct pvx_worker;
 
