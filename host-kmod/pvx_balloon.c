@@ -47,6 +47,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/userfaultfd_k.h>
+#include <pvx_kcompat.h>
 #include "pvx_host.h"
 
 static unsigned long balloon_limit_mb;
@@ -301,7 +302,7 @@ static long pvx_balloon_discard(struct kvm *kvm, u64 gfn, u64 npages)
 			fput(file);
 			mmap_read_lock(mm);
 		} else {
-			zap_page_range_single(vma, start, stop - start, NULL);
+			pvx_zap_vma_range(vma, start, stop - start);
 		}
 		start = stop;
 	}

@@ -47,6 +47,14 @@
  *    ->arch.apic, ->arch.hflags, ->arch.mmu (->root_role.direct),
  *    ->arch.root_mmu.
  *
+ * Debian's 6.1 (PVX_KVM_HOOK_OUTER) differs in: kvm_emulate_hypercall,
+ * the VMMCALL/VMCALL exit handler itself, is what is redirected and
+ * called (no __kvm_emulate_hypercall: the registers are read from
+ * vcpu->arch.regs, and KVM's own answer tells the CPL and the ABI); no
+ * kvm_set_msr_with_filter (kvm_set_msr, refused when ->arch.msr_filter
+ * is set); no ->arch.vm_type nor external_write_tracking_enabled; no
+ * guest_memfd.  Generic kernel drift is in <pvx_kcompat.h>.
+ *
  * No other file includes <linux/kvm_host.h> or names a KVM symbol.
  *
  * Unload.  After the ftrace ops are unregistered, a task may still be
@@ -69,7 +77,16 @@
 #include <linux/rcupdate.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
+#include <pvx_kcompat.h>
 #include "pvx_host.h"
+
+/*
+ * Before 6.12 (Debian's 6.1) KVM has no __kvm_emulate_hypercall(): the
+ * exported kvm_emulate_hypercall(vcpu), the exit handler itself, reads
+ * the registers, checks the CPL and completes the instruction.
+ */
+#define PVX_KVM_HOOK_OUTER	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0))
 
 static DEFINE_PER_CPU(long, pvx_hook_inflight);
 
@@ -93,6 +110,64 @@ static long pvx_hook_inflight_sum(void)
 	return sum;
 }
 
+#if PVX_KVM_HOOK_OUTER
+/*
+ * The guest's RAX, RBX, RCX, RDX, RSI: always in vcpu->arch.regs at a
+ * VMMCALL/VMCALL exit (only RSP and RIP are read lazily).
+ */
+static unsigned long pvx_vcpu_gpr(struct kvm_vcpu *vcpu, int reg)
+{
+	return vcpu->arch.regs[reg];
+}
+
+/*
+ * KVM runs first and does what it does for any number it does not know:
+ * -KVM_EPERM below CPL 0, else -KVM_ENOSYS, truncated for a 32-bit
+ * caller, in RAX; the hypercall counted and the instruction skipped.
+ * Those two answers tell pvx the CPL and the ABI, which KVM does not
+ * export, and it then replaces the answer.  Any other RAX means KVM took
+ * the call as Xen's or Hyper-V's: pvx leaves it alone.
+ */
+static int pvx_emulate_hypercall(struct kvm_vcpu *vcpu)
+{
+	unsigned long args[4] = {
+		pvx_vcpu_gpr(vcpu, VCPU_REGS_RBX),
+		pvx_vcpu_gpr(vcpu, VCPU_REGS_RCX),
+		pvx_vcpu_gpr(vcpu, VCPU_REGS_RDX),
+		pvx_vcpu_gpr(vcpu, VCPU_REGS_RSI),
+	};
+	unsigned long nr = pvx_vcpu_gpr(vcpu, VCPU_REGS_RAX);
+	unsigned long kvm_ret, ret;
+	bool op_64_bit;
+	unsigned int i;
+	int cpl, done;
+
+	pvx_hook_enter();
+
+	done = kvm_emulate_hypercall(vcpu);
+	kvm_ret = pvx_vcpu_gpr(vcpu, VCPU_REGS_RAX);
+	if (kvm_ret == -KVM_ENOSYS || kvm_ret == (u32)-KVM_ENOSYS)
+		cpl = 0;
+	else if (kvm_ret == -KVM_EPERM || kvm_ret == (u32)-KVM_EPERM)
+		cpl = 3;
+	else
+		goto out;
+	op_64_bit = kvm_ret == -KVM_ENOSYS || kvm_ret == -KVM_EPERM;
+
+	/* The guest ABI is converted here and nowhere else, as KVM does. */
+	if (!op_64_bit) {
+		nr = (u32)nr;
+		for (i = 0; i < ARRAY_SIZE(args); i++)
+			args[i] = (u32)args[i];
+	}
+	if (pvx_nr_in_range(nr) &&
+	    pvx_handle_hypercall(vcpu, nr, args, op_64_bit, cpl, &ret))
+		vcpu->arch.regs[VCPU_REGS_RAX] = op_64_bit ? ret : (u32)ret;
+out:
+	pvx_hook_exit();
+	return done;
+}
+#else
 static unsigned long pvx_emulate_hypercall(struct kvm_vcpu *vcpu,
 					   unsigned long nr, unsigned long a0,
 					   unsigned long a1, unsigned long a2,
@@ -124,6 +199,7 @@ static unsigned long pvx_emulate_hypercall(struct kvm_vcpu *vcpu,
 	pvx_hook_exit();
 	return ret;
 }
+#endif
 
 /*
  * Preemption is off here: FTRACE_OPS_FL_RECURSION makes ftrace call the
@@ -136,7 +212,7 @@ static void notrace pvx_destroy_vm_handler(unsigned long ip,
 					   struct ftrace_ops *ops,
 					   struct ftrace_regs *fregs)
 {
-	pvx_vm_destroyed((struct kvm *)ftrace_regs_get_argument(fregs, 0));
+	pvx_vm_destroyed((struct kvm *)pvx_ftrace_arg(fregs, 0));
 }
 
 static void notrace pvx_memslot_handler(unsigned long ip,
@@ -145,13 +221,20 @@ static void notrace pvx_memslot_handler(unsigned long ip,
 					struct ftrace_regs *fregs)
 {
 	pvx_iommu_memslot_changing((struct kvm *)
-				   ftrace_regs_get_argument(fregs, 0));
+				   pvx_ftrace_arg(fregs, 0));
 }
 
 static bool pvx_hypercall_wanted(struct ftrace_regs *fregs)
 {
+#if PVX_KVM_HOOK_OUTER
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)pvx_ftrace_arg(fregs, 0);
+	unsigned long nr = pvx_vcpu_gpr(vcpu, VCPU_REGS_RAX);
+#else
+	unsigned long nr = pvx_ftrace_arg(fregs, 1);
+#endif
+
 	/* Truncated: a 32-bit guest may leave garbage above bit 31. */
-	return pvx_nr_in_range((u32)ftrace_regs_get_argument(fregs, 1));
+	return pvx_nr_in_range((u32)nr);
 }
 
 struct pvx_hook {
@@ -173,7 +256,7 @@ static void notrace pvx_ftrace_handler(unsigned long ip,
 		return;
 	if (hook->wanted && !hook->wanted(fregs))
 		return;
-	ftrace_regs_set_instruction_pointer(fregs, hook->replacement);
+	pvx_ftrace_set_ip(fregs, hook->replacement);
 }
 
 /*
@@ -193,8 +276,13 @@ static void notrace pvx_ftrace_handler(unsigned long ip,
 #endif
 
 static struct pvx_hook pvx_hypercall_hook = {
+#if PVX_KVM_HOOK_OUTER
+	.name = "kvm_emulate_hypercall",
+	.target = (unsigned long)kvm_emulate_hypercall,
+#else
 	.name = "__kvm_emulate_hypercall",
 	.target = (unsigned long)__kvm_emulate_hypercall,
+#endif
 	.replacement = (unsigned long)pvx_emulate_hypercall,
 	.wanted = pvx_hypercall_wanted,
 };
@@ -266,7 +354,7 @@ static void notrace pvx_apic_set_handler(unsigned long ip,
 					 struct ftrace_ops *ops,
 					 struct ftrace_regs *fregs)
 {
-	pvx_vcpu_apic_reset((struct kvm_vcpu *)ftrace_regs_get_argument(fregs, 0));
+	pvx_vcpu_apic_reset((struct kvm_vcpu *)pvx_ftrace_arg(fregs, 0));
 }
 
 static struct ftrace_ops pvx_apic_set_ops = {
@@ -413,6 +501,32 @@ void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector)
 			  vector, 0);
 }
 
+#if PVX_KVM_HOOK_OUTER
+/*
+ * 6.1 exports no filtered MSR write (kvm_set_msr_with_filter() came with
+ * 6.3) and declares its filter check only in a private header: so with a
+ * userspace MSR filter installed (KVM_X86_SET_MSR_FILTER) every write
+ * counts as filtered, the VMM's filter being the stricter for it.  A
+ * filter that allows everything and lists nothing, which is what
+ * clearing one installs, is none.  Under kvm->srcu (the exit path).
+ */
+static bool pvx_vm_has_msr_filter(struct kvm *kvm)
+{
+	struct kvm_x86_msr_filter *f;
+
+	f = srcu_dereference(kvm->arch.msr_filter, &kvm->srcu);
+	return f && (f->count || !f->default_allow);
+}
+
+long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value)
+{
+	if (pvx_vm_has_msr_filter(vcpu->kvm)) {
+		pr_info_once("MSR writes refused for VMs with an MSR filter: this kernel exports no filtered MSR write\n");
+		return -PVX_EPERM;
+	}
+	return kvm_set_msr(vcpu, index, value) ? -PVX_EINVAL : 0;
+}
+#else
 /* arch/x86/kvm/x86.h, private to KVM. */
 #define PVX_KVM_MSR_RET_FILTERED	3
 
@@ -425,6 +539,32 @@ long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value)
 		return 0;
 	return ret == PVX_KVM_MSR_RET_FILTERED ? -PVX_EPERM : -PVX_EINVAL;
 }
+#endif
+
+#if PVX_KVM_HOOK_OUTER && defined(CONFIG_KVM_EXTERNAL_WRITE_TRACKING)
+/*
+ * 6.1 has write tracking on for every VM when external tracking is built
+ * in (Debian's is) and no flag saying whether anyone uses it.  Besides
+ * the shadow MMU (checked by the caller) only a tracker that registered
+ * a notifier can write-protect a gfn, and KVM's own node (mmu_sp_tracker)
+ * is always on the list: any other node is an external tracker.
+ */
+static bool pvx_vm_has_write_tracker(struct kvm *kvm)
+{
+	struct kvm_page_track_notifier_head *head =
+		&kvm->arch.track_notifier_head;
+	struct kvm_page_track_notifier_node *n;
+	bool other = false;
+	int idx;
+
+	idx = srcu_read_lock(&head->track_srcu);
+	hlist_for_each_entry_srcu(n, &head->track_notifier_list, node,
+				  srcu_read_lock_held(&head->track_srcu))
+		other |= n != &kvm->arch.mmu_sp_tracker;
+	srcu_read_unlock(&head->track_srcu, idx);
+	return other;
+}
+#endif
 
 /*
  * Whether kvm_mmu_page_fault() on a guest-physical address can only map
@@ -437,8 +577,10 @@ static bool pvx_stage2_map_is_safe(struct kvm_vcpu *vcpu)
 {
 	struct kvm *kvm = vcpu->kvm;
 
+#ifdef KVM_X86_DEFAULT_VM
 	if (kvm->arch.vm_type != KVM_X86_DEFAULT_VM)
 		return false;
+#endif
 	if (vcpu->arch.hflags & HF_GUEST_MASK)
 		return false;
 	if (vcpu->arch.mmu != &vcpu->arch.root_mmu ||
@@ -447,12 +589,24 @@ static bool pvx_stage2_map_is_safe(struct kvm_vcpu *vcpu)
 	if (READ_ONCE(kvm->arch.shadow_root_allocated))
 		return false;
 #ifdef CONFIG_KVM_EXTERNAL_WRITE_TRACKING
+#if PVX_KVM_HOOK_OUTER
+	if (pvx_vm_has_write_tracker(kvm))
+		return false;
+#else
 	/* Pairs with KVM's smp_store_release() when a tracker registers. */
 	if (smp_load_acquire(&kvm->arch.external_write_tracking_enabled))
 		return false;
 #endif
+#endif
 	return true;
 }
+
+/* guest_memfd, 6.8: pages the VMM's mm does not map. */
+#ifdef KVM_MEM_GUEST_MEMFD
+#define PVX_MEM_GUEST_MEMFD	KVM_MEM_GUEST_MEMFD
+#else
+#define PVX_MEM_GUEST_MEMFD	0
+#endif
 
 /* KVM's private slots (APIC access page, TSS) are not guest RAM. */
 static bool pvx_slot_is_vmm_ram(const struct kvm_memory_slot *slot)
@@ -477,7 +631,7 @@ static struct kvm_memory_slot *pvx_ram_slot(struct kvm *kvm, u64 gfn,
 	slot = gfn_to_memslot(kvm, gfn);
 	if (!slot || !pvx_slot_is_vmm_ram(slot))
 		return ERR_PTR(-PVX_EFAULT);
-	if (slot->flags & KVM_MEM_GUEST_MEMFD ||
+	if (slot->flags & PVX_MEM_GUEST_MEMFD ||
 	    (write && slot->flags & KVM_MEM_READONLY))
 		return ERR_PTR(-PVX_EPERM);
 	return slot;
@@ -493,7 +647,7 @@ u64 pvx_compat_ram_pages(struct kvm *kvm)
 	idx = srcu_read_lock(&kvm->srcu);
 	kvm_for_each_memslot(slot, bkt, kvm_memslots(kvm))
 		if (pvx_slot_is_vmm_ram(slot) &&
-		    !(slot->flags & (KVM_MEM_GUEST_MEMFD | KVM_MEM_READONLY)))
+		    !(slot->flags & (PVX_MEM_GUEST_MEMFD | KVM_MEM_READONLY)))
 			pages += slot->npages;
 	srcu_read_unlock(&kvm->srcu, idx);
 	return pages;

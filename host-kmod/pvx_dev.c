@@ -20,6 +20,7 @@
 static long pvx_ioctl_attach(struct pvx_attach __user *uarg)
 {
 	struct pvx_attach req;
+	struct file *file;
 	struct kvm *kvm;
 	int ret;
 
@@ -33,28 +34,26 @@ static long pvx_ioctl_attach(struct pvx_attach __user *uarg)
 	if (req.max_list_entries > PVX_MAX_LIST_ENTRIES)
 		return -EINVAL;
 
-	CLASS(fd, f)(req.vm_fd);
-	if (fd_empty(f))
+	/* The file holds the VM until the attach is answered. */
+	file = fget(req.vm_fd);
+	if (!file)
 		return -EBADF;
-	kvm = pvx_compat_kvm_from_file(fd_file(f));
-	if (!kvm)
-		return -EINVAL;
-
-	ret = pvx_vm_attach(kvm, &req, &req.vm_id);
-	if (ret)
-		return ret;
-
-	if (put_user(req.vm_id, &uarg->vm_id)) {
+	kvm = pvx_compat_kvm_from_file(file);
+	ret = kvm ? pvx_vm_attach(kvm, &req, &req.vm_id) : -EINVAL;
+	if (!ret && put_user(req.vm_id, &uarg->vm_id)) {
 		pvx_vm_detach_kvm(kvm);
-		return -EFAULT;
+		ret = -EFAULT;
 	}
-	return 0;
+	fput(file);
+	return ret;
 }
 
 static long pvx_ioctl_detach(struct pvx_detach __user *uarg)
 {
 	struct pvx_detach req;
+	struct file *file;
 	struct kvm *kvm;
+	int ret;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -66,13 +65,13 @@ static long pvx_ioctl_detach(struct pvx_detach __user *uarg)
 	if (req.flags & PVX_DETACH_BY_ID)
 		return pvx_vm_detach_id(req.vm_id);
 
-	CLASS(fd, f)(req.vm_fd);
-	if (fd_empty(f))
+	file = fget(req.vm_fd);
+	if (!file)
 		return -EBADF;
-	kvm = pvx_compat_kvm_from_file(fd_file(f));
-	if (!kvm)
-		return -EINVAL;
-	return pvx_vm_detach_kvm(kvm);
+	kvm = pvx_compat_kvm_from_file(file);
+	ret = kvm ? pvx_vm_detach_kvm(kvm) : -EINVAL;
+	fput(file);
+	return ret;
 }
 
 static long pvx_ioctl_stats(struct pvx_stats __user *uarg)

@@ -361,6 +361,7 @@ void pvx_iommu_vm_stop(struct pvx_vm *vm, bool destroying);
 void pvx_iommu_vm_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st);
 void pvx_iommu_memslot_changing(struct kvm *kvm);
 bool pvx_iommu_has_gfns(struct pvx_vm *vm, u64 gfn, u64 npages);
+u64 pvx_iommu_refused_features(void);
 int pvx_iommu_init(void);
 void pvx_iommu_exit(void);
 

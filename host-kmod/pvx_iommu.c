@@ -52,6 +52,7 @@
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
 #include <linux/workqueue.h>
+#include <pvx_kcompat.h>
 #include "pvx_host.h"
 
 #define PVX_IOMMU_PERMS	(PVX_IOMMU_READ | PVX_IOMMU_WRITE)
@@ -111,8 +112,8 @@ static int pvx_stage_mmap(struct file *file, struct vm_area_struct *vma)
 	    vma->vm_flags & (VM_WRITE | VM_EXEC | VM_SHARED))
 		return -EPERM;
 	st->mapped = true;
-	vm_flags_mod(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP |
-		     VM_SEALED, VM_MAYWRITE | VM_MAYEXEC);
+	pvx_vm_flags_mod(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP |
+			 PVX_VM_SEALED, VM_MAYWRITE | VM_MAYEXEC);
 	return remap_pfn_range(vma, vma->vm_start, page_to_pfn(st->page),
 			       PAGE_SIZE, vma->vm_page_prot);
 }
@@ -177,7 +178,7 @@ static void pvx_stage_destroy(struct pvx_iommu *io, struct mm_struct *mm)
 	mmap_write_lock(mm);
 	vma = find_vma(mm, io->scratch);
 	if (vma && vma->vm_start == io->scratch && vma->vm_file == io->stage)
-		vm_flags_clear(vma, VM_SEALED);
+		pvx_vm_flags_mod(vma, 0, PVX_VM_SEALED);
 	mmap_write_unlock(mm);
 	vm_munmap(io->scratch, PAGE_SIZE);
 }
@@ -787,8 +788,20 @@ void pvx_iommu_vm_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 	st->iommu_max_mappings = io->max_mappings;
 }
 
+/*
+ * Without mseal's VM_SEALED (6.10) the VMM could replace the staging page
+ * between pvx's write of VFIO's arguments and VFIO's read of them, and
+ * have pvx's records of what is mapped disagree with the IOMMU.
+ */
+u64 pvx_iommu_refused_features(void)
+{
+	return PVX_HAVE_VM_SEALED ? 0 : PVX_F_IOMMU;
+}
+
 int pvx_iommu_init(void)
 {
+	if (pvx_iommu_refused_features())
+		pr_info("IOMMU service refused: this kernel cannot seal the VFIO argument page (no mseal before 6.10)\n");
 	pvx_iommu_wq = alloc_workqueue("pvx_iommu", WQ_UNBOUND, 0);
 	return pvx_iommu_wq ? 0 : -ENOMEM;
 }

@@ -42,7 +42,7 @@ static const struct pvx_service pvx_services[] = {
 
 u64 pvx_supported_features(void)
 {
-	return pvx_table.features;
+	return pvx_table.features & ~pvx_iommu_refused_features();
 }
 
 static void pvx_count(struct pvx_vm *vm, u32 nr, long ret)

@@ -23,7 +23,8 @@
  * of them, so that its exit stays short.
  *
  * Who pays: each VM has one worker, a thread of its VMM's (a vhost_task,
- * as vhost's and KVM's own per-VM workers are), created by the first
+ * as vhost's and KVM's own per-VM workers are; before 6.12 a kthread in
+ * the VMM's cgroups: pvx_worker in <pvx_kcompat.h>), created by the first
  * submission.  So the work is charged to the VMM: its cgroup, cpuset,
  * CPU time and memory accounting.  One worker per VM runs its requests
  * one at a time, so a VM can keep at most one CPU busy however many
@@ -40,13 +41,13 @@
  */
 #include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
-#include <linux/sched/vhost_task.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
+#include <pvx_kcompat.h>
 #include "pvx_host.h"
 
 struct pvx_split_worker {
-	struct vhost_task *task;
+	struct pvx_worker *task;
 	spinlock_t lock;
 	struct list_head queue;		/* requests not started */
 	bool stopping;			/* takes no more */
@@ -218,7 +219,7 @@ static void pvx_split_worker_stop(struct pvx_split_worker *w)
 	w->stopping = true;
 	spin_unlock(&w->lock);
 	/* Waits for the request it runs, or for its death. */
-	vhost_task_stop(w->task);
+	pvx_worker_stop(w->task);
 	pvx_split_drop_queue(w);
 	kfree(w);
 }
@@ -250,14 +251,14 @@ static struct pvx_split_worker *pvx_split_worker_get(struct pvx_vm *vm)
 	INIT_LIST_HEAD(&w->queue);
 	INIT_WORK(&w->stop_work, pvx_split_stop_work);
 	snprintf(name, sizeof(name), "pvx-%llu", vm->id);
-	w->task = vhost_task_create(pvx_split_worker_fn,
+	w->task = pvx_worker_create(pvx_split_worker_fn,
 				    pvx_split_worker_killed, w, name);
 	if (IS_ERR(w->task)) {
 		kfree(w);
 		w = NULL;
 		goto out;
 	}
-	vhost_task_start(w->task);
+	pvx_worker_start(w->task);
 	WRITE_ONCE(vm->split_worker, w);
 out:
 	mutex_unlock(&vm->split_mutex);
@@ -324,7 +325,7 @@ long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,
 	atomic_inc(&call->vm->split_inflight);
 	list_add_tail(&req->node, &w->queue);
 	spin_unlock(&w->lock);
-	vhost_task_wake(w->task);
+	pvx_worker_wake(w->task);
 	return -PVX_EINPROGRESS;
 
 err_req:

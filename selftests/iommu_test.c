@@ -1646,6 +1646,28 @@ static int test_rmmod_mapped(int pvx, struct edu *e)
 	return pvx;
 }
 
+/*
+ * Before 6.10 (Debian's 6.1) no mapping can be sealed, and pvx_host
+ * refuses the service whose VFIO arguments live in a sealed page: it is
+ * not offered, and attaching with it fails.
+ */
+static void test_refused_unsealable(void)
+{
+	uint64_t offered, vm_id;
+	struct vm *vm;
+	int pvx;
+
+	pvx = pvx_open();
+	offered = pvx_get_features(pvx);
+	TAP_EQ(offered & PVX_F_IOMMU, 0,
+	       "no mseal on this kernel: PVX_F_IOMMU not offered");
+	vm = vm_create();
+	TAP_EQ(__pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0, &vm_id), -EOPNOTSUPP,
+	       "attach with PVX_F_IOMMU refused");
+	vm_free(vm);
+	close(pvx);
+}
+
 int main(void)
 {
 	struct edu e;
@@ -1654,6 +1676,10 @@ int main(void)
 
 	tap_init("iommu_test: PVX_HC_IOMMU_MAP/UNMAP with edu's DMA through VFIO");
 	kvm_fd_or_skip();
+	if (kernel_older_than(6, 10)) {
+		test_refused_unsealable();
+		tap_finish();
+	}
 	pvx = pvx_open_features(PVX_F_IOMMU);
 	memset(&e, 0, sizeof(e));
 	if (!edu_find(&e))

@@ -10,7 +10,6 @@
  * cpuset are the VMM's), one at a time, and a VM with a queue of long
  * requests cannot hold up another VM's one.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "pvx_test.h"
+#include "pvx_observe.h"
 #include "pvx_irq.h"
 
 #define PAGE		4096ULL
@@ -325,33 +325,10 @@ static uint64_t split_inflight(int pvx, uint64_t id)
 	return st.split_inflight;
 }
 
-/* Threads of this process (the VMM) named @comm. */
+/* This process's (the VMM's) split-phase workers named @comm. */
 static int vmm_threads_named(const char *comm)
 {
-	char path[300], name[32];
-	struct dirent *d;
-	int n = 0;
-	DIR *dir;
-	FILE *f;
-
-	dir = opendir("/proc/self/task");
-	TEST_ASSERT(dir, "/proc/self/task");
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
-			 d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof(name), f)) {
-			name[strcspn(name, "\n")] = 0;
-			n += !strcmp(name, comm);
-		}
-		fclose(f);
-	}
-	closedir(dir);
-	return n;
+	return obs_vm_workers(getpid(), comm);
 }
 
 static struct vm *fair_vm(int pvx, uint64_t nreq, uint64_t *id)
@@ -407,9 +384,9 @@ static void test_fair(int pvx)
 	       "VM A: %" PRId64 " requests finished while B's one ran (at most %d)",
 	       (int64_t)(a0 - a1), FAIR_MAX_A);
 	TAP_EQ(vmm_threads_named(comm_a), 1,
-	       "VM A's work runs in a thread of its VMM (%s)", comm_a);
+	       "VM A's work runs in its VMM's worker (%s)", comm_a);
 	TAP_EQ(vmm_threads_named(comm_b), 1,
-	       "VM B's work runs in a thread of its VMM (%s)", comm_b);
+	       "VM B's work runs in its VMM's worker (%s)", comm_b);
 
 	fair_done(vm_a, PVX_SPLIT_MAX_OUTSTANDING, "A");
 	fair_done(vm_b, 1, "B");

@@ -130,6 +130,66 @@ int obs_threads_named(pid_t pid, const char *comm)
 	return n;
 }
 
+/* kthreadd's children: "PID (comm) S 2 ..." in /proc/<pid>/stat. */
+static bool obs_is_kthread(const char *pid)
+{
+	char path[288], line[512], *p;
+	int ppid;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if (!obs_read_line(path, line, sizeof(line)))
+		return false;
+	p = strrchr(line, ')');
+	return p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == 2;
+}
+
+static bool obs_cgroups(const char *pid, char *buf, size_t len)
+{
+	char path[288];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/cgroup", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return true;
+}
+
+int obs_vm_workers(pid_t pid, const char *comm)
+{
+	char path[288], name[64], vmm_cg[1024], cg[1024], vmm[16];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	if (!kernel_older_than(6, 12))
+		return obs_threads_named(pid, comm);
+	snprintf(vmm, sizeof(vmm), "%d", pid);
+	if (!obs_cgroups(vmm, vmm_cg, sizeof(vmm_cg)))
+		return -1;
+	d = opendir("/proc");
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if (!obs_read_line(path, name, sizeof(name)))
+			continue;
+		name[strcspn(name, "\n")] = 0;
+		if (strcmp(name, comm) || !obs_is_kthread(de->d_name) ||
+		    !obs_cgroups(de->d_name, cg, sizeof(cg)))
+			continue;
+		n += !strcmp(cg, vmm_cg);
+	}
+	closedir(d);
+	return n;
+}
+
 int obs_task_in(pid_t pid, pid_t tid, const char *fn)
 {
 	char path[64], line[256];

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include "pvx_test.h"
 
@@ -52,4 +54,15 @@ uint64_t read_u64(const char *path)
 	if (read_file(path, buf, sizeof(buf)))
 		return 0;
 	return strtoull(buf, NULL, 0);
+}
+
+bool kernel_older_than(unsigned int major, unsigned int minor)
+{
+	unsigned int maj = 0, min = 0;
+	struct utsname u;
+
+	TEST_ASSERT(!uname(&u), "uname");
+	TEST_ASSERT(sscanf(u.release, "%u.%u", &maj, &min) == 2,
+		    "kernel release %s", u.release);
+	return maj < major || (maj == major && min < minor);
 }

@@ -585,11 +585,22 @@ void vm_add_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
 uint8_t *vm_add_anon_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,
 			  uint32_t flags, bool small_pages)
 {
-	uint8_t *mem;
+	const uint64_t huge = 2ULL << 20;
+	uint8_t *mem, *raw;
+	uint64_t head;
 
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	/*
+	 * On a huge page boundary, so that THP can back all of it: 6.7 and
+	 * later align large anonymous mappings so themselves, 6.1 does not.
+	 */
+	raw = mmap(NULL, size + huge, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	TEST_ASSERT(mem != MAP_FAILED, "mmap");
+	TEST_ASSERT(raw != MAP_FAILED, "mmap");
+	head = -(uintptr_t)raw & (huge - 1);
+	mem = raw + head;
+	if (head)
+		munmap(raw, head);
+	munmap(mem + size, huge - head);
 	if (small_pages)
 		madvise(mem, size, MADV_NOHUGEPAGE);
 	vm_add_slot(vm, slot, gpa, size, flags, mem);

@@ -3,7 +3,8 @@
 # run every staged test there (and the L2 smoke test), parse the results.
 # Last line: "N passed, N failed[, N skipped]"; exit 1 when anything failed.
 #
-# env: PVX_LANES (default "stock debug"), PVX_CACHE, PVX_NO_L2=1 to skip L2,
+# env: PVX_LANES (default "stock debug"; also stock61, Debian 12's 6.1),
+#      PVX_CACHE, PVX_NO_L2=1 to skip L2,
 #      PVX_NO_PACKAGING=1 to skip tools/packaging-test.sh,
 #      PVX_NO_IOMMU=1 to skip the IOMMU proof's L1,
 #      PVX_NO_FUZZ=1 to skip the hypercall fuzzer's L1 (debug lane),
@@ -34,6 +35,10 @@ boot() {
 { [ -f "$PVX_CACHE/stock.env" ] && [ -f "$PVX_CACHE/qemu.env" ] &&
 	command -v dh_dkms dkms lintian > /dev/null; } ||
 	"$TESTBED_DIR/deps.sh" || tb_die "deps.sh failed"
+# stock61 (Debian 12's 6.1) only when PVX_LANES names it
+if [[ " $LANES " == *" stock61 "* ]] && [ ! -f "$PVX_CACHE/stock61.env" ]; then
+	"$TESTBED_DIR/deps.sh" --stock61 || tb_die "deps.sh --stock61 failed"
+fi
 STOCK_KDIR=$(. "$PVX_CACHE/stock.env"; echo "$KDIR")
 
 # build_check NAME WHAT CMD...: a test that runs on the build machine and

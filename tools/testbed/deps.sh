@@ -10,7 +10,8 @@
 #   $PVX_CACHE/qemu-bpo/, the QEMU that runs L1 ($PVX_CACHE/qemu.env)
 # The ABI follows linux-source-6.12's apt candidate so that the stock kernel
 # and the debug lane's source are the same release.
-# Writes $PVX_CACHE/stock.env: KVER KDIR VMLINUZ MODDIR DEBVER.
+# Writes $PVX_CACHE/stock.env: KVER KDIR VMLINUZ MODDIR DEBVER; the same
+# for Debian 12's 6.1 in stock61.env with --stock61 (or PVX_LANES=stock61).
 set -euo pipefail
 # shellcheck source=tools/testbed/common.sh
 . "$(dirname "$0")/common.sh"
@@ -55,39 +56,62 @@ fi
 ABI=$(tb_abi_from_version "$DEBVER")
 tb_log "Debian kernel $DEBVER -> ABI $ABI"
 
-if ! is_installed "linux-headers-$ABI"; then
-	ensure_pkgs "linux-headers-$ABI"
-fi
-KDIR=/usr/src/linux-headers-$ABI
-[ -f "$KDIR/Module.symvers" ] || tb_die "$KDIR/Module.symvers missing"
+# stock_lane LANE ABI DEBVER: Debian's linux-headers-ABI installed (KDIR),
+# linux-image-ABI-unsigned=DEBVER unpacked into $PVX_CACHE/stock-ABI/ with
+# depmod run there, and $PVX_CACHE/LANE.env written.
+stock_lane() {
+	local lane=$1 abi=$2 debver=$3 kdir imgdir tmp vmlinuz
 
-IMGDIR=$PVX_CACHE/stock-$ABI
-if [ ! -f "$IMGDIR/.pvx-complete" ]; then
-	tb_log "fetching linux-image-$ABI-unsigned=$DEBVER into $IMGDIR"
-	tmp=$(mktemp -d "$PVX_CACHE/dl.XXXXXX")
-	(cd "$tmp" && apt-get download -qq "linux-image-$ABI-unsigned=$DEBVER") || {
-		# the package lists may be stale on a fresh machine
-		$SUDO apt-get update -qq
-		(cd "$tmp" && apt-get download -qq "linux-image-$ABI-unsigned=$DEBVER")
-	}
-	rm -rf "$IMGDIR"
-	mkdir -p "$IMGDIR"
-	dpkg-deb -x "$tmp"/linux-image-*.deb "$IMGDIR"
-	rm -rf "$tmp"
-	depmod -b "$IMGDIR" "$ABI"
-	touch "$IMGDIR/.pvx-complete"
-fi
-VMLINUZ=$IMGDIR/boot/vmlinuz-$ABI
-[ -f "$VMLINUZ" ] || tb_die "$VMLINUZ missing"
+	if ! is_installed "linux-headers-$abi"; then
+		ensure_pkgs "linux-headers-$abi"
+	fi
+	kdir=/usr/src/linux-headers-$abi
+	[ -f "$kdir/Module.symvers" ] || tb_die "$kdir/Module.symvers missing"
 
-cat > "$PVX_CACHE/stock.env.tmp" <<EOT
-KVER=$ABI
-DEBVER=$DEBVER
-KDIR=$KDIR
-VMLINUZ=$VMLINUZ
-MODDIR=$IMGDIR
+	imgdir=$PVX_CACHE/stock-$abi
+	if [ ! -f "$imgdir/.pvx-complete" ]; then
+		tb_log "fetching linux-image-$abi-unsigned=$debver into $imgdir"
+		tmp=$(mktemp -d "$PVX_CACHE/dl.XXXXXX")
+		(cd "$tmp" && apt-get download -qq "linux-image-$abi-unsigned=$debver") || {
+			# the package lists may be stale on a fresh machine
+			$SUDO apt-get update -qq
+			(cd "$tmp" && apt-get download -qq "linux-image-$abi-unsigned=$debver")
+		}
+		rm -rf "$imgdir"
+		mkdir -p "$imgdir"
+		dpkg-deb -x "$tmp"/linux-image-*.deb "$imgdir"
+		rm -rf "$tmp"
+		depmod -b "$imgdir" "$abi"
+		touch "$imgdir/.pvx-complete"
+	fi
+	vmlinuz=$imgdir/boot/vmlinuz-$abi
+	[ -f "$vmlinuz" ] || tb_die "$vmlinuz missing"
+
+	cat > "$PVX_CACHE/$lane.env.tmp" <<EOT
+KVER=$abi
+DEBVER=$debver
+KDIR=$kdir
+VMLINUZ=$vmlinuz
+MODDIR=$imgdir
 EOT
-mv "$PVX_CACHE/stock.env.tmp" "$PVX_CACHE/stock.env"
+	mv "$PVX_CACHE/$lane.env.tmp" "$PVX_CACHE/$lane.env"
+}
+stock_lane stock "$ABI" "$DEBVER"
+
+# The stock61 lane (Debian 12's default kernel, 6.1), only when asked for
+# (PVX_LANES names it, or deps.sh --stock61): the ABI is the one
+# bookworm's linux-headers-amd64 depends on, from the system's own
+# sources (bookworm, bookworm-security).
+if [ "${1:-}" = --stock61 ] || [[ " ${PVX_LANES:-} " == *" stock61 "* ]]; then
+	ABI61=$(apt-cache depends linux-headers-amd64 |
+		awk '$1 == "Depends:" && $2 ~ /^linux-headers-6\.1\.0-[0-9]+-amd64$/ {print $2; exit}')
+	ABI61=${ABI61#linux-headers-}
+	[ -n "$ABI61" ] || tb_die "linux-headers-amd64 names no 6.1 kernel"
+	DEBVER61=$(apt-cache policy "linux-image-$ABI61-unsigned" | awk '/Candidate:/ {print $2}')
+	[ -n "$DEBVER61" ] && [ "$DEBVER61" != "(none)" ] || tb_die "no candidate for linux-image-$ABI61-unsigned"
+	tb_log "Debian 12 kernel $DEBVER61 -> ABI $ABI61 (stock61 lane)"
+	stock_lane stock61 "$ABI61" "$DEBVER61"
+fi
 
 # L0's QEMU, the one that emulates L1: bookworm-backports' (QEMU 10),
 # unpacked into the cache, not installed.  Bookworm's QEMU 7.2 froze L1

@@ -22,6 +22,12 @@ int obs_timers_armed(const char *fn);
 int obs_kworkers_busy(const char *prefix);
 /* Threads of process @pid named @comm (a VM's split-phase worker). */
 int obs_threads_named(pid_t pid, const char *comm);
+/*
+ * A VM's split-phase workers named @comm that belong to its VMM @pid:
+ * threads of @pid, or before 6.12 (no vhost_task: pvx_kcompat.c)
+ * kthreads in @pid's cgroups.
+ */
+int obs_vm_workers(pid_t pid, const char *comm);
 /* 1 if @fn is on the kernel stack of task @tid of @pid, 0 if not. */
 int obs_task_in(pid_t pid, pid_t tid, const char *fn);
 /* Pages pinned with FOLL_PIN now, machine-wide (acquired - released). */

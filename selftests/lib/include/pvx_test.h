@@ -415,5 +415,10 @@ uint64_t now_ns(void);
 int write_file(const char *path, const char *s);
 int read_file(const char *path, char *buf, size_t len);
 uint64_t read_u64(const char *path);
+/*
+ * Whether the running kernel's version (uname's release) is below
+ * @major.@minor: for what pvx refuses on older kernels by design.
+ */
+bool kernel_older_than(unsigned int major, unsigned int minor);
 
 #endif /* PVX_TEST_H */

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Generic kernel interfaces that differ between the kernel series pvx
+ * builds for (Debian's 6.1 and 6.12), one wrapper each, chosen from
+ * LINUX_VERSION_CODE or from what the kernel's headers define.  What pvx
+ * knows of KVM's internals is not here but in host-kmod/pvx_compat.c.
+ */
+#ifndef PVX_KCOMPAT_H
+#define PVX_KCOMPAT_H
+
+#include <linux/ftrace.h>
+#include <linux/mm.h>
+#include <linux/version.h>
+
+/*
+ * An ftrace handler's view of the traced function's arguments and its
+ * return address.  Before 6.2, x86's ftrace_regs (with ARGS) was a pt_regs
+ * holding the argument registers, with no accessor for them.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#define pvx_ftrace_arg(fregs, n)	regs_get_kernel_argument(&(fregs)->regs, n)
+#define pvx_ftrace_set_ip(fregs, ip)	ftrace_instruction_pointer_set(fregs, ip)
+#else
+#define pvx_ftrace_arg(fregs, n)	ftrace_regs_get_argument(fregs, n)
+#define pvx_ftrace_set_ip(fregs, ip)	ftrace_regs_set_instruction_pointer(fregs, ip)
+#endif
+
+/* 6.3 made vm_flags writable only through these, under the mmap lock. */
+static inline void pvx_vm_flags_mod(struct vm_area_struct *vma,
+				    vm_flags_t set, vm_flags_t clear)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+#else
+	vm_flags_mod(vma, set, clear);
+#endif
+}
+
+/*
+ * Drops the pages of [@start, @start + @size) inside @vma, as
+ * MADV_DONTNEED does; under the mmap lock.  6.1 exports only
+ * zap_page_range(), which 6.3 removed.
+ */
+static inline void pvx_zap_vma_range(struct vm_area_struct *vma,
+				     unsigned long start, unsigned long size)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+	zap_page_range(vma, start, size);
+#else
+	zap_page_range_single(vma, start, size, NULL);
+#endif
+}
+
+/*
+ * Whether the kernel can seal a mapping against munmap, mremap and
+ * mprotect (mseal, 6.10).  Without it PVX_VM_SEALED seals nothing, and
+ * what relies on a seal is refused (pvx_iommu.c).
+ */
+#ifdef VM_SEALED
+#define PVX_HAVE_VM_SEALED	1
+#define PVX_VM_SEALED		VM_SEALED
+#else
+#define PVX_HAVE_VM_SEALED	0
+#define PVX_VM_SEALED		0
+#endif
+
+/*
+ * A thread of the calling task's process that runs @fn(@data) while it
+ * returns true and sleeps until woken when it returns false, as vhost's
+ * vhost_task: it is charged to the process (its cgroups; its mm is
+ * current's), and when the process dies it calls @killed(@data) and
+ * exits.  pvx_worker_stop() waits for @fn to return and for the exit.
+ * Before 6.12 (6.1 has no vhost_task; pvx uses the form with a SIGKILL
+ * handler, which 6.12 has) it is a kthread attached to the caller's
+ * cgroups, as vhost's worker was until 6.4 (host-kmod/pvx_kcompat.c).
+ */
+struct pvx_worker;
+
+struct pvx_worker *pvx_worker_create(bool (*fn)(void *data),
+				     void (*killed)(void *data), void *data,
+				     const char *name);
+void pvx_worker_start(struct pvx_worker *w);
+void pvx_worker_wake(struct pvx_worker *w);
+void pvx_worker_stop(struct pvx_worker *w);
+
+#endif /* PVX_KCOMPAT_H */
