@@ -749,7 +749,7 @@ static void pvx_iommu_release_fn(struct callback_head *cb)
 static bool pvx_iommu_release_on_return(struct pvx_iommu *io)
 {
 	if (current->mm != io->mm ||
-	    current->flags & (PF_KTHREAD | PF_USER_WORKER | PF_IO_WORKER))
+	    current->flags & (PF_KTHREAD | PVX_PF_NO_USER_RETURN))
 		return false;
 	init_task_work(&io->release_cb, pvx_iommu_release_fn);
 	atomic_inc(&pvx_iommu_syncs);

@@ -10,6 +10,7 @@
 
 #include <linux/ftrace.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/version.h>
 
 /*
@@ -62,6 +63,17 @@ static inline void pvx_zap_vma_range(struct vm_area_struct *vma,
 #else
 #define PVX_HAVE_VM_SEALED	0
 #define PVX_VM_SEALED		0
+#endif
+
+/*
+ * Threads of a process that may never return to user space: io_uring's,
+ * and since 6.4 vhost's and every vhost_task (PF_USER_WORKER).  6.1's
+ * vhost workers are kthreads, which PF_KTHREAD names already.
+ */
+#ifdef PF_USER_WORKER
+#define PVX_PF_NO_USER_RETURN	(PF_IO_WORKER | PF_USER_WORKER)
+#else
+#define PVX_PF_NO_USER_RETURN	PF_IO_WORKER
 #endif
 
 /*
