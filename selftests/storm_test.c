@@ -442,18 +442,37 @@ static double mean_keep(uint64_t m, int off, double *lo, double *hi)
 	return sum / ROUNDS;
 }
 
+/*
+ * A kernel with lockdep (the debug lane: lockdep, KASAN) makes the
+ * host's side of each call, a worker's run and an injection many times
+ * dearer against the guest's side than a production kernel does: the
+ * shares are printed there, not judged (measured there: the timer
+ * storm 77-83%, a split-phase storm at one prefault a second 74-75%,
+ * since each refused request still costs the worker a run).  The
+ * storms still run under its checkers.
+ */
+static bool shares_judged(void)
+{
+	return access("/proc/lockdep", F_OK) != 0;
+}
+
 static void judge(uint64_t m)
 {
 	double on, off, lo, hi, lo2, hi2;
 
 	on = mean_keep(m, 0, &lo, &hi);
 	off = mean_keep(m, 1, &lo2, &hi2);
-	tap_ok(on >= MIN_KEEP_PCT,
-	       "%s storm, limits on: B keeps %.1f%% of its share (rounds %.1f-%.1f), at least %d%%",
-	       mode_name[m], on, lo, hi, MIN_KEEP_PCT);
 	if (m == MODE_YIELD || m == MODE_PREFAULT_SPLIT)
 		tap_ok(limited[m], "%s storm, limits on: %llu calls limited",
 		       mode_name[m], (unsigned long long)limited[m]);
+	if (!shares_judged()) {
+		tap_skip("%s storm on a lockdep kernel: B keeps %.1f%% with the limits (rounds %.1f-%.1f), %.1f%% without (%.1f-%.1f), not judged",
+			 mode_name[m], on, lo, hi, off, lo2, hi2);
+		return;
+	}
+	tap_ok(on >= MIN_KEEP_PCT,
+	       "%s storm, limits on: B keeps %.1f%% of its share (rounds %.1f-%.1f), at least %d%%",
+	       mode_name[m], on, lo, hi, MIN_KEEP_PCT);
 	if (hurts_unlimited(m))
 		tap_ok(off < MIN_KEEP_PCT,
 		       "%s storm, limits off: B keeps %.1f%% (rounds %.1f-%.1f), below %d%%: the limit is what keeps it",
