@@ -58,6 +58,32 @@ else
 	l2v_setup
 	L2_MEM="-mem-prealloc -m 768" L2_REBOOT=-no-reboot
 fi
+# Every 2 s, L1's view of L2: each QEMU thread's state and CPU time
+# (ticks) and where it sleeps, pvx's timer expiries, and L1's hrtimers
+# that wake L2's vCPUs.  Printed when L2's console shows a stall or a splat, to tell
+# an L2 vCPU that slept with no interrupt coming (a lost expiry) from one
+# that was runnable and not run (L1 or the emulator).
+L2_SCHED=/tmp/l2-sched.txt
+l2_sched_sampler() {
+	: > $L2_SCHED
+	while kill -0 "$1" 2>/dev/null; do
+		line="$(cut -d' ' -f1 /proc/uptime)"
+		for t in /proc/$1/task/*; do
+			# comm may hold spaces ("CPU 0/KVM"): fields after ")"
+			st=$(sed 's/.*) //' $t/stat 2>/dev/null | cut -d' ' -f1,12,13)
+			line="$line $(tr ' ' _ < $t/comm 2>/dev/null):$(echo $st | tr ' ' :):$(cat $t/wchan 2>/dev/null)"
+		done
+		fired=$(/pvx/pvxctl stats 2>/dev/null | awk '/timers fired:/ { print $3; exit }')
+		# L1's hrtimers that wake L2's vCPUs: pvx's and KVM's LAPIC
+		# timer, each with the ns until it expires (negative: overdue)
+		tl=$(awk '/pvx_timer_fire|apic_timer_fn/ { f = $3; sub(/,$/, "", f); getline x
+			split(x, a, "[[]in "); split(a[2], b, " "); printf "%s:%s ", f, b[1] }' \
+			/proc/timer_list 2>/dev/null)
+		echo "$line fired:${fired:-?} $tl" >> $L2_SCHED
+		sleep 2
+	done
+}
+
 # Not -cpu host: under TCG the XSAVE sizes it passes through disagree with
 # the features, and L2's kernel WARNs at boot ("XSAVE consistency").
 # -mem-prealloc: all guest RAM is resident in QEMU from the start, so that
@@ -65,7 +91,7 @@ fi
 # device (modern virtio-pci, QEMU's ioeventfd on its notify register) is
 # for pvx_kick_test's doorbell.  768 MiB: fio and its libraries (for
 # pvx_virtio's test) take about 90 MiB of the initramfs.
-TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm $L2_MEM -cpu "${PVX_L2_CPU:-qemu64}" -M pc -smp "${PVX_L2_SMP:-2}" \
+TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm -name l2,debug-threads=on $L2_MEM -cpu "${PVX_L2_CPU:-qemu64}" -M pc -smp "${PVX_L2_SMP:-2}" \
 	-display none $L2_REBOOT -S \
 	-device virtio-rng-pci,disable-legacy=on \
 	-serial file:/run/l2.log -monitor pipe:/run/l2mon $L2V_QEMU_ARGS \
@@ -74,6 +100,7 @@ TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm $L2_MEM -cpu "${PVX_L2_CPU:
 	> /tmp/l2-qemu.log 2>&1 &
 qpid=$!
 [ "$MODE" = smoke ] && l2v_sampler $qpid &
+l2_sched_sampler $qpid &
 cat $H/run/l2mon.out > /tmp/l2mon.log 2>/dev/null &
 catpid=$!
 
@@ -251,7 +278,12 @@ fi
 L2_SPLAT_RE='Oops|BUG:|KASAN|WARNING:|cut here|circular locking|inconsistent lock state|suspicious RCU usage|blocked for more than|general protection fault|Call Trace:|kernel BUG|UBSAN|soft lockup|hard LOCKUP|rcu_sched self-detected stall|RCU stall'
 if [ -f $H/run/l2.log ]; then
 	! grep -Eq "$L2_SPLAT_RE" $H/run/l2.log
-	res $? "l2: no kernel splat in L2's console"
+	splat=$?
+	res $splat "l2: no kernel splat in L2's console"
+	if [ $splat != 0 ] || grep -q 'Long readout interval' $H/run/l2.log; then
+		echo "# ---- L1's samples of L2 (uptime, thread:state:utime:stime:wchan, pvx timers fired, hrtimer:ns to expiry) ----"
+		sed 's/^/# sched: /' $L2_SCHED
+	fi
 fi
 
 echo "# ---- L2 console ----"
