@@ -38,6 +38,9 @@ VERSION := $(shell sed -n 's/^\#define PVX_VERSION "\(.*\)"/\1/p' include/pvx_ve
 shipped = $(shell MAKEFLAGS= $(MAKE) -s --no-print-directory -f packaging/modules.mk KBUILD_FILE=$(1)/Kbuild)
 HOST_MODULES = $(call shipped,host-kmod)
 GUEST_MODULES = $(call shipped,guest-drivers)
+# the same for dkms.conf: NAME@MAJOR.MINOR for a module built only from
+# that kernel on
+shipped-dkms = $(shell MAKEFLAGS= $(MAKE) -s --no-print-directory -f packaging/modules.mk KBUILD_FILE=$(1)/Kbuild dkms)
 kernelrelease = $(shell cat $(1)/include/config/kernel.release 2>/dev/null)
 # modules_install's directory for external modules (kbuild's default)
 INSTALL_MOD_DIR ?= updates
@@ -150,21 +153,22 @@ uninstall-guest: check-kdir
 
 # DKMS: one source package per side, /usr/src/pvx-{host,guest}-$(VERSION)/
 # with its dkms.conf, generated from the Kbuild lists.  pvx_host uses
-# Linux 6.12's KVM internals (pvx_compat.c): other kernels are excluded,
-# dkms says so instead of failing to build.  The guest drivers use only
-# stable interfaces and are tested on 6.12; no exclusion.
-HOST_DKMS_KERNELS ?= ^6\.12\.
+# KVM internals (pvx_compat.c) of the series it is tested on, Debian's
+# 6.1 and 6.12: other kernels are excluded, dkms says so instead of
+# failing to build.  The guest drivers use only stable interfaces; no
+# exclusion (a module too new for a kernel is left out of its build).
+HOST_DKMS_KERNELS ?= ^6\.(1|12)\.
 DKMS_DIR = build/dkms
 
 $(DKMS_DIR)/pvx-host/dkms.conf: FORCE
 	@mkdir -p $(@D)
 	packaging/dkms-conf.sh pvx-host $(VERSION) host-kmod '$(HOST_DKMS_KERNELS)' \
-		$(HOST_MODULES) > $@.tmp && mv $@.tmp $@
+		$(call shipped-dkms,host-kmod) > $@.tmp && mv $@.tmp $@
 
 $(DKMS_DIR)/pvx-guest/dkms.conf: FORCE
 	@mkdir -p $(@D)
 	packaging/dkms-conf.sh pvx-guest $(VERSION) guest-drivers '' \
-		$(GUEST_MODULES) > $@.tmp && mv $@.tmp $@
+		$(call shipped-dkms,guest-drivers) > $@.tmp && mv $@.tmp $@
 
 dkms-conf-host: $(DKMS_DIR)/pvx-host/dkms.conf
 dkms-conf-guest: $(DKMS_DIR)/pvx-guest/dkms.conf

@@ -2,8 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # Writes a dkms.conf on stdout (make dkms-conf-host, dkms-conf-guest).
 #   dkms-conf.sh NAME VERSION SUBDIR BUILD_EXCLUSIVE_KERNEL MODULE...
-# MODULE... is the shipped list that packaging/modules.mk reads from
-# SUBDIR/Kbuild; an empty BUILD_EXCLUSIVE_KERNEL means any kernel.
+# MODULE... is the shipped list that packaging/modules.mk's dkms target
+# reads from SUBDIR/Kbuild; an empty BUILD_EXCLUSIVE_KERNEL means any
+# kernel.  NAME@MAJOR.MINOR is a module that builds only from that kernel
+# on: dkms.conf is sourced by bash with $kernelver set, so it lists the
+# module only for such kernels (after the others: dkms reads the arrays
+# by index, with no gaps).
 set -eu
 name=$1 version=$2 subdir=$3 exclusive=$4
 shift 4
@@ -20,10 +24,28 @@ EOT
 if [ -n "$exclusive" ]; then
 	printf 'BUILD_EXCLUSIVE_KERNEL="%s"\n' "$exclusive"
 fi
+entry() {	# entry INDEX MODULE [INDENT]
+	printf '%sBUILT_MODULE_NAME[%d]="%s"\n' "${3:-}" "$1" "$2"
+	printf '%sBUILT_MODULE_LOCATION[%d]="%s"\n' "${3:-}" "$1" "$subdir"
+	printf '%sDEST_MODULE_LOCATION[%d]="/updates/dkms"\n' "${3:-}" "$1"
+}
 i=0
 for m in "$@"; do
-	printf 'BUILT_MODULE_NAME[%d]="%s"\n' $i "$m"
-	printf 'BUILT_MODULE_LOCATION[%d]="%s"\n' $i "$subdir"
-	printf 'DEST_MODULE_LOCATION[%d]="/updates/dkms"\n' $i
+	case $m in *@*) continue ;; esac
+	entry $i "$m"
+	i=$((i + 1))
+done
+for m in "$@"; do
+	case $m in *@*) ;; *) continue ;; esac
+	since=${m#*@} m=${m%@*}
+	maj=${since%.*} min=${since#*.}
+	# $kernelver is unset where dkms reads the file for no kernel (add).
+	cat <<EOT
+_v=\${kernelver%%-*} _maj=\${_v%%.*} _min=\${_v#*.}
+_min=\${_min%%.*}
+if [ -z "\${kernelver:-}" ] || [ \$((_maj * 100 + _min)) -ge $((maj * 100 + min)) ]; then
+EOT
+	entry $i "$m" "	"
+	echo "fi"
 	i=$((i + 1))
 done

@@ -7,6 +7,9 @@
 #
 #   make -s -f packaging/modules.mk KBUILD_FILE=guest-drivers/Kbuild [print]
 #       the shipped modules, one name a line
+#   make -s -f packaging/modules.mk KBUILD_FILE=guest-drivers/Kbuild dkms
+#       the same, a module that builds only from some kernel on as
+#       NAME@MAJOR.MINOR (the Kbuild file's pvx_since_NAME): dkms-conf.sh
 #   make -s -f packaging/modules.mk KBUILD_FILE=guest-drivers/Kbuild sources
 #       the C files they are built from, one a line (relative to the
 #       Kbuild file's directory)
@@ -23,7 +26,10 @@ objects = $(or $($(1)-y),$($(1)-objs),$(1).o)
 print:
 	@printf '%s\n' $(modules)
 
+dkms:
+	@printf '%s\n' $(foreach m,$(modules),$(m)$(if $(pvx_since_$(m)),@$(pvx_since_$(m))))
+
 sources:
 	@printf '%s\n' $(sort $(patsubst %.o,%.c,$(foreach m,$(modules),$(call objects,$(m)))))
 
-.PHONY: print sources
+.PHONY: print dkms sources

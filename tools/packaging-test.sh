@@ -17,7 +17,8 @@
 # test failed.  Takes 2-4 minutes on 2 cores.
 #
 # env: PVX_PKG_KDIR, PVX_PKG_KVER (the headers and kernel release to build
-#      against), PVX_PKG_KEEP=1 keeps the temporary directory.
+#      against), PVX_PKG_KDIR61, PVX_PKG_KVER61 (the same for 6.1; default:
+#      the stock61 lane's), PVX_PKG_KEEP=1 keeps the temporary directory.
 set -uo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -125,34 +126,42 @@ else
 fi
 
 # 7-8: dkms build of each package's sources, as unpacked from the .deb
-dkms_build() {	# dkms_build SIDE MODULE...
-	local side=$1 root=$TMP/root-$1 tree pkg=pvx-$1 log=$TMP/dkms-$1.log m f ret=0
-	shift
+dkms_build() {	# dkms_build SIDE KDIR KVER MODULE...
+	local side=$1 kdir=$2 kver=$3 root=$TMP/root-$1 tree pkg=pvx-$1 m f ret=0
+	local log=$TMP/dkms-$1-$3.log
+	shift 3
 	tree="--sourcetree $root/usr/src --dkmstree $TMP/dkms --installtree $TMP/modules"
 	mkdir -p "$TMP/dkms" "$TMP/modules"
-	dpkg-deb -x "$DEB/$pkg-dkms_${VERSION}_amd64.deb" "$root" || return 1
+	if [ ! -d "$TMP/dkms/$pkg/$VERSION" ]; then
+		dpkg-deb -x "$DEB/$pkg-dkms_${VERSION}_amd64.deb" "$root" || return 1
+		# shellcheck disable=SC2086
+		dkms add -m $pkg -v "$VERSION" $tree > "$log" 2>&1 || { show "$log"; return 1; }
+		DKMS_TREES+=("-m $pkg -v $VERSION $tree")
+	fi
 	# shellcheck disable=SC2086
-	dkms add -m $pkg -v "$VERSION" $tree > "$log" 2>&1 || { show "$log"; return 1; }
-	DKMS_TREES+=("-m $pkg -v $VERSION $tree")
-	# shellcheck disable=SC2086
-	dkms build -m $pkg -v "$VERSION" -k "$KVER" --kernelsourcedir "$KDIR" $tree \
+	dkms build -m $pkg -v "$VERSION" -k "$kver" --kernelsourcedir "$kdir" $tree \
 		>> "$log" 2>&1 || { show "$log"; cat "$TMP/dkms/$pkg/$VERSION/build/make.log" \
 			2>/dev/null | tail -n 20 | sed 's/^/#   /'; return 1; }
+	# what dkms built and nothing else
+	# shellcheck disable=SC2012
+	f=$(ls "$TMP/dkms/$pkg/$VERSION/$kver"/*/module/ 2>/dev/null | sed 's/\.ko.*//' | sort)
+	[ "$f" = "$(printf '%s\n' "$@" | sort)" ] ||
+		{ echo "#   built: $(echo $f), want: $*"; ret=1; }
 	for m in "$@"; do
-		f=$(ls "$TMP/dkms/$pkg/$VERSION/$KVER"/*/module/"$m".ko* 2>/dev/null | head -n1)
+		f=$(ls "$TMP/dkms/$pkg/$VERSION/$kver"/*/module/"$m".ko* 2>/dev/null | head -n1)
 		if [ -z "$f" ]; then
 			echo "#   $m: not built"; ret=1; continue
 		fi
 		[ "$(modinfo -F version "$f")" = "$VERSION" ] ||
 			{ echo "#   $m: modinfo version is not $VERSION"; ret=1; }
-		[ "$(modinfo -F vermagic "$f" | cut -d' ' -f1)" = "$KVER" ] ||
-			{ echo "#   $m: not built for $KVER"; ret=1; }
+		[ "$(modinfo -F vermagic "$f" | cut -d' ' -f1)" = "$kver" ] ||
+			{ echo "#   $m: not built for $kver"; ret=1; }
 		# dkms signs with the MOK (when the kernel has sign-file)
 		if grep -q '^Signing key:' "$log" && [ -z "$(modinfo -F signer "$f")" ]; then
 			echo "#   $m: not signed"; ret=1
 		fi
 	done
-	[ "$side" = host ] && f=$(ls "$TMP/dkms/$pkg/$VERSION/$KVER"/*/module/pvx_host.ko* 2>/dev/null) &&
+	[ "$side" = host ] && f=$(ls "$TMP/dkms/$pkg/$VERSION/$kver"/*/module/pvx_host.ko* 2>/dev/null) &&
 		{ modinfo -F alias "$f" | grep -qx devname:pvx || { echo "#   no devname:pvx alias"; ret=1; }; }
 	return $ret
 }
@@ -163,20 +172,48 @@ if [ -z "$KVER" ] || [ ! -d "$KDIR" ]; then
 	finish
 fi
 # shellcheck disable=SC2086
-dkms_build host $host_mods
+dkms_build host "$KDIR" "$KVER" $host_mods
 ok $? "dkms build pvx-host for $KVER: $(echo $host_mods), version $VERSION, signed, devname:pvx"
 # shellcheck disable=SC2086
-dkms_build guest $guest_mods
+dkms_build guest "$KDIR" "$KVER" $guest_mods
 ok $? "dkms build pvx-guest for $KVER: $(echo $guest_mods)"
 
-# 9: another kernel: dkms refuses pvx-host (exit 77) instead of building it
+# 9-10: Debian 12's 6.1 (the stock61 lane's headers, when deps.sh fetched
+# them): both sides build, and the guest's dkms.conf leaves out what
+# needs a newer kernel (packaging/modules.mk's NAME@VERSION)
+KDIR61=${PVX_PKG_KDIR61:-$(sed -n 's/^KDIR=//p' "$PVX_CACHE/stock61.env" 2>/dev/null)}
+# (6.1's headers hold the upstream release there, not the ABI's)
+KVER61=${PVX_PKG_KVER61:-$(sed -n 's/^KVER=//p' "$PVX_CACHE/stock61.env" 2>/dev/null)}
+[ -d "$KDIR61" ] || KVER61=
+old_mods=
+for m in $(make -s --no-print-directory -C "$REPO" -f packaging/modules.mk \
+		KBUILD_FILE=guest-drivers/Kbuild dkms); do
+	case $m in
+	*@*) v=${m#*@}
+		[ $(( ${v%.*} * 100 + ${v#*.} )) -le 601 ] && old_mods="$old_mods ${m%@*}" ;;
+	*) old_mods="$old_mods $m" ;;
+	esac
+done
+if [ -n "$KVER61" ]; then
+	# shellcheck disable=SC2086
+	dkms_build host "$KDIR61" "$KVER61" $host_mods
+	ok $? "dkms build pvx-host for $KVER61: $(echo $host_mods)"
+	# shellcheck disable=SC2086
+	dkms_build guest "$KDIR61" "$KVER61" $old_mods
+	ok $? "dkms build pvx-guest for $KVER61: $(echo $old_mods), no module of a newer kernel"
+else
+	skip "dkms build pvx-host for 6.1" "no 6.1 headers (tools/testbed/deps.sh --stock61)"
+	skip "dkms build pvx-guest for 6.1" "no 6.1 headers (tools/testbed/deps.sh --stock61)"
+fi
+
+# 11: another kernel: dkms refuses pvx-host (exit 77) instead of building it
 if [ -d "$TMP/dkms/pvx-host/$VERSION" ]; then
-	dkms build -m pvx-host -v "$VERSION" -k 6.1.0-99-amd64 --kernelsourcedir "$KDIR" \
+	dkms build -m pvx-host -v "$VERSION" -k 5.10.0-99-amd64 --kernelsourcedir "$KDIR" \
 		--sourcetree "$TMP/root-host/usr/src" --dkmstree "$TMP/dkms" \
 		--installtree "$TMP/modules" > "$TMP/dkms-exclusive.log" 2>&1
 	rc=$?
 	[ $rc = 77 ] && grep -q BUILD_EXCLUSIVE "$TMP/dkms-exclusive.log"
-	ok $? "dkms skips pvx-host for Linux 6.1 (BUILD_EXCLUSIVE_KERNEL; exit $rc)"
+	ok $? "dkms skips pvx-host for Linux 5.10 (BUILD_EXCLUSIVE_KERNEL; exit $rc)"
 else
 	skip "BUILD_EXCLUSIVE_KERNEL" "pvx-host was not added"
 fi
