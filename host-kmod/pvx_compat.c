@@ -51,8 +51,8 @@
  * the VMMCALL/VMCALL exit handler itself, is what is redirected and
  * called (no __kvm_emulate_hypercall: the registers are read from
  * vcpu->arch.regs, and KVM's own answer tells the CPL and the ABI); no
- * kvm_set_msr_with_filter (kvm_set_msr, refused when ->arch.msr_filter
- * is set); no ->arch.vm_type nor external_write_tracking_enabled; no
+ * kvm_set_msr_with_filter (kvm_set_msr after the exported
+ * kvm_msr_allowed, declared here); no ->arch.vm_type nor external_write_tracking_enabled; no
  * guest_memfd.  Generic kernel drift is in <pvx_kcompat.h>.
  *
  * No other file includes <linux/kvm_host.h> or names a KVM symbol.
@@ -504,26 +504,19 @@ void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector)
 #if PVX_KVM_HOOK_OUTER
 /*
  * 6.1 exports no filtered MSR write (kvm_set_msr_with_filter() came with
- * 6.3) and declares its filter check only in a private header: so with a
- * userspace MSR filter installed (KVM_X86_SET_MSR_FILTER) every write
- * counts as filtered, the VMM's filter being the stricter for it.  A
- * filter that allows everything and lists nothing, which is what
- * clearing one installs, is none.  Under kvm->srcu (the exit path).
+ * 6.3), but it exports the filter check that KVM's own WRMSR exit and
+ * the vendor modules' MSR bitmaps use; only KVM's private x86.h declares
+ * it, so the declaration is here, as 6.1's x86.c defines it (the series
+ * is a stable branch).  Refusing every write of a VM with a filter would
+ * refuse MSR_BATCH to every QEMU guest: QEMU installs one wherever the
+ * kernel has them (MSR_CORE_THREAD_COUNT reads go to QEMU).
  */
-static bool pvx_vm_has_msr_filter(struct kvm *kvm)
-{
-	struct kvm_x86_msr_filter *f;
-
-	f = srcu_dereference(kvm->arch.msr_filter, &kvm->srcu);
-	return f && (f->count || !f->default_allow);
-}
+bool kvm_msr_allowed(struct kvm_vcpu *vcpu, u32 index, u32 type);
 
 long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value)
 {
-	if (pvx_vm_has_msr_filter(vcpu->kvm)) {
-		pr_info_once("MSR writes refused for VMs with an MSR filter: this kernel exports no filtered MSR write\n");
+	if (!kvm_msr_allowed(vcpu, index, KVM_MSR_FILTER_WRITE))
 		return -PVX_EPERM;
-	}
 	return kvm_set_msr(vcpu, index, value) ? -PVX_EINVAL : 0;
 }
 #else
