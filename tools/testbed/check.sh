@@ -3,7 +3,7 @@
 # run every staged test there (and the L2 smoke test), parse the results.
 # Last line: "N passed, N failed[, N skipped]"; exit 1 when anything failed.
 #
-# env: PVX_LANES (default "stock debug"; also stock61, Debian 12's 6.1),
+# env: PVX_LANES (default "stock stock61 debug"; stock61 is Debian 12's 6.1),
 #      PVX_CACHE, PVX_NO_L2=1 to skip L2,
 #      PVX_NO_PACKAGING=1 to skip tools/packaging-test.sh,
 #      PVX_NO_IOMMU=1 to skip the IOMMU proof's L1,
@@ -14,7 +14,7 @@ set -uo pipefail
 # shellcheck source=tools/testbed/common.sh
 . "$(dirname "$0")/common.sh"
 
-LANES=${PVX_LANES:-stock debug}
+LANES=${PVX_LANES:-stock stock61 debug}
 L2ARG=(--l2)
 [ "${PVX_NO_L2:-0}" = 1 ] && L2ARG=()
 P=0 F=0 S=0
@@ -35,7 +35,7 @@ boot() {
 { [ -f "$PVX_CACHE/stock.env" ] && [ -f "$PVX_CACHE/qemu.env" ] &&
 	command -v dh_dkms dkms lintian > /dev/null; } ||
 	"$TESTBED_DIR/deps.sh" || tb_die "deps.sh failed"
-# stock61 (Debian 12's 6.1) only when PVX_LANES names it
+# stock61 (Debian 12's 6.1) when the lanes name it (by default they do)
 if [[ " $LANES " == *" stock61 "* ]] && [ ! -f "$PVX_CACHE/stock61.env" ]; then
 	"$TESTBED_DIR/deps.sh" --stock61 || tb_die "deps.sh --stock61 failed"
 fi
