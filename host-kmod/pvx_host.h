@@ -360,6 +360,7 @@ int pvx_iommu_setup(struct pvx_vm *vm, const struct pvx_iommu_setup *req);
 void pvx_iommu_vm_stop(struct pvx_vm *vm, bool destroying);
 void pvx_iommu_vm_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st);
 void pvx_iommu_memslot_changing(struct kvm *kvm);
+void pvx_iommu_vm_reset(struct pvx_vm *vm);
 bool pvx_iommu_has_gfns(struct pvx_vm *vm, u64 gfn, u64 npages);
 u64 pvx_iommu_refused_features(void);
 int pvx_iommu_init(void);

@@ -492,11 +492,12 @@ static long pvx_iommu_unmap(struct pvx_call *call)
 
 /*
  * Drops every mapping whose guest frames no longer lie, at the same VMM
- * address, in a memslot the mapping's permissions allow.  In the VMM's
- * thread, the VM held.  A mapping that VFIO refuses to unmap stays, and
- * detach takes it.
+ * address, in a memslot the mapping's permissions allow; with @all (the
+ * guest was reset), every mapping.  In the VMM's thread, the VM held.  A
+ * mapping that VFIO refuses to unmap stays, and detach takes it.
  */
-static void pvx_iommu_sync_memslots(struct pvx_vm *vm, struct pvx_iommu *io)
+static void pvx_iommu_sync_memslots(struct pvx_vm *vm, struct pvx_iommu *io,
+				    bool all)
 {
 	struct interval_tree_node *n, *next;
 	u64 dropped = 0;
@@ -512,14 +513,15 @@ static void pvx_iommu_sync_memslots(struct pvx_vm *vm, struct pvx_iommu *io)
 		long ret;
 
 		next = interval_tree_iter_next(n, 0, ULONG_MAX);
-		if (!pvx_compat_gfn_range_to_hva(vm->kvm, m->gfn, npages,
+		if (!all &&
+		    !pvx_compat_gfn_range_to_hva(vm->kvm, m->gfn, npages,
 						 m->write, &hva) &&
 		    hva == m->hva)
 			continue;
 		ret = pvx_iommu_unmap_dma(io, n->start << PAGE_SHIFT,
 					  npages << PAGE_SHIFT);
 		if (ret) {
-			pr_warn_ratelimited("vm %llu: unmapping %#lx of a removed memslot failed: %ld\n",
+			pr_warn_ratelimited("vm %llu: unmapping %#lx failed: %ld\n",
 					    vm->id, n->start << PAGE_SHIFT, ret);
 			continue;
 		}
@@ -532,13 +534,15 @@ static void pvx_iommu_sync_memslots(struct pvx_vm *vm, struct pvx_iommu *io)
 	mutex_unlock(&io->lock);
 	pvx_compat_kvm_srcu_unlock(vm->kvm, idx);
 	if (dropped)
-		pr_info("vm %llu: %llu IOMMU-mapped pages of a removed or moved memslot unmapped\n",
-			vm->id, dropped);
+		pr_info("vm %llu: %llu IOMMU-mapped pages %s unmapped\n",
+			vm->id, dropped, all ? "of the guest before its reset" :
+			"of a removed or moved memslot");
 }
 
 struct pvx_iommu_sync {
 	struct callback_head cb;
 	u64 vm_id;
+	bool all;
 };
 
 static void pvx_iommu_sync_fn(struct callback_head *cb)
@@ -555,11 +559,41 @@ static void pvx_iommu_sync_fn(struct callback_head *cb)
 		io = READ_ONCE(vm->iommu);
 		/* Not the VMM's any more (exec, exit): VFIO's files clean up. */
 		if (io && current->mm == io->mm)
-			pvx_iommu_sync_memslots(vm, io);
+			pvx_iommu_sync_memslots(vm, io, sync->all);
 		pvx_vm_put_id(vm, idx);
 	}
 	kfree(sync);
 	atomic_dec(&pvx_iommu_syncs);
+}
+
+/*
+ * Has this thread check @vm's mappings (all of them: drop them) when it
+ * returns to user space.  Atomic context; under pvx_vm_srcu.
+ */
+static void pvx_iommu_queue_sync(struct pvx_vm *vm, bool all)
+{
+	struct pvx_iommu_sync *sync;
+
+	/* No return to user space to hook; such a VM is being destroyed. */
+	if (current->flags & PF_KTHREAD)
+		return;
+	if (!READ_ONCE(vm->iommu))
+		return;
+	sync = kmalloc(sizeof(*sync), GFP_ATOMIC | __GFP_NOWARN);
+	if (!sync) {
+		pr_warn_ratelimited("vm %llu: no memory to follow a %s: its IOMMU mappings stay until detach\n",
+				    vm->id, all ? "guest reset" : "memslot removal");
+		return;
+	}
+	sync->vm_id = vm->id;
+	sync->all = all;
+	init_task_work(&sync->cb, pvx_iommu_sync_fn);
+	atomic_inc(&pvx_iommu_syncs);
+	if (task_work_add(current, &sync->cb, TWA_RESUME)) {
+		/* Exiting: its files close, VFIO unmaps everything. */
+		atomic_dec(&pvx_iommu_syncs);
+		kfree(sync);
+	}
 }
 
 /*
@@ -571,33 +605,27 @@ static void pvx_iommu_sync_fn(struct callback_head *cb)
  */
 void pvx_iommu_memslot_changing(struct kvm *kvm)
 {
-	struct pvx_iommu_sync *sync;
 	struct pvx_vm *vm;
 	int idx;
 
-	/* No return to user space to hook; such a VM is being destroyed. */
-	if (current->flags & PF_KTHREAD)
-		return;
 	idx = pvx_vm_read_lock();
 	vm = pvx_vm_lookup(kvm);
-	if (!vm || !READ_ONCE(vm->iommu))
-		goto out;
-	sync = kmalloc(sizeof(*sync), GFP_ATOMIC | __GFP_NOWARN);
-	if (!sync) {
-		pr_warn_ratelimited("vm %llu: no memory to follow a memslot removal: its IOMMU mappings stay until detach\n",
-				    vm->id);
-		goto out;
-	}
-	sync->vm_id = vm->id;
-	init_task_work(&sync->cb, pvx_iommu_sync_fn);
-	atomic_inc(&pvx_iommu_syncs);
-	if (task_work_add(current, &sync->cb, TWA_RESUME)) {
-		/* Exiting: its files close, VFIO unmaps everything. */
-		atomic_dec(&pvx_iommu_syncs);
-		kfree(sync);
-	}
-out:
+	if (vm)
+		pvx_iommu_queue_sync(vm, false);
 	pvx_vm_read_unlock(idx);
+}
+
+/*
+ * The guest was reset (pvx_vcpu_apic_reset(): the VMM's KVM_SET_LAPIC of
+ * the boot vCPU, atomic context, under pvx_vm_srcu).  The rebooted
+ * guest's devices must not reach the old boot's buffers, and its IOMMU
+ * driver maps the same IOVAs again: every mapping goes when this thread
+ * returns to user space, before the VMM can run the guest.  The
+ * container and window stay, as the attach does.
+ */
+void pvx_iommu_vm_reset(struct pvx_vm *vm)
+{
+	pvx_iommu_queue_sync(vm, true);
 }
 
 /* In the VMM's context (PVX_IOC_IOMMU_SETUP), the VM held by the caller. */

@@ -194,7 +194,8 @@ static void pvx_vm_reset_work(struct work_struct *work)
  * is not running).  QEMU issues it for every vCPU at system_reset, and
  * nothing else of a reset reaches KVM.  That vCPU's vector, timer and
  * split-phase results go now; for the boot vCPU the whole guest was
- * reset: a new instance, and the sleeping rest in a work item.
+ * reset: a new instance, its IOMMU mappings before this thread returns
+ * to user space, and the sleeping rest in a work item.
  */
 void pvx_vcpu_apic_reset(struct kvm_vcpu *vcpu)
 {
@@ -215,6 +216,7 @@ void pvx_vcpu_apic_reset(struct kvm_vcpu *vcpu)
 	if (pvx_compat_vcpu_is_reset_bsp(vcpu)) {
 		WRITE_ONCE(vm->instance, pvx_vm_new_instance());
 		atomic64_inc(&vm->resets);
+		pvx_iommu_vm_reset(vm);
 		if (pvx_compat_kvm_get_safe(kvm) &&
 		    !queue_work(pvx_vm_wq, &vm->reset_work))
 			pvx_compat_kvm_put_no_destroy(kvm);

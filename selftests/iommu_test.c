@@ -39,6 +39,7 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include "pvx_test.h"
+#include "pvx_irq.h"
 #include "pvx_observe.h"
 
 #define PAGE		4096ULL
@@ -62,6 +63,7 @@
 #define IOVA5_BASE	0x5000000ULL	/* the capped VM */
 #define IOVA6_BASE	0x6000000ULL	/* the memslot removal VM */
 #define IOVA8_BASE	0x8000000ULL	/* the VM mapped at rmmod */
+#define IOVA9_BASE	0x9000000ULL	/* the VM reset with mappings */
 /* The memslot VM 6 loses while pvx has it mapped. */
 #define GONE_SLOT	3
 #define GONE_GPA	0x11000000ULL
@@ -1513,15 +1515,82 @@ static void test_balloon(int pvx, struct edu *e)
 
 /* --------------------------------------------- rmmod with mappings in force */
 
-static void guest8_main(uint64_t arg)
+/* Maps BUF's first 16 pages at @iova, one entry a page. */
+static uint64_t map16(uint64_t iova)
 {
 	int i;
 
-	(void)arg;
 	for (i = 0; i < 16; i++)
-		set_map(i, IOVA8_BASE + i * PAGE, BUF_GFN + i, 1, RW);
-	GUEST_SYNC(1, hc(PVX_HC_IOMMU_MAP, maps, 16, 0));
+		set_map(i, iova + i * PAGE, BUF_GFN + i, 1, RW);
+	return hc(PVX_HC_IOMMU_MAP, maps, 16, 0);
+}
+
+static void guest8_main(uint64_t arg)
+{
+	(void)arg;
+	GUEST_SYNC(1, map16(IOVA8_BASE));
 	GUEST_DONE();
+}
+
+/* VM 9: 16 pages mapped, then (after the VMM's reset) the same again. */
+static void guest9_main(uint64_t arg)
+{
+	(void)arg;
+	GUEST_SYNC(1, map16(IOVA9_BASE));
+	GUEST_SYNC(2, map16(IOVA9_BASE));
+	GUEST_DONE();
+}
+
+/*
+ * A guest reset as QEMU's system_reset makes it (KVM_SET_LAPIC on the
+ * boot vCPU, nothing else reaches KVM) drops the guest's mappings: the
+ * rebooted guest's device must not reach the old boot's DMA buffers,
+ * and its IOMMU driver maps the same IOVAs again.  The container and
+ * window stay, as the attach does.  Done before KVM_SET_LAPIC returns,
+ * so before the VMM can run the guest again.
+ */
+static void test_reset(int pvx, struct edu *e)
+{
+	struct kvm_lapic_state lapic;
+	uint64_t id, lck0;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	uint8_t *buf;
+	struct vm *vm;
+
+	lck0 = locked_kb();
+	vm = vm_create();
+	vm_enable_irqchip(vm);
+	vcpu = vcpu_add(vm, guest9_main, 0);
+	buf = vm_add_anon_slot(vm, 1, BUF_GPA, BUF_SIZE, 0, true);
+	id = pvx_attach(pvx, vm->fd, PVX_F_IOMMU, 0);
+	TAP_EQ(iommu_setup(pvx, id, e->container, IOVA9_BASE, MB, RW), 0,
+	       "VM 9: setup");
+	if (vcpu_expect_step(vcpu, 1, &uc))
+		TAP_EQ(uc.args[1], 16, "VM 9: 16 pages mapped");
+	TAP_EQ(locked_kb() - lck0, 16 * PAGE / 1024, "VM 9: 16 pages in locked_vm");
+	memset(buf + 2 * PAGE, 0, PAGE);
+	tap_ok(edu_dma(e, IOVA9_BASE + 2 * PAGE, true) &&
+	       !all(buf + 2 * PAGE, 0, PAGE), "VM 9: the device writes its page 2");
+
+	TEST_ASSERT(!ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic), "KVM_GET_LAPIC");
+	memset(&lapic.regs[0x100], 0, 0x80);	/* ISR */
+	memset(&lapic.regs[0x200], 0, 0x80);	/* IRR */
+	TEST_ASSERT(!ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic), "KVM_SET_LAPIC");
+	TAP_EQ(locked_kb(), lck0, "VM 9 reset: locked_vm back at once");
+	memset(buf + 2 * PAGE, 0, PAGE);
+	faults_mark(IOVA9_BASE + 2 * PAGE);
+	edu_dma(e, IOVA9_BASE + 2 * PAGE, true);
+	tap_ok(all(buf + 2 * PAGE, 0, PAGE),
+	       "VM 9 reset: the device's DMA to the old mapping wrote nothing");
+	tap_ok(fault_seen(IOVA9_BASE + 2 * PAGE),
+	       "VM 9 reset: IOMMU fault reported");
+	if (vcpu_expect_step(vcpu, 2, &uc))
+		TAP_EQ(uc.args[1], 16, "VM 9 reset: the same 16 pages map again");
+	TAP_EQ(locked_kb() - lck0, 16 * PAGE / 1024,
+	       "VM 9 reset: the new mappings in locked_vm");
+	vm_free(vm);
+	TAP_EQ(locked_kb(), lck0, "VM 9 destroyed: locked_vm back where it was");
 }
 
 static int unload_pvx_host(void)
@@ -1704,6 +1773,7 @@ int main(void)
 	test_caps(pvx, &e);
 	test_memslot(pvx, &e);
 	test_balloon(pvx, &e);
+	test_reset(pvx, &e);
 	TAP_EQ(locked_kb(), lck0, "VMM: nothing left pinned");
 	vfio_close(&e);
 	test_vmm_death(pvx, &e);
