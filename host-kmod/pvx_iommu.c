@@ -574,8 +574,11 @@ static void pvx_iommu_queue_sync(struct pvx_vm *vm, bool all)
 {
 	struct pvx_iommu_sync *sync;
 
-	/* No return to user space to hook; such a VM is being destroyed. */
-	if (current->flags & PF_KTHREAD)
+	/*
+	 * No return to user space to hook: a kthread's VM is being
+	 * destroyed, and a worker's task work might never run.
+	 */
+	if (current->flags & (PF_KTHREAD | PVX_PF_NO_USER_RETURN))
 		return;
 	if (!READ_ONCE(vm->iommu))
 		return;
