@@ -26,7 +26,7 @@ all_on pvx
 result $? "before: every CPU's tick on pvx ($(tick_devices))"
 # 2 s between stamps: a CPU idles with its next deadline up to 2 s
 # away, as an idle guest's CPUs do, longer than QEMU takes from the stop
-# to the save of the vCPUs (300-400 ms here).
+# to the save of the vCPUs (374 and 1524 ms of downtime seen here).
 loops_start 2000000
 
 # Pages with data in them, which the balloon may then take.  On a tmpfs
