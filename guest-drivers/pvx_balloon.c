@@ -15,7 +15,10 @@
  * A host that stops serving (detach, pvx_host unloaded) forgets what was
  * ballooned: every ballooned page goes back to the guest's allocator at
  * once, with no hypercall (it reads as zero, which the allocator does not
- * mind), and a later attach starts from an empty balloon.  A deflate the
+ * mind), and a later attach starts from an empty balloon.  Another
+ * instance that serves at once (the new host of a live migration, or an
+ * attach the guest saw before it saw the detach) is given the pages
+ * again instead, so that the balloon stays as big as it was.  A deflate the
  * host answers -PVX_ENOENT for (it has no record of the range) gives the
  * range back to the guest too: it is the guest's either way.
  *
@@ -58,6 +61,7 @@ struct pvx_balloon {
 	struct work_struct host_work;	/* reads the host's target */
 	struct pvx_balloon_info *info;	/* PVX_HC_BALLOON_STATS buffer */
 	u64 host_target;		/* last read, or PVX_BALLOON_NO_TARGET */
+	bool resend;			/* the pages are unknown to the host */
 	struct kobject *kobj;
 };
 
@@ -110,14 +114,45 @@ static unsigned int pvx_balloon_per_call(void)
 	return max ? min_t(unsigned int, max, PVX_RANGES_PER_CALL) : 1;
 }
 
+/*
+ * Hands ranges [0, @n) of the batch to the host.  What it took (the first
+ * ranges, maybe part of the next) joins the balloon, the rest goes back to
+ * the allocator.  Returns the pages the host took.
+ */
+static unsigned long pvx_balloon_give(struct pvx_balloon *b, unsigned int n)
+{
+	struct page **pages = b->batch;
+	unsigned int *orders = b->orders;
+	unsigned long got = 0, head;
+	unsigned int i, ret;
+
+	ret = max(pvx_balloon_batch(true, b->ranges, n), 0L);
+	head = ret < n ? b->ranges[ret].gfn - page_to_pfn(pages[ret]) : 0;
+	for (i = 0; i < n; i++) {
+		if (i < ret) {
+			set_page_private(pages[i], orders[i]);
+			list_add(&pages[i]->lru, &b->blocks);
+			got += 1UL << orders[i];
+		} else if (i == ret && head) {
+			got += pvx_balloon_split(b, i, head, true);
+		} else {
+			__free_pages(pages[i], orders[i]);
+		}
+	}
+	if (ret < n)
+		pr_warn_ratelimited("host took %u of %u ranges (status %d)\n",
+				    ret, n, b->ranges[ret].status);
+	return got;
+}
+
 /* One call's worth: up to 256 blocks, within @want pages. */
 static unsigned long pvx_balloon_inflate_some(struct pvx_balloon *b,
 					      unsigned long want)
 {
 	struct page **pages = b->batch;
 	unsigned int *orders = b->orders;
-	unsigned int n = 0, i, ret, per_call = pvx_balloon_per_call();
-	unsigned long got = 0, head;
+	unsigned int n = 0, per_call = pvx_balloon_per_call();
+	unsigned long got = 0;
 
 	while (n < per_call && got < want) {
 		pages[n] = pvx_balloon_grab(&orders[n]);
@@ -141,27 +176,48 @@ static unsigned long pvx_balloon_inflate_some(struct pvx_balloon *b,
 	if (!n)
 		return 0;
 
-	ret = max(pvx_balloon_batch(true, b->ranges, n), 0L);
-	/* The host took the first @ret ranges and maybe part of the next. */
-	head = ret < n ? b->ranges[ret].gfn - page_to_pfn(pages[ret]) : 0;
-	got = 0;
-	for (i = 0; i < n; i++) {
-		if (i < ret) {
-			set_page_private(pages[i], orders[i]);
-			list_add(&pages[i]->lru, &b->blocks);
-			got += 1UL << orders[i];
-		} else if (i == ret && head) {
-			got += pvx_balloon_split(b, i, head, true);
-		} else {
-			__free_pages(pages[i], orders[i]);
-		}
-	}
-	if (ret < n)
-		pr_warn_ratelimited("host took %u of %u ranges (status %d)\n",
-				    ret, n, b->ranges[ret].status);
+	got = pvx_balloon_give(b, n);
 	b->pages += got;
 	b->inflated += got;
 	return got;
+}
+
+/*
+ * Another instance serves at once (a new attach, or the new host after a
+ * live migration): it has no record of the balloon, whose pages the old
+ * host gave back and a migration did not copy (they read as zero).  They
+ * are given to the new host again, which returns them once more and
+ * records them; those it refuses are the guest's again.
+ */
+static void pvx_balloon_resend(struct pvx_balloon *b)
+{
+	unsigned int n, per_call = pvx_balloon_per_call();
+	unsigned long sent, kept, resent = 0, back = 0;
+	struct page *page;
+	LIST_HEAD(old);
+
+	list_splice_init(&b->blocks, &old);
+	while (!list_empty(&old)) {
+		for (n = 0, sent = 0; n < per_call && !list_empty(&old); n++) {
+			page = list_first_entry(&old, struct page, lru);
+			list_del(&page->lru);
+			b->batch[n] = page;
+			b->orders[n] = page_private(page);
+			set_page_private(page, 0);
+			b->ranges[n].gfn = page_to_pfn(page);
+			b->ranges[n].npages = 1U << b->orders[n];
+			b->ranges[n].status = 0;
+			sent += 1UL << b->orders[n];
+		}
+		kept = pvx_balloon_give(b, n);
+		resent += kept;
+		back += sent - kept;
+		cond_resched();
+	}
+	b->pages -= back;
+	b->deflated += back;
+	pr_info("new host: %lu ballooned pages given to it again, %lu back to the guest\n",
+		resent, back);
 }
 
 /* Hands back up to @want pages; returns how many came back. */
@@ -228,6 +284,10 @@ static void pvx_balloon_work(struct work_struct *work)
 	unsigned long moved;
 
 	mutex_lock(&b->lock);
+	if (b->resend) {
+		b->resend = false;
+		pvx_balloon_resend(b);
+	}
 	do {
 		if (b->pages < b->target)
 			moved = pvx_balloon_inflate_some(b, b->target - b->pages);
@@ -324,11 +384,22 @@ static int pvx_balloon_service(struct notifier_block *nb,
 	unsigned long got;
 
 	if (action == PVX_SERVICE_UP) {
-		if (*(u64 *)data & PVX_F_BALLOON)
+		if (*(u64 *)data & PVX_F_BALLOON) {
+			queue_work(system_unbound_wq, &b->work);
 			queue_work(system_unbound_wq, &b->host_work);
-		return NOTIFY_OK;
+			return NOTIFY_OK;
+		}
+		data = NULL;	/* a new host without the balloon */
 	}
 	mutex_lock(&b->lock);
+	if (data) {
+		/* UP follows: the pages wait for the new host. */
+		b->resend = b->pages != 0;
+		WRITE_ONCE(b->host_target, PVX_BALLOON_NO_TARGET);
+		mutex_unlock(&b->lock);
+		return NOTIFY_OK;
+	}
+	b->resend = false;
 	got = pvx_balloon_release_all(b);
 	WRITE_ONCE(b->target, 0);
 	WRITE_ONCE(b->host_target, PVX_BALLOON_NO_TARGET);

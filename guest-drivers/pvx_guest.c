@@ -639,7 +639,7 @@ void pvx_service_check(void)
 }
 EXPORT_SYMBOL_GPL(pvx_service_check);
 
-static void pvx_service_down(const char *why)
+static void pvx_service_down(const char *why, bool anew)
 {
 	int cpu;
 
@@ -652,7 +652,7 @@ static void pvx_service_down(const char *why)
 	pr_info("host stopped serving pvx (%s): drivers on their fallbacks\n",
 		why);
 	blocking_notifier_call_chain(&pvx_service_chain, PVX_SERVICE_DOWN,
-				     NULL);
+				     anew ? &anew : NULL);
 }
 
 static void pvx_cpu_reregister(void *unused)
@@ -711,11 +711,11 @@ static void pvx_service_work_fn(struct work_struct *work)
 		/* Tells nothing about the host: try again later. */
 	} else if (ret) {
 		if (READ_ONCE(pvx_served))
-			pvx_service_down(why);
+			pvx_service_down(why, false);
 	} else if (!READ_ONCE(pvx_served) ||
 		   info->instance != pvx_info.instance) {
 		if (READ_ONCE(pvx_served))
-			pvx_service_down("the VM was attached anew");
+			pvx_service_down("the VM was attached anew", true);
 		pvx_service_up(info);
 	}
 	if ((!READ_ONCE(pvx_served) || ret == -ENOMEM) && reprobe_ms &&

@@ -25,7 +25,11 @@ unsigned int pvx_max_list_entries(void);
  * nothing is served.  Drivers hear of each change on this chain, in
  * process context: PVX_SERVICE_DOWN (features are 0 now; every host
  * state is gone) and PVX_SERVICE_UP (data: the u64 features now served;
- * the notification vectors are registered again).
+ * the notification vectors are registered again).  DOWN's data is NULL,
+ * or, when another instance serves at once (a new attach; the new host
+ * after a live migration), non-NULL: UP follows at once, and what the
+ * driver had given the old instance may be kept and given to the new one
+ * then (pvx_balloon's pages).
  */
 #define PVX_SERVICE_DOWN	1
 #define PVX_SERVICE_UP		2

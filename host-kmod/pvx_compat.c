@@ -21,6 +21,9 @@
  *    which then call kvm_destroy_vm() directly.)  pvx thus needs no
  *    reference on an attached VM, and a VMM killed with SIGKILL leaves
  *    nothing behind.
+ *  - kvm_apic_get_state() is observed: KVM_GET_LAPIC, which QEMU issues
+ *    for every vCPU when it saves the VM (migration, snapshot), is when an
+ *    armed pvx timer must fire, so that its interrupt goes with the state.
  *  - kvm_arch_flush_shadow_memslot() is observed too: every deletion or
  *    move of a memslot passes through it, once no vCPU can reach the old
  *    slot any more, so that IOMMU mappings of it can be dropped.
@@ -30,7 +33,8 @@
  *
  *  - hooked by name through ftrace, which needs no export:
  *    __kvm_emulate_hypercall (redirected), kvm_arch_pre_destroy_vm,
- *    kvm_arch_flush_shadow_memslot, kvm_apic_set_state (observed);
+ *    kvm_arch_flush_shadow_memslot, kvm_apic_set_state, kvm_apic_get_state
+ *    (observed);
  *  - called, exported by kvm.ko (EXPORT_SYMBOL_GPL): __kvm_emulate_hypercall
  *    (the original), kvm_vcpu_yield_to, kvm_vcpu_read_guest(_page),
  *    kvm_vcpu_write_guest(_page), kvm_vcpu_mark_page_dirty, gfn_to_memslot,
@@ -362,6 +366,29 @@ static struct ftrace_ops pvx_apic_set_ops = {
 	.flags = FTRACE_OPS_FL_PERMANENT | FTRACE_OPS_FL_RECURSION,
 };
 
+/*
+ * KVM_GET_LAPIC: the VMM reads a vCPU's local APIC, the vCPU stopped (the
+ * ioctl holds its mutex).  QEMU does it for every vCPU when it saves the
+ * VM (a live migration's switch-over, a snapshot), after the VM stopped
+ * and before the state goes out.  Observed at entry, before KVM copies the
+ * registers: an interrupt pvx injects here is in the copy.  Preemption is
+ * off, as above.
+ */
+#define PVX_APIC_GET_FUNC "kvm_apic_get_state"
+
+static void notrace pvx_apic_get_handler(unsigned long ip,
+					 unsigned long parent_ip,
+					 struct ftrace_ops *ops,
+					 struct ftrace_regs *fregs)
+{
+	pvx_vcpu_apic_save((struct kvm_vcpu *)pvx_ftrace_arg(fregs, 0));
+}
+
+static struct ftrace_ops pvx_apic_get_ops = {
+	.func = pvx_apic_get_handler,
+	.flags = FTRACE_OPS_FL_PERMANENT | FTRACE_OPS_FL_RECURSION,
+};
+
 static int pvx_observe(struct ftrace_ops *ops, const char *func)
 {
 	int ret;
@@ -400,12 +427,17 @@ int pvx_compat_lifetime_hook_install(void)
 	ret = pvx_observe(&pvx_apic_set_ops, PVX_APIC_SET_FUNC);
 	if (ret)
 		goto err_apic;
+	ret = pvx_observe(&pvx_apic_get_ops, PVX_APIC_GET_FUNC);
+	if (ret)
+		goto err_apic_get;
 	ret = pvx_observe(&pvx_memslot_ops, PVX_MEMSLOT_FUNC);
 	if (ret)
 		goto err_memslot;
 	return 0;
 
 err_memslot:
+	pvx_unobserve(&pvx_apic_get_ops);
+err_apic_get:
 	pvx_unobserve(&pvx_apic_set_ops);
 err_apic:
 	pvx_unobserve(&pvx_destroy_ops);
@@ -415,6 +447,7 @@ err_apic:
 void pvx_compat_lifetime_hook_remove(void)
 {
 	pvx_unobserve(&pvx_memslot_ops);
+	pvx_unobserve(&pvx_apic_get_ops);
 	pvx_unobserve(&pvx_apic_set_ops);
 	pvx_unobserve(&pvx_destroy_ops);
 }

@@ -154,6 +154,36 @@ void pvx_timer_vcpu_reset(struct pvx_vcpu *pv)
 	pv->timer_last = 0;
 }
 
+/*
+ * The VMM reads the vCPU's local APIC (atomic context; the vCPU is not
+ * running, so no TIMER_SET of it runs either): QEMU does for every vCPU
+ * when it saves the VM, which a live migration's switch-over does with
+ * the VM stopped.  An expiry after the read would reach only this host's
+ * APIC, which the migration leaves behind, and a guest whose tick waits
+ * on it would sleep on the destination until some other interrupt came.
+ * So an armed expiry is delivered now, early (which the guest allows),
+ * and goes with the state.  An injection already running on the
+ * workqueue cannot be waited for here; it is in the APIC within
+ * microseconds of the expiry, well before a VMM stops the VM and reads
+ * it.
+ */
+void pvx_timer_vcpu_flush(struct pvx_vcpu *pv)
+{
+	bool owed = hrtimer_cancel(&pv->timer);
+	u8 vector = READ_ONCE(pv->vector);
+
+	if (cancel_work(&pv->timer_inject)) {
+		pvx_compat_kvm_put_no_destroy(pvx_compat_vcpu_kvm(pv->vcpu));
+		owed = true;
+	}
+	if (owed && vector) {
+		/* It expired now: the next deadline's floor counts from now. */
+		pv->timer_armed = ktime_get();
+		pvx_compat_inject_vector(pv->vcpu, vector);
+		atomic64_inc(&pv->vm->timers_fired);
+	}
+}
+
 int pvx_timer_init(void)
 {
 	pvx_timer_wq = alloc_workqueue("pvx_timer", WQ_HIGHPRI, 0);

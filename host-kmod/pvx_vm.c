@@ -225,6 +225,26 @@ out:
 	srcu_read_unlock(&pvx_vm_srcu, idx);
 }
 
+/*
+ * KVM_GET_LAPIC on @vcpu (atomic context, from the compat layer; the vCPU
+ * is not running): the VMM is saving the vCPU, for a live migration or a
+ * snapshot.  Its armed pvx timer fires now, so that the interrupt is in
+ * the saved APIC: the destination knows nothing of this host's timers.
+ */
+void pvx_vcpu_apic_save(struct kvm_vcpu *vcpu)
+{
+	struct pvx_vcpu *pv;
+	struct pvx_vm *vm;
+	int idx;
+
+	idx = srcu_read_lock(&pvx_vm_srcu);
+	vm = pvx_vm_find(pvx_compat_vcpu_kvm(vcpu));
+	pv = vm ? xa_load(&vm->vcpus, pvx_compat_vcpu_idx(vcpu)) : NULL;
+	if (pv)
+		pvx_timer_vcpu_flush(pv);
+	srcu_read_unlock(&pvx_vm_srcu, idx);
+}
+
 static void pvx_vm_free(struct pvx_vm *vm)
 {
 	pvx_balloon_vm_free(&vm->balloon);

@@ -112,11 +112,14 @@ for lane in $LANES; do
 			--stage "$stage" "${L2ARG[@]}" --tests l1/l2-smoke.sh \
 			--timeout 1100
 		tb_log "$lane: L2 smoke in its own L1 $(( $(date +%s) - te ))s; logs in $out-l2"
-		# L2 served nothing (no pvx host; no features): drivers refuse.
+		# L2 served nothing (no pvx host; no features): drivers refuse;
+		# then, in the same L1, L2 live-migrates between two QEMUs
+		# (l2-migrate.sh: one L2 boot, about 4 min more).
 		tr=$(date +%s)
-		boot "$lane-l2-refuse" "$out-l2-refuse" --lane "$lane" \
-			--stage "$stage" "${L2ARG[@]}" --tests l1/l2-refuse.sh
-		tb_log "$lane: L2 served nothing, in its own L1 $(( $(date +%s) - tr ))s; logs in $out-l2-refuse"
+		PVX_TEST_TIMEOUT=720 boot "$lane-l2-refuse" "$out-l2-refuse" \
+			--lane "$lane" --stage "$stage" "${L2ARG[@]}" \
+			--tests "l1/l2-refuse.sh l1/l2-migrate.sh" --timeout 1200
+		tb_log "$lane: L2 served nothing, and migrated, in its own L1 $(( $(date +%s) - tr ))s; logs in $out-l2-refuse"
 		# The host stops serving L2 and serves it again (detach, rmmod).
 		tr=$(date +%s)
 		# L2's two boots and its rounds (fio, 5 host changes): 5-8 min.

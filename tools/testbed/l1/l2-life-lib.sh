@@ -5,7 +5,14 @@
 #   l2l_actions QPID   at each new "PVX-L2-LIFE: mark NAME" of L2, does
 #                      NAME to QPID's VM, then acks on L2's ttyS1
 #   l2l_results        TAP results from L2's "PVX-L2-LIFE: ok|fail" lines
-L2L_RE='PVX-L2-LIFE: '
+# l2-migrate.sh sets, before l2l_actions: L2L_RE (its marks' prefix),
+# L2L_TAG (its files' name), L2L_LOGS (the consoles it reads, one per
+# QEMU the guest ran on) and L2L_ACK (where the guest's ttyS1 is now); a
+# mark no case below knows is the function l2l_do_NAME, if defined.
+L2L_RE=${L2L_RE:-'PVX-L2-LIFE: '}
+L2L_TAG=${L2L_TAG:-life}
+L2L_LOGS=${L2L_LOGS:-$H/run/l2.log}
+L2L_ACK=${L2L_ACK:-$H/run/l2ack.in}
 l2l_seen=0
 l2l_boots=0
 
@@ -36,23 +43,30 @@ l2l_do() {
 		[ $l2l_boots = 1 ] ||
 			/pvx/pvxctl stats --pid "$2" --json > /tmp/l2-life-stats-after.json
 		;;
-	*) echo "unknown mark $1"; return 1 ;;
+	*)
+		if command -v "l2l_do_$1" > /dev/null; then
+			"l2l_do_$1" "$2"
+		else
+			echo "unknown mark $1"; return 1
+		fi ;;
 	esac
 }
 
 l2l_actions() {
-	marks=$(grep -c "${L2L_RE}mark " "$H/run/l2.log" 2>/dev/null)
+	# shellcheck disable=SC2086 # one or more files
+	marks=$(cat $L2L_LOGS 2>/dev/null | grep -c "${L2L_RE}mark ")
 	while [ "${marks:-0}" -gt $l2l_seen ]; do
 		l2l_seen=$((l2l_seen + 1))
-		name=$(grep "${L2L_RE}mark " "$H/run/l2.log" | sed -n "${l2l_seen}p" |
-			sed 's/.*mark //' | tr -d '\r')
-		l2l_do "$name" "$1" > /tmp/l2-life-$name.txt 2>&1
-		echo "rc=$?" >> /tmp/l2-life-$name.txt
-		sed "s/^/# life $name: /" /tmp/l2-life-$name.txt
+		# shellcheck disable=SC2086
+		name=$(cat $L2L_LOGS 2>/dev/null | grep "${L2L_RE}mark " |
+			sed -n "${l2l_seen}p" | sed 's/.*mark //' | tr -d '\r')
+		l2l_do "$name" "$1" > /tmp/l2-$L2L_TAG-$name.txt 2>&1
+		echo "rc=$?" >> /tmp/l2-$L2L_TAG-$name.txt
+		sed "s/^/# $L2L_TAG $name: /" /tmp/l2-$L2L_TAG-$name.txt
 		case $name in
 		reset) ;;	# the guest is gone: the next boot asks anew
-		boot) timeout 5 sh -c "echo 'ack boot $l2l_boots' > $H/run/l2ack.in" ;;
-		*) timeout 5 sh -c "echo 'ack $name' > $H/run/l2ack.in" ;;
+		boot) timeout 5 sh -c "echo 'ack boot $l2l_boots' > $L2L_ACK" ;;
+		*) timeout 5 sh -c "echo 'ack $name' > $L2L_ACK" ;;
 		esac
 	done
 }
@@ -76,11 +90,19 @@ l2l_results() {
 	r1=$(grep -o '"guest_resets": *[0-9]*' /tmp/l2-life-stats-after.json 2>/dev/null | grep -o '[0-9]*$')
 	[ "$b0" = 1024 ] && [ "$b1" = 0 ] && [ "${r1:-0}" -ge 1 ]
 	res $? "lifecycle: the reset dropped the host's balloon records (pages ${b0:-?} -> ${b1:-?}, guest_resets ${r1:-?})"
-	tr -d '\r' < "$H/run/l2.log" | sed -n "s/^${L2L_RE}\(ok\|fail\) /\1 /p" > /tmp/l2-life.txt
-	[ -s /tmp/l2-life.txt ]
-	res $? "lifecycle: L2 reported results"
+	l2l_report lifecycle "$H/run/l2.log"
+}
+
+# l2l_report WHAT LOG...: a TAP result for each of L2's "ok|fail" lines
+l2l_report() {
+	what=$1
+	shift
+	cat "$@" 2>/dev/null | tr -d '\r' |
+		sed -n "s/^${L2L_RE}\(ok\|fail\) /\1 /p" > /tmp/l2-$L2L_TAG.txt
+	[ -s /tmp/l2-$L2L_TAG.txt ]
+	res $? "$what: L2 reported results"
 	while read -r st line; do
 		[ "$st" = ok ]
-		res $? "lifecycle: $line"
-	done < /tmp/l2-life.txt
+		res $? "$what: $line"
+	done < /tmp/l2-$L2L_TAG.txt
 }

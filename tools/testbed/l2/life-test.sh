@@ -20,36 +20,11 @@
 # a TAP result.
 say() { echo "PVX-L2-LIFE: $*"; }
 result() { if [ "$1" = 0 ]; then say "ok $2"; else say "fail $2"; fi; }
-CE=/sys/devices/system/clockevents
-B=/sys/kernel/pvx_balloon
 
 # shellcheck source=tools/testbed/l2/ack.sh
 . /ack.sh
-
-# tick_devices: every CPU's tick device, space-separated
-tick_devices() {
-	for c in "$CE"/clockevent*; do
-		[ -f "$c/current_device" ] && printf '%s ' "$(cat "$c/current_device")"
-	done
-}
-# all_on DEV: every CPU's tick is DEV; none_on DEV: no CPU's is
-all_on() { for d in $(tick_devices); do [ "$d" = "$1" ] || return 1; done; }
-none_on() { for d in $(tick_devices); do [ "$d" != "$1" ] || return 1; done; }
-
-# stamps FILE FROM: lines of FILE after uptime FROM, and the largest gap
-# between consecutive stamps from FROM on (centiseconds)
-stamps() {
-	awk -v from="$2" '$1 >= from { n++; if (n > 1 && $1 - last > gap) gap = $1 - last; last = $1 }
-		END { printf "%d %d\n", n, gap * 100 }' "$1"
-}
-now() { cut -d' ' -f1 /proc/uptime; }
-
-# balloon_to PAGES NAME: the balloon's target, and it must get there
-balloon_to() {
-	echo "$1" > $B/target_pages 2>/dev/null
-	[ "$(cat $B/pages)" = "$1" ]
-	result $? "$2 (target $1, pages $(cat $B/pages))"
-}
+# shellcheck source=tools/testbed/l2/tick-lib.sh
+. /tick-lib.sh
 
 if [ "${1:-}" = after-reset ]; then
 	# The first boot's vector is nobody's here: an interrupt on it
@@ -66,31 +41,7 @@ if ! all_on pvx; then
 	say "skipped: the tick is not on pvx ($(tick_devices))"
 	exit 0
 fi
-ncpu=$(nproc)
-cpu=0
-while [ $cpu -lt "$ncpu" ]; do
-	: > /tmp/ticks.$cpu
-	taskset -c $cpu sh -c "while :; do usleep 100000; cut -d' ' -f1 /proc/uptime >> /tmp/ticks.$cpu; done" &
-	eval "loop$cpu=$!"
-	cpu=$((cpu + 1))
-done
-
-# check_loops NAME FROM: every CPU's loop went on since FROM: at least 10
-# stamps (of about 50 in 5 s), none more than 10 s after the last.  A
-# stopped tick stops the loop for good (seen: no sleep ended in 3
-# minutes); TCG stalls all of L2 now and then, for up to 4 s seen while
-# L1 loaded pvx_host on a busy build machine.
-check_loops() {
-	name=$1 from=$2 cpu=0 bad=0 detail=
-	while [ $cpu -lt "$ncpu" ]; do
-		# shellcheck disable=SC2046
-		set -- $(stamps /tmp/ticks.$cpu "$from")
-		detail="$detail cpu$cpu: $1 stamps, max gap ${2}0 ms;"
-		{ [ "$1" -ge 10 ] && [ "$2" -lt 1000 ]; } || bad=1
-		cpu=$((cpu + 1))
-	done
-	result $bad "$name: every CPU's sleep loop went on ($detail)"
-}
+loops_start
 
 # round_down NAME: after L1 stopped serving, no tick on pvx, loops go on
 round_down() {
@@ -112,10 +63,7 @@ round_up() {
 	t0=$(now)
 	dmesg -c > /dev/null
 	mark "$1" 60 || { result 1 "$1: L1 acked"; return; }
-	i=0
-	while [ $i -lt 20 ] && ! all_on pvx; do sleep 1; i=$((i + 1)); done
-	all_on pvx
-	result $? "$1: every CPU's tick back on pvx after ${i}s ($(tick_devices))"
+	wait_all_on "$1" 20
 	sleep 3
 	check_loops "$1" "$t0"
 	msg=$(dmesg | grep -E 'pvx(_clock)?: ' | sed 's/^\[[^]]*\] //' | tr '\n' '|')
@@ -200,11 +148,7 @@ lost=$(cat /sys/kernel/pvx/service_lost)
 [ $((lost - lost0)) = 2 ]
 result $? "pvx_guest counted 2 losses of the service ($lost0 -> $lost)"
 
-cpu=0
-while [ $cpu -lt "$ncpu" ]; do
-	eval "kill \$loop$cpu"
-	cpu=$((cpu + 1))
-done
+loops_stop
 
 # Reset with the tick on pvx (a timer armed on every CPU) and the
 # balloon out; L1 sends no ack: the next word comes from the next boot.

@@ -15,6 +15,8 @@ done
 install -m 0755 "$HERE/init" "$R/init"
 install -m 0755 "$HERE/life-test.sh" "$R/life-test.sh"
 install -m 0644 "$HERE/ack.sh" "$R/ack.sh"
+install -m 0644 "$HERE/tick-lib.sh" "$R/tick-lib.sh"
+install -m 0755 "$HERE/migrate-test.sh" "$R/migrate-test.sh"
 if ls "$STAGE"/l2/*.ko > /dev/null 2>&1; then cp "$STAGE"/l2/*.ko "$R/"; fi
 # The guest kselftests (make -C selftests/guest install), run by /init.
 if [ -d "$STAGE/l2/kselftest" ]; then
