@@ -157,7 +157,7 @@ void pvx_timer_vcpu_reset(struct pvx_vcpu *pv)
 
 int pvx_timer_init(void)
 {
-	pvx_timer_wq = alloc_workqueue("pvx_timer", WQ_HIGHPRI, 0);
+	pvx_timer_wq = alloc_workqueue("pvx_timer", WQ_HIGHPRI | PVX_WQ_PERCPU, 0);
 	return pvx_timer_wq ? 0 : -ENOMEM;
 }
 

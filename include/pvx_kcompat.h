@@ -15,6 +15,7 @@
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/version.h>
+#include <linux/workqueue.h>
 
 /* Debian's 7.3 has struct folio_batch in a header of its own. */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(7, 3, 0)
@@ -93,6 +94,16 @@ static inline long pvx_vfs_ioctl(struct file *file, unsigned int cmd,
 #define PVX_PLATFORM_REMOVE(fn)	.remove_new = (fn)
 #else
 #define PVX_PLATFORM_REMOVE(fn)	.remove = (fn)
+#endif
+
+/*
+ * A per-CPU workqueue says so (WQ_PERCPU, 6.17) on 7.3, which WARNs at
+ * alloc_workqueue() when neither it nor WQ_UNBOUND is given.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 3, 0)
+#define PVX_WQ_PERCPU	0
+#else
+#define PVX_WQ_PERCPU	WQ_PERCPU
 #endif
 
 /* 6.13 added hrtimer_setup(); later kernels removed hrtimer_init(). */
