@@ -78,13 +78,17 @@ selftests:
 # Build everything for one testbed lane into STAGE (see tools/testbed/).
 # Each lane builds in its own copy of the sources, so lanes never mix
 # objects of different kernels.
+# HOST_KBUILD: a command the host modules' kbuild runs under, for a
+# kernel built with a compiler this machine lacks (the stock73 lane:
+# tools/testbed/buildroot.sh run <root> $(STAGE).src).
+HOST_KBUILD ?=
 stage: check-kdir tools selftests
 	@test -n "$(STAGE)" || { echo "make stage needs STAGE=<dir>"; exit 1; }
 	rm -rf $(STAGE) $(STAGE).src
 	mkdir -p $(STAGE)/selftests $(STAGE)/kunit $(STAGE)/l2 $(STAGE).src
 	$(MAKE) -C selftests/guest install INSTALL_PATH=$(abspath $(STAGE))/l2/kselftest
 	printf '%s\n' $(MODULE_SOURCES) | cpio -pdm --quiet $(STAGE).src
-	$(MAKE) -C $(KDIR) M=$(STAGE).src/host-kmod PVX_TEST_MODULES=y modules
+	$(HOST_KBUILD) $(MAKE) -C $(KDIR) M=$(STAGE).src/host-kmod PVX_TEST_MODULES=y modules
 	$(MAKE) -C $(GUEST_KDIR) M=$(STAGE).src/guest-drivers PVX_TEST_MODULES=y modules
 	set -e; cd $(STAGE).src/host-kmod; for m in $$(sed 's/\.o$$/.ko/' modules.order); do \
 		case $$m in *_kunit.ko) cp $$m $(STAGE)/kunit/ ;; *) cp $$m $(STAGE)/ ;; esac; done

@@ -59,6 +59,17 @@
  * kvm_msr_allowed, declared here); no ->arch.vm_type nor external_write_tracking_enabled; no
  * guest_memfd.  Generic kernel drift is in <pvx_kcompat.h>.
  *
+ * Debian's 7.3 (PVX_KVM_EXPORTS_LIMITED) exports nearly all of the above
+ * only to kvm-amd and kvm-intel, and kvm_set_msr() and kvm_vcpu_kick() not
+ * at all.  pvx calls nothing KVM keeps to itself and resolves no symbol
+ * behind the module loader's back: ____kvm_emulate_hypercall (the
+ * hypercall, registers read inside; KVM's caller completes it) is
+ * redirected by name, the hypercall's mode comes from the open
+ * get_cs_db_l_bits static call, guest memory is the VMM's memory through
+ * the inline memslot lookup, and what needs KVM's private code is refused
+ * (pvx_compat_refused_features(); Documentation/design.rst, Kernels).
+ * Open on 7.3 and used: kvm_get_kvm, kvm_get_kvm_safe, kvm_put_kvm.
+ *
  * No other file includes <linux/kvm_host.h> or names a KVM symbol.
  *
  * Unload.  After the ftrace ops are unregistered, a task may still be
@@ -92,6 +103,19 @@
  */
 #define PVX_KVM_HOOK_OUTER	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0))
 
+/*
+ * 7.3: KVM exports what pvx called only to its vendor modules
+ * (EXPORT_SYMBOL_FOR_KVM_INTERNAL, 6.18), and the hypercall is
+ * ____kvm_emulate_hypercall(vcpu, cpl, complete), which reads the
+ * registers itself and leaves the answer in vcpu->run->hypercall.ret for
+ * its caller's completion.  The series between 6.12 and 7.3 changed the
+ * hypercall's arguments more than once and are not built for.
+ */
+#define PVX_KVM_EXPORTS_LIMITED	(LINUX_VERSION_CODE >= KERNEL_VERSION(7, 3, 0))
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0) && !PVX_KVM_EXPORTS_LIMITED
+#error "pvx_host builds for Linux 6.1, 6.12 and 7.3 only"
+#endif
+
 static DEFINE_PER_CPU(long, pvx_hook_inflight);
 
 static void pvx_hook_enter(void)
@@ -114,7 +138,7 @@ static long pvx_hook_inflight_sum(void)
 	return sum;
 }
 
-#if PVX_KVM_HOOK_OUTER
+#if PVX_KVM_HOOK_OUTER || PVX_KVM_EXPORTS_LIMITED
 /*
  * The guest's RAX, RBX, RCX, RDX, RSI: always in vcpu->arch.regs at a
  * VMMCALL/VMCALL exit (only RSP and RIP are read lazily).
@@ -123,6 +147,20 @@ static unsigned long pvx_vcpu_gpr(struct kvm_vcpu *vcpu, int reg)
 {
 	return vcpu->arch.regs[reg];
 }
+
+/* The hypercall's number (returned) and arguments, untruncated. */
+static unsigned long pvx_vcpu_hypercall(struct kvm_vcpu *vcpu,
+					unsigned long args[4])
+{
+	args[0] = pvx_vcpu_gpr(vcpu, VCPU_REGS_RBX);
+	args[1] = pvx_vcpu_gpr(vcpu, VCPU_REGS_RCX);
+	args[2] = pvx_vcpu_gpr(vcpu, VCPU_REGS_RDX);
+	args[3] = pvx_vcpu_gpr(vcpu, VCPU_REGS_RSI);
+	return pvx_vcpu_gpr(vcpu, VCPU_REGS_RAX);
+}
+#endif
+
+#if PVX_KVM_HOOK_OUTER
 
 /*
  * KVM runs first and does what it does for any number it does not know:
@@ -134,13 +172,8 @@ static unsigned long pvx_vcpu_gpr(struct kvm_vcpu *vcpu, int reg)
  */
 static int pvx_emulate_hypercall(struct kvm_vcpu *vcpu)
 {
-	unsigned long args[4] = {
-		pvx_vcpu_gpr(vcpu, VCPU_REGS_RBX),
-		pvx_vcpu_gpr(vcpu, VCPU_REGS_RCX),
-		pvx_vcpu_gpr(vcpu, VCPU_REGS_RDX),
-		pvx_vcpu_gpr(vcpu, VCPU_REGS_RSI),
-	};
-	unsigned long nr = pvx_vcpu_gpr(vcpu, VCPU_REGS_RAX);
+	unsigned long args[4];
+	unsigned long nr = pvx_vcpu_hypercall(vcpu, args);
 	unsigned long kvm_ret, ret;
 	bool op_64_bit;
 	unsigned int i;
@@ -170,6 +203,62 @@ static int pvx_emulate_hypercall(struct kvm_vcpu *vcpu)
 out:
 	pvx_hook_exit();
 	return done;
+}
+#elif PVX_KVM_EXPORTS_LIMITED
+/*
+ * The test KVM makes (is_64_bit_hypercall(), private): protected guest
+ * state calls in 64-bit mode; otherwise long mode with CS.L set.
+ * get_cs_db_l_bits is one of the few static calls KVM leaves open.
+ */
+static bool pvx_hypercall_is_64_bit(struct kvm_vcpu *vcpu)
+{
+	int cs_db, cs_l;
+
+	if (vcpu->arch.guest_state_protected)
+		return true;
+	if (!(vcpu->arch.efer & EFER_LMA))
+		return false;
+	kvm_x86_call(get_cs_db_l_bits)(vcpu, &cs_db, &cs_l);
+	return cs_l;
+}
+
+/*
+ * Replaces ____kvm_emulate_hypercall() for numbers in pvx's range only.
+ * The original is never called (it is exported to kvm-amd and kvm-intel
+ * only): for a number that is not pvx's, or a VM pvx does not serve, the
+ * answer is KVM's own for a number it does not know (-KVM_EPERM below
+ * CPL 0, else -KVM_ENOSYS).  As KVM's, the answer goes to
+ * vcpu->run->hypercall.ret and 1 is returned; KVM's caller then runs
+ * @complete, which truncates it for a 32-bit caller, writes RAX and
+ * skips the instruction.  KVM's kvm_hypercall tracepoint does not fire
+ * for these calls; pvx's own does.
+ */
+static int pvx_emulate_hypercall(struct kvm_vcpu *vcpu, int cpl,
+				 int (*complete)(struct kvm_vcpu *vcpu))
+{
+	unsigned long args[4];
+	unsigned long nr = pvx_vcpu_hypercall(vcpu, args);
+	bool op_64_bit;
+	unsigned long ret;
+	unsigned int i;
+
+	pvx_hook_enter();
+
+	op_64_bit = pvx_hypercall_is_64_bit(vcpu);
+	if (!op_64_bit) {
+		nr = (u32)nr;
+		for (i = 0; i < ARRAY_SIZE(args); i++)
+			args[i] = (u32)args[i];
+	}
+	/* KVM counts every hypercall, its own or not. */
+	++vcpu->stat.hypercalls;
+	if (!pvx_nr_in_range(nr) ||
+	    !pvx_handle_hypercall(vcpu, nr, args, op_64_bit, cpl, &ret))
+		ret = cpl ? -KVM_EPERM : -KVM_ENOSYS;
+	vcpu->run->hypercall.ret = ret;
+
+	pvx_hook_exit();
+	return 1;
 }
 #else
 static unsigned long pvx_emulate_hypercall(struct kvm_vcpu *vcpu,
@@ -230,7 +319,7 @@ static void notrace pvx_memslot_handler(unsigned long ip,
 
 static bool pvx_hypercall_wanted(struct ftrace_regs *fregs)
 {
-#if PVX_KVM_HOOK_OUTER
+#if PVX_KVM_HOOK_OUTER || PVX_KVM_EXPORTS_LIMITED
 	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)pvx_ftrace_arg(fregs, 0);
 	unsigned long nr = pvx_vcpu_gpr(vcpu, VCPU_REGS_RAX);
 #else
@@ -283,6 +372,9 @@ static struct pvx_hook pvx_hypercall_hook = {
 #if PVX_KVM_HOOK_OUTER
 	.name = "kvm_emulate_hypercall",
 	.target = (unsigned long)kvm_emulate_hypercall,
+#elif PVX_KVM_EXPORTS_LIMITED
+	/* Not callable from here: found by name among ftrace's functions. */
+	.name = "____kvm_emulate_hypercall",
 #else
 	.name = "__kvm_emulate_hypercall",
 	.target = (unsigned long)__kvm_emulate_hypercall,
@@ -298,7 +390,11 @@ static int pvx_hook_one(struct pvx_hook *hook)
 	hook->ops.func = pvx_ftrace_handler;
 	hook->ops.flags = PVX_FTRACE_FLAGS;
 
-	ret = ftrace_set_filter_ip(&hook->ops, hook->target, 0, 0);
+	if (hook->target)
+		ret = ftrace_set_filter_ip(&hook->ops, hook->target, 0, 0);
+	else
+		ret = ftrace_set_filter(&hook->ops, (unsigned char *)hook->name,
+					strlen(hook->name), 1);
 	if (ret) {
 		pr_err("cannot trace %s: %d\n", hook->name, ret);
 		return ret;
@@ -308,7 +404,7 @@ static int pvx_hook_one(struct pvx_hook *hook)
 	if (ret) {
 		/* -EBUSY: someone else (livepatch?) already redirects it. */
 		pr_err("cannot hook %s: %d\n", hook->name, ret);
-		ftrace_set_filter_ip(&hook->ops, hook->target, 1, 0);
+		ftrace_free_filter(&hook->ops);
 		return ret;
 	}
 	return 0;
@@ -325,7 +421,7 @@ static void pvx_hooks_drain(void)
 static void pvx_unhook_one(struct pvx_hook *hook)
 {
 	WARN_ON_ONCE(unregister_ftrace_function(&hook->ops));
-	ftrace_set_filter_ip(&hook->ops, hook->target, 1, 0);
+	ftrace_free_filter(&hook->ops);
 	pvx_hooks_drain();
 }
 
@@ -413,6 +509,23 @@ static void pvx_unobserve(struct ftrace_ops *ops)
 }
 
 /*
+ * What this kernel's KVM leaves pvx no supported way to do.  7.3: an
+ * interrupt into the guest (timers, split-phase completions, the
+ * balloon's requests), an MSR write, a write to KVM's in-kernel I/O bus.
+ */
+#if PVX_KVM_EXPORTS_LIMITED
+#define PVX_COMPAT_REFUSED	(PVX_F_TIMER | PVX_F_SPLIT | PVX_F_BALLOON | \
+				 PVX_F_MSR_BATCH | PVX_F_DOORBELL)
+#else
+#define PVX_COMPAT_REFUSED	0
+#endif
+
+u64 pvx_compat_refused_features(void)
+{
+	return PVX_COMPAT_REFUSED;
+}
+
+/*
  * The VM-lifetime hook goes in before any VM can be attached and comes out
  * after every VM state is gone, so that no attached VM (and no timer
  * pointing into one) can outlive its struct kvm unseen.
@@ -421,6 +534,8 @@ int pvx_compat_lifetime_hook_install(void)
 {
 	int ret;
 
+	if (PVX_COMPAT_REFUSED)
+		pr_info("timer, split-phase, balloon, msr_batch and doorbell refused: this kernel's KVM exports what they need only to kvm-amd and kvm-intel\n");
 	ret = pvx_observe(&pvx_destroy_ops, PVX_DESTROY_FUNC);
 	if (ret)
 		return ret;
@@ -462,10 +577,35 @@ void pvx_compat_hypercall_hook_remove(void)
 	pvx_unhook_one(&pvx_hypercall_hook);
 }
 
+#if PVX_KVM_EXPORTS_LIMITED
+/*
+ * file_is_kvm() is KVM's own on 7.3.  A VM fd is the anonymous inode
+ * file KVM_CREATE_VM names "kvm-vm", whose file operations kvm_init()
+ * gives to the vendor module that registered KVM: only kvm-amd or
+ * kvm-intel can make one (their vCPU, device and stats fds have other
+ * names; guest_memfd has an inode of its own).
+ */
+static bool pvx_file_is_kvm_vm(struct file *file)
+{
+	const struct module *owner = file->f_op->owner;
+
+	if (file_inode(file)->i_sb->s_magic != ANON_INODE_FS_MAGIC ||
+	    strcmp(file->f_path.dentry->d_name.name, "kvm-vm"))
+		return false;
+	return owner && (!strcmp(owner->name, "kvm_amd") ||
+			 !strcmp(owner->name, "kvm_intel"));
+}
+
+struct kvm *pvx_compat_kvm_from_file(struct file *file)
+{
+	return pvx_file_is_kvm_vm(file) ? file->private_data : NULL;
+}
+#else
 struct kvm *pvx_compat_kvm_from_file(struct file *file)
 {
 	return file_is_kvm(file) ? file->private_data : NULL;
 }
+#endif
 
 struct kvm *pvx_compat_vcpu_kvm(struct kvm_vcpu *vcpu)
 {
@@ -494,10 +634,35 @@ bool pvx_compat_vcpu_preempted(struct kvm_vcpu *vcpu)
 	return READ_ONCE(vcpu->preempted);
 }
 
+#if PVX_KVM_EXPORTS_LIMITED
+/*
+ * kvm_vcpu_yield_to() is KVM's own on 7.3; the scheduler's yield_to()
+ * is open.  The vCPU's task is the one KVM_RUN last ran on, under
+ * ->pid_lock, which KVM's vCPU ioctl takes for writing when it changes:
+ * a contended lock means no yield, as in KVM.
+ */
+int pvx_compat_yield_to(struct kvm_vcpu *target)
+{
+	struct task_struct *task = NULL;
+	int ret;
+
+	if (!read_trylock(&target->pid_lock))
+		return 0;
+	if (target->pid)
+		task = get_pid_task(target->pid, PIDTYPE_PID);
+	read_unlock(&target->pid_lock);
+	if (!task)
+		return 0;
+	ret = yield_to(task, 1);
+	put_task_struct(task);
+	return ret;
+}
+#else
 int pvx_compat_yield_to(struct kvm_vcpu *target)
 {
 	return kvm_vcpu_yield_to(target);
 }
+#endif
 
 int pvx_compat_vcpu_idx(struct kvm_vcpu *vcpu)
 {
@@ -515,6 +680,18 @@ bool pvx_compat_has_lapic(struct kvm_vcpu *vcpu)
 	return vcpu->arch.apic;
 }
 
+#if PVX_KVM_EXPORTS_LIMITED
+/*
+ * 7.3 leaves no way into the local APIC open (kvm_apic_send_ipi(),
+ * kvm_set_msi() and kvm_vcpu_kick() are KVM's own): the services that
+ * interrupt the guest are refused (pvx_compat_refused_features()), and the
+ * event that detach raises and PVX_HC_SET_VECTOR's vector are not sent.
+ */
+void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector)
+{
+	pr_info_once("no interrupt sent to the guest: this kernel exports no way into the local APIC\n");
+}
+#else
 /*
  * Exported by kvm.ko but declared in arch/x86/kvm/lapic.h, which is not
  * part of the installed headers.
@@ -533,6 +710,7 @@ void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector)
 			  APIC_DEST_SELF | APIC_INT_ASSERT | APIC_DM_FIXED |
 			  vector, 0);
 }
+#endif
 
 #if PVX_KVM_HOOK_OUTER
 /*
@@ -551,6 +729,12 @@ long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value)
 	if (!kvm_msr_allowed(vcpu, index, KVM_MSR_FILTER_WRITE))
 		return -PVX_EPERM;
 	return kvm_set_msr(vcpu, index, value) ? -PVX_EINVAL : 0;
+}
+#elif PVX_KVM_EXPORTS_LIMITED
+/* No MSR write is exported on 7.3: PVX_F_MSR_BATCH is refused. */
+long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value)
+{
+	return -PVX_EPERM;
 }
 #else
 /* arch/x86/kvm/x86.h, private to KVM. */
@@ -599,7 +783,7 @@ static bool pvx_vm_has_write_tracker(struct kvm *kvm)
  * roots and no external write tracking: then no gfn is write-protected,
  * and the caller only passes gfns of plain writable memslots.
  */
-static bool pvx_stage2_map_is_safe(struct kvm_vcpu *vcpu)
+static bool __maybe_unused pvx_stage2_map_is_safe(struct kvm_vcpu *vcpu)
 {
 	struct kvm *kvm = vcpu->kvm;
 
@@ -654,7 +838,8 @@ static struct kvm_memory_slot *pvx_ram_slot(struct kvm *kvm, u64 gfn,
 
 	if (gfn >= BIT_ULL(52 - PAGE_SHIFT))
 		return ERR_PTR(-PVX_EFAULT);
-	slot = gfn_to_memslot(kvm, gfn);
+	/* gfn_to_memslot()'s own lookup, inline (7.3 keeps it to KVM). */
+	slot = __gfn_to_memslot(kvm_memslots(kvm), gfn);
 	if (!slot || !pvx_slot_is_vmm_ram(slot))
 		return ERR_PTR(-PVX_EFAULT);
 	if (slot->flags & PVX_MEM_GUEST_MEMFD ||
@@ -724,12 +909,86 @@ long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,
 	if (ret)
 		return ret;
 
-	/* Best effort: if it cannot be mapped now, the guest faults later. */
+	/*
+	 * Best effort: if it cannot be mapped now, the guest faults later.
+	 * 7.3 keeps kvm_mmu_page_fault() to KVM: stage 2 is left to the
+	 * guest's own fault, which also logs the page.
+	 */
+#if !PVX_KVM_EXPORTS_LIMITED
 	if (vcpu && pvx_stage2_map_is_safe(vcpu))
 		kvm_mmu_page_fault(vcpu, gfn_to_gpa(gfn), PFERR_WRITE_MASK,
 				   NULL, 0);
+#endif
 	return 0;
 }
+
+#if PVX_KVM_EXPORTS_LIMITED
+/*
+ * KVM's guest accessors and its dirty marking are KVM's own on 7.3.  In a
+ * vCPU's exit the task is a thread of the VMM, so the VMM's address of a
+ * guest page (the inline memslot lookup, in the vCPU's address space, SMM
+ * included) is what KVM's accessors copy from and to, and what they mark
+ * is the memslot's dirty bitmap.  A dirty ring can be pushed to only by
+ * KVM: a write into a logged memslot of a VM with a ring is refused, before
+ * anything is written.  Under kvm->srcu, so a memslot that starts logging
+ * after the check is published only once the write is done and marked.
+ */
+static bool pvx_write_unloggable(struct kvm *kvm,
+				 const struct kvm_memory_slot *slot)
+{
+	if (!kvm->dirty_ring_size || !kvm_slot_dirty_track_enabled(slot))
+		return false;
+	pr_info_once("guest writes refused while a VM logs into a dirty ring: this kernel exports no dirty marking\n");
+	return true;
+}
+
+static void pvx_slot_mark_dirty(const struct kvm_memory_slot *slot, u64 gfn)
+{
+	if (kvm_slot_dirty_track_enabled(slot) && slot->dirty_bitmap)
+		set_bit_le(gfn - slot->base_gfn, slot->dirty_bitmap);
+}
+
+static int pvx_vcpu_access(struct kvm_vcpu *vcpu, u64 gpa, void *buf,
+			   size_t len, bool write)
+{
+	struct kvm_memslots *slots = kvm_vcpu_memslots(vcpu);
+
+	while (len) {
+		u64 gfn = gpa >> PAGE_SHIFT;
+		size_t off = offset_in_page(gpa);
+		size_t seg = min_t(size_t, len, PAGE_SIZE - off);
+		struct kvm_memory_slot *slot = __gfn_to_memslot(slots, gfn);
+		void __user *hva;
+
+		if (!slot || slot->flags & KVM_MEMSLOT_INVALID ||
+		    (write && (slot->flags & KVM_MEM_READONLY ||
+			       pvx_write_unloggable(vcpu->kvm, slot))))
+			return -EFAULT;
+		hva = (void __user *)__gfn_to_hva_memslot(slot, gfn) + off;
+		if (write) {
+			if (copy_to_user(hva, buf, seg))
+				return -EFAULT;
+			pvx_slot_mark_dirty(slot, gfn);
+		} else if (copy_from_user(buf, hva, seg)) {
+			return -EFAULT;
+		}
+		gpa += seg;
+		buf += seg;
+		len -= seg;
+	}
+	return 0;
+}
+
+#define pvx_vcpu_read_page(vcpu, gfn, buf) \
+	pvx_vcpu_access(vcpu, gfn_to_gpa(gfn), buf, PAGE_SIZE, false)
+#define pvx_vcpu_write_page(vcpu, gfn, buf) \
+	pvx_vcpu_access(vcpu, gfn_to_gpa(gfn), buf, PAGE_SIZE, true)
+#else
+#define pvx_vcpu_read_page(vcpu, gfn, buf) \
+	kvm_vcpu_read_guest_page(vcpu, gfn, buf, 0, PAGE_SIZE)
+#define pvx_vcpu_write_page(vcpu, gfn, buf) \
+	kvm_vcpu_write_guest_page(vcpu, gfn, buf, 0, PAGE_SIZE)
+#endif
 
 /*
  * One guest page to another, through a host page, from the calling vCPU:
@@ -750,8 +1009,8 @@ long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
 	if (IS_ERR_VALUE(dst))
 		return (long)dst == -PVX_EPERM ? -PVX_EFAULT : (long)dst;
 
-	if (kvm_vcpu_read_guest_page(vcpu, src_gfn, bounce, 0, PAGE_SIZE) ||
-	    kvm_vcpu_write_guest_page(vcpu, dst_gfn, bounce, 0, PAGE_SIZE))
+	if (pvx_vcpu_read_page(vcpu, src_gfn, bounce) ||
+	    pvx_vcpu_write_page(vcpu, dst_gfn, bounce))
 		return -PVX_EFAULT;
 	return 0;
 }
@@ -798,10 +1057,22 @@ long pvx_compat_gfn_range_to_hva(struct kvm *kvm, u64 gfn, u64 npages,
 	return 0;
 }
 
+#if PVX_KVM_EXPORTS_LIMITED
+/* A page already written: a ring VM's logged writes were refused. */
+void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn)
+{
+	struct kvm_memory_slot *slot;
+
+	slot = __gfn_to_memslot(kvm_vcpu_memslots(vcpu), gfn);
+	if (slot && !vcpu->kvm->dirty_ring_size)
+		pvx_slot_mark_dirty(slot, gfn);
+}
+#else
 void pvx_compat_mark_dirty(struct kvm_vcpu *vcpu, u64 gfn)
 {
 	kvm_vcpu_mark_page_dirty(vcpu, gfn);
 }
+#endif
 
 /*
  * How many more gfns @vcpu may mark dirty in this exit: U32_MAX when the
@@ -833,8 +1104,13 @@ u32 pvx_compat_dirty_room(struct kvm_vcpu *vcpu)
 bool pvx_compat_io_bus_write(struct kvm_vcpu *vcpu, bool pio, u64 addr,
 			     int len, const void *val)
 {
+#if PVX_KVM_EXPORTS_LIMITED
+	/* KVM's own on 7.3: PVX_F_DOORBELL is refused. */
+	return false;
+#else
 	return !kvm_io_bus_write(vcpu, pio ? KVM_PIO_BUS : KVM_MMIO_BUS, addr,
 				 len, val);
+#endif
 }
 
 struct kvm *pvx_compat_kvm_get(struct kvm_vcpu *vcpu)
@@ -857,7 +1133,12 @@ void pvx_compat_kvm_put(struct kvm *kvm)
 /* For a reference known not to be the last: any context. */
 void pvx_compat_kvm_put_no_destroy(struct kvm *kvm)
 {
+#if PVX_KVM_EXPORTS_LIMITED
+	/* Not the last reference: kvm_put_kvm() (open) only drops it. */
+	kvm_put_kvm(kvm);
+#else
 	kvm_put_kvm_no_destroy(kvm);
+#endif
 }
 
 /*
@@ -867,7 +1148,21 @@ void pvx_compat_kvm_put_no_destroy(struct kvm *kvm)
  */
 void pvx_compat_vm_dead(struct kvm *kvm)
 {
+#if PVX_KVM_EXPORTS_LIMITED
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+
+	/*
+	 * kvm_make_all_cpus_request() is KVM's own on 7.3, and no kick is
+	 * open: each vCPU sees the request at its next entry, and the
+	 * VM's ioctls fail from now on.
+	 */
+	WRITE_ONCE(kvm->vm_dead, true);
+	kvm_for_each_vcpu(i, vcpu, kvm)
+		kvm_make_request(KVM_REQ_VM_DEAD, vcpu);
+#else
 	kvm_vm_dead(kvm);
+#endif
 }
 
 struct mm_struct *pvx_compat_kvm_mm(struct kvm *kvm)
@@ -886,6 +1181,18 @@ void pvx_compat_kvm_srcu_unlock(struct kvm *kvm, int idx)
 }
 
 /* Callers run in the vCPU's exit path, which holds kvm->srcu. */
+#if PVX_KVM_EXPORTS_LIMITED
+int pvx_guest_read(struct pvx_call *call, u64 gpa, void *buf, size_t len)
+{
+	return pvx_vcpu_access(call->vcpu, gpa, buf, len, false);
+}
+
+int pvx_guest_write(struct pvx_call *call, u64 gpa, const void *buf,
+		    size_t len)
+{
+	return pvx_vcpu_access(call->vcpu, gpa, (void *)buf, len, true);
+}
+#else
 int pvx_guest_read(struct pvx_call *call, u64 gpa, void *buf, size_t len)
 {
 	return kvm_vcpu_read_guest(call->vcpu, gpa, buf, len);
@@ -896,6 +1203,7 @@ int pvx_guest_write(struct pvx_call *call, u64 gpa, const void *buf,
 {
 	return kvm_vcpu_write_guest(call->vcpu, gpa, buf, len);
 }
+#endif
 
 int pvx_guest_list_read(void *call, u64 gpa, void *buf, size_t len)
 {

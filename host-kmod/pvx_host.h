@@ -308,6 +308,7 @@ bool pvx_handle_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 u64 pvx_supported_features(void);
 
 /* The compat layer (pvx_compat.c): every use of KVM internals. */
+u64 pvx_compat_refused_features(void);
 int pvx_compat_lifetime_hook_install(void);
 void pvx_compat_lifetime_hook_remove(void);
 int pvx_compat_hypercall_hook_install(void);

@@ -202,7 +202,7 @@ static long pvx_vfio_ioctl(struct file *file, unsigned int cmd,
 {
 	long ret = security_file_ioctl(file, cmd, arg);
 
-	return ret ? ret : vfs_ioctl(file, cmd, arg);
+	return ret ? ret : pvx_vfs_ioctl(file, cmd, arg);
 }
 
 /* In the VMM's mm: the calling vCPU thread, or a worker that entered it. */

@@ -42,7 +42,8 @@ static const struct pvx_service pvx_services[] = {
 
 u64 pvx_supported_features(void)
 {
-	return pvx_table.features & ~pvx_iommu_refused_features();
+	return pvx_table.features & ~pvx_iommu_refused_features() &
+	       ~pvx_compat_refused_features();
 }
 
 static void pvx_count(struct pvx_vm *vm, u32 nr, long ret)

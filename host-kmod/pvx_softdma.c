@@ -38,6 +38,7 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
+#include <pvx_kcompat.h>
 
 static unsigned long copies;
 module_param(copies, ulong, 0444);
@@ -341,7 +342,7 @@ static void softdma_remove(struct platform_device *pdev)
 
 static struct platform_driver softdma_driver = {
 	.probe = softdma_probe,
-	.remove_new = softdma_remove,
+	PVX_PLATFORM_REMOVE(softdma_remove),
 	.driver.name = "pvx_softdma",
 };
 

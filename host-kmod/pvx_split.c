@@ -568,7 +568,7 @@ void pvx_split_vm_destroyed(struct pvx_vm *vm)
 
 int pvx_split_init(void)
 {
-	pvx_split_wq = alloc_workqueue("pvx_split", 0, 0);
+	pvx_split_wq = alloc_workqueue("pvx_split", PVX_WQ_PERCPU, 0);
 	return pvx_split_wq ? 0 : -ENOMEM;
 }
 

@@ -40,6 +40,7 @@
 #include <linux/ktime.h>
 #include <linux/moduleparam.h>
 #include <linux/workqueue.h>
+#include <pvx_kcompat.h>
 #include "pvx_host.h"
 
 #define PVX_FIRST_VECTOR	32	/* 0-31 are exceptions */
@@ -109,8 +110,8 @@ static enum hrtimer_restart pvx_timer_fire(struct hrtimer *timer)
 
 void pvx_timer_vcpu_init(struct pvx_vcpu *pv)
 {
-	hrtimer_init(&pv->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
-	pv->timer.function = pvx_timer_fire;
+	pvx_hrtimer_setup(&pv->timer, pvx_timer_fire, CLOCK_MONOTONIC,
+			  HRTIMER_MODE_ABS_HARD);
 	INIT_WORK(&pv->timer_inject, pvx_timer_inject);
 }
 
@@ -186,7 +187,7 @@ void pvx_timer_vcpu_flush(struct pvx_vcpu *pv)
 
 int pvx_timer_init(void)
 {
-	pvx_timer_wq = alloc_workqueue("pvx_timer", WQ_HIGHPRI, 0);
+	pvx_timer_wq = alloc_workqueue("pvx_timer", WQ_HIGHPRI | PVX_WQ_PERCPU, 0);
 	return pvx_timer_wq ? 0 : -ENOMEM;
 }
 

@@ -35,6 +35,7 @@
 #include <linux/srcu.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <pvx_kcompat.h>
 #include "pvx_host.h"
 
 #define PVX_VM_HASH_BITS 6
@@ -587,7 +588,7 @@ u64 pvx_vm_live(void)
 
 int pvx_vm_init(void)
 {
-	pvx_vm_wq = alloc_workqueue("pvx_vm", 0, 0);
+	pvx_vm_wq = alloc_workqueue("pvx_vm", PVX_WQ_PERCPU, 0);
 	return pvx_vm_wq ? 0 : -ENOMEM;
 }
 

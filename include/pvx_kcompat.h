@@ -1,17 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Generic kernel interfaces that differ between the kernel series pvx
- * builds for (Debian's 6.1 and 6.12), one wrapper each, chosen from
+ * builds for (Debian's 6.1, 6.12 and 7.3), one wrapper each, chosen from
  * LINUX_VERSION_CODE or from what the kernel's headers define.  What pvx
  * knows of KVM's internals is not here but in host-kmod/pvx_compat.c.
  */
 #ifndef PVX_KCOMPAT_H
 #define PVX_KCOMPAT_H
 
+#include <linux/errno.h>
+#include <linux/fs.h>
 #include <linux/ftrace.h>
+#include <linux/hrtimer.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/version.h>
+#include <linux/workqueue.h>
+
+/* Debian's 7.3 has struct folio_batch in a header of its own. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 3, 0)
+#include <linux/pagevec.h>
+#else
+#include <linux/folio_batch.h>
+#endif
 
 /*
  * An ftrace handler's view of the traced function's arguments and its
@@ -40,15 +51,71 @@ static inline void pvx_vm_flags_mod(struct vm_area_struct *vma,
 /*
  * Drops the pages of [@start, @start + @size) inside @vma, as
  * MADV_DONTNEED does; under the mmap lock.  6.1 exports only
- * zap_page_range(), which 6.3 removed.
+ * zap_page_range(), which 6.3 removed; Debian's 7.3 has
+ * zap_page_range_single() as zap_vma_range(), without its details
+ * argument (the kernels between 6.12 and 7.3 are not built for:
+ * host-kmod/pvx_compat.c).
  */
 static inline void pvx_zap_vma_range(struct vm_area_struct *vma,
 				     unsigned long start, unsigned long size)
 {
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
 	zap_page_range(vma, start, size);
-#else
+#elif LINUX_VERSION_CODE < KERNEL_VERSION(7, 3, 0)
 	zap_page_range_single(vma, start, size, NULL);
+#else
+	zap_vma_range(vma, start, size);
+#endif
+}
+
+/*
+ * The file's own ioctl, as ioctl(2) ends after its generic commands:
+ * Debian's 7.3 no longer exports vfs_ioctl(), which did just this.
+ */
+static inline long pvx_vfs_ioctl(struct file *file, unsigned int cmd,
+				 unsigned long arg)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 3, 0)
+	return vfs_ioctl(file, cmd, arg);
+#else
+	long ret = -ENOTTY;
+
+	if (file->f_op->unlocked_ioctl)
+		ret = file->f_op->unlocked_ioctl(file, cmd, arg);
+	return ret == -ENOIOCTLCMD ? -ENOTTY : ret;
+#endif
+}
+
+/*
+ * A platform driver's void remove callback: .remove_new until 6.13 made
+ * .remove itself return void.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
+#define PVX_PLATFORM_REMOVE(fn)	.remove_new = (fn)
+#else
+#define PVX_PLATFORM_REMOVE(fn)	.remove = (fn)
+#endif
+
+/*
+ * A per-CPU workqueue says so (WQ_PERCPU, 6.17) on 7.3, which WARNs at
+ * alloc_workqueue() when neither it nor WQ_UNBOUND is given.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 3, 0)
+#define PVX_WQ_PERCPU	0
+#else
+#define PVX_WQ_PERCPU	WQ_PERCPU
+#endif
+
+/* 6.13 added hrtimer_setup(); later kernels removed hrtimer_init(). */
+static inline void pvx_hrtimer_setup(struct hrtimer *timer,
+				     enum hrtimer_restart (*fn)(struct hrtimer *),
+				     clockid_t clock, enum hrtimer_mode mode)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
+	hrtimer_init(timer, clock, mode);
+	timer->function = fn;
+#else
+	hrtimer_setup(timer, fn, clock, mode);
 #endif
 }
 

@@ -152,6 +152,29 @@ static void test_record_size(int pvx, uint64_t id1, uint64_t id2)
 	free(buf);
 }
 
+/*
+ * 7.3's KVM exports what these services need only to kvm-amd and
+ * kvm-intel (Documentation/design.rst, Kernels): each is not offered,
+ * and an attach asking for it fails as for an unknown bit.
+ */
+static void test_refused_73(int vm_fd, uint64_t offered)
+{
+	struct pvx_attach a;
+	int bit;
+
+	TAP_EQ(offered & PVX_REFUSED_73, 0,
+	       "7.3: timer, split, balloon, msr_batch, doorbell not offered");
+	for (bit = 0; bit < 64; bit++) {
+		if (!(PVX_REFUSED_73 & (1ULL << bit)))
+			continue;
+		memset(&a, 0, sizeof(a));
+		a.vm_fd = vm_fd;
+		a.features = 1ULL << bit;
+		expect_err(attach_raw(&a), EOPNOTSUPP,
+			   "7.3: attach with a refused feature");
+	}
+}
+
 int main(void)
 {
 	struct pvx_vm_stats *recs, rec1, rec2;
@@ -225,6 +248,8 @@ int main(void)
 	a.vm_fd = vm1->fd;
 	a.features = bad_feature;
 	expect_err(attach_raw(&a), EOPNOTSUPP, "attach with unsupported feature bit");
+	if (!kernel_older_than(7, 3))
+		test_refused_73(vm1->fd, features);
 	memset(&a, 0, sizeof(a));
 	a.vm_fd = vm1->fd;
 	a.max_list_entries = PVX_DEFAULT_LIST_ENTRIES + 1;

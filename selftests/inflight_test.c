@@ -622,7 +622,7 @@ int main(void)
 	if (read_file(SPLIT_KNOB, buf, sizeof(buf)) < 0 ||
 	    read_file(YIELD_KNOB, buf, sizeof(buf)) < 0)
 		tap_skip_all("no test_split_hold, test_yield_hold: not a make stage build");
-	pvx = pvx_open();
+	pvx = pvx_open_features(FEATURES);
 	if (!tap_ok(set_knobs("0"), "test_split_hold and test_yield_hold writable"))
 		tap_finish();
 

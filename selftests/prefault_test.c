@@ -32,6 +32,18 @@
 #define GPA_RO		0x20c00000ULL
 #define GPA_NONE	0x30000000ULL	/* mapped by the guest, no memslot */
 #define FILL		0x3c
+
+/*
+ * 7.3 keeps kvm_mmu_page_fault() to KVM: pvx faults the VMM's page in
+ * and leaves stage 2 to the guest's own fault (Documentation/design.rst,
+ * Kernels).
+ */
+#define NO_STAGE2_WHY	"pvx maps no stage 2 on Linux 7.3"
+
+static bool no_stage2(void)
+{
+	return !kernel_older_than(7, 3);
+}
 #define MARK		0x5a
 
 #define PARAM(p)	"/sys/module/pvx_host/parameters/" p
@@ -321,9 +333,14 @@ static void check_written(struct vm *vm, const uint8_t *mem, uint64_t pages,
 	if (!vcpu_expect_step(vcpu, STEP_WRITTEN, &uc))
 		return;
 	e0 = vcpu_stat(vcpu, "exits") - e0;
-	tap_ok(e0 <= pages / 16,
-	       "%s: every page writable in stage 2 (%llu exits for %llu pages)",
-	       what, (unsigned long long)e0, (unsigned long long)pages);
+	if (no_stage2())
+		tap_skip("%s: every page writable in stage 2: %s", what,
+			 NO_STAGE2_WHY);
+	else
+		tap_ok(e0 <= pages / 16,
+		       "%s: every page writable in stage 2 (%llu exits for %llu pages)",
+		       what, (unsigned long long)e0,
+		       (unsigned long long)pages);
 	TAP_EQ(count_big_marked(mem, pages), pages,
 	       "%s: every page written", what);
 	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "%s: guest done", what);
@@ -526,11 +543,20 @@ int main(void)
 		 (unsigned long long)hint_exits);
 	tap_ok(plain_exits >= 2 * N, "without the hint: two exits a page (%llu)",
 	       (unsigned long long)plain_exits);
-	tap_ok(hint_exits <= N + 2, "with the hint: at most N+1 exits (%llu)",
-	       (unsigned long long)hint_exits);
-	tap_ok(hint_exits <= N / 16,
-	       "with the hint: stage 2 mapped too, no exit per page (%llu)",
-	       (unsigned long long)hint_exits);
+	if (no_stage2()) {
+		/* The read's fault is gone, the write's remains. */
+		tap_ok(hint_exits <= N + N / 16,
+		       "with the hint, stage 1 only: one exit a page (%llu)",
+		       (unsigned long long)hint_exits);
+		tap_skip("with the hint: stage 2 mapped too: %s", NO_STAGE2_WHY);
+	} else {
+		tap_ok(hint_exits <= N + 2,
+		       "with the hint: at most N+1 exits (%llu)",
+		       (unsigned long long)hint_exits);
+		tap_ok(hint_exits <= N / 16,
+		       "with the hint: stage 2 mapped too, no exit per page (%llu)",
+		       (unsigned long long)hint_exits);
+	}
 
 	/* Pages shared copy-on-write with a forked child of the VMM. */
 	memset(forked, FILL, SLOT_BYTES);
@@ -546,8 +572,13 @@ int main(void)
 	/* The fork write-protected the guest's own stack and code too. */
 	tap_diag("%d fork-shared pages: %llu exits with the hint",
 		 N, (unsigned long long)fork_exits);
-	tap_ok(fork_exits <= N / 16, "fork-shared pages: no exit per page (%llu)",
-	       (unsigned long long)fork_exits);
+	if (no_stage2())
+		tap_skip("fork-shared pages: no exit per page: %s",
+			 NO_STAGE2_WHY);
+	else
+		tap_ok(fork_exits <= N / 16,
+		       "fork-shared pages: no exit per page (%llu)",
+		       (unsigned long long)fork_exits);
 	TAP_EQ(count_marked(forked), N, "VMM sees the guest's writes");
 	TEST_ASSERT(write(go, "x", 1) == 1, "write");
 	close(go);

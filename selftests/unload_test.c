@@ -80,7 +80,7 @@ int main(void)
 	if (!tap_ok(kofd >= 0 && kmsg >= 0, "open %s and /dev/kmsg", ko))
 		tap_finish();
 	lseek(kmsg, 0, SEEK_END);
-	pvx = pvx_open();
+	pvx = pvx_open_features(PVX_F_TIMER);
 	r = write_file(KNOB, "1000");
 	if (!tap_ok(!r, "test_inject_delay_ms = %d", DELAY_MS))
 		tap_finish();

@@ -3,7 +3,8 @@
 # run every staged test there (and the L2 smoke test), parse the results.
 # Last line: "N passed, N failed[, N skipped]"; exit 1 when anything failed.
 #
-# env: PVX_LANES (default "stock stock61 debug"; stock61 is Debian 12's 6.1),
+# env: PVX_LANES (default "stock stock61 debug"; stock61 is Debian 12's 6.1;
+#      also stock73, trixie-backports' 7.3 built in a gcc-14 build root),
 #      PVX_CACHE, PVX_NO_L2=1 to skip L2,
 #      PVX_NO_PACKAGING=1 to skip tools/packaging-test.sh,
 #      PVX_NO_IOMMU=1 to skip the IOMMU proof's L1,
@@ -38,6 +39,10 @@ boot() {
 # stock61 (Debian 12's 6.1) when the lanes name it (by default they do)
 if [[ " $LANES " == *" stock61 "* ]] && [ ! -f "$PVX_CACHE/stock61.env" ]; then
 	"$TESTBED_DIR/deps.sh" --stock61 || tb_die "deps.sh --stock61 failed"
+fi
+# stock73 (trixie-backports' 7.3 and its build root) likewise
+if [[ " $LANES " == *" stock73 "* ]] && [ ! -f "$PVX_CACHE/stock73.env" ]; then
+	"$TESTBED_DIR/deps.sh" --stock73 || tb_die "deps.sh --stock73 failed"
 fi
 STOCK_KDIR=$(. "$PVX_CACHE/stock.env"; echo "$KDIR")
 
@@ -83,6 +88,11 @@ for lane in $LANES; do
 	fi
 	# shellcheck disable=SC1090
 	KDIR=$(. "$PVX_CACHE/$lane.env"; echo "$KDIR")
+	# shellcheck disable=SC1090
+	BUILDROOT=$(. "$PVX_CACHE/$lane.env"; echo "${BUILDROOT:-}")
+	# the host modules of a lane with a build root are built in it
+	HOST_KBUILD=
+	[ -n "$BUILDROOT" ] && HOST_KBUILD="$TESTBED_DIR/buildroot.sh run $BUILDROOT $stage.src"
 	pre=PVX_STAGE_${lane^^}
 	if [ -n "${!pre:-}" ]; then
 		stage=${!pre}
@@ -90,7 +100,7 @@ for lane in $LANES; do
 	# L2 always runs the stock kernel, so guest drivers build against it.
 	elif tb_log "$lane: make stage KDIR=$KDIR GUEST_KDIR=$STOCK_KDIR STAGE=$stage"
 		! make -C "$REPO_DIR" stage KDIR="$KDIR" GUEST_KDIR="$STOCK_KDIR" STAGE="$stage" \
-			> "$out/stage.log" 2>&1; then
+			HOST_KBUILD="$HOST_KBUILD" > "$out/stage.log" 2>&1; then
 		tail -40 "$out/stage.log"
 		echo "FAIL $lane/build: make stage failed (log: $out/stage.log)"
 		F=$((F + 1)); continue

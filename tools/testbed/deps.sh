@@ -11,7 +11,9 @@
 # The ABI follows linux-source-6.12's apt candidate so that the stock kernel
 # and the debug lane's source are the same release.
 # Writes $PVX_CACHE/stock.env: KVER KDIR VMLINUZ MODDIR DEBVER; the same
-# for Debian 12's 6.1 in stock61.env with --stock61 (or PVX_LANES=stock61).
+# for Debian 12's 6.1 in stock61.env with --stock61 (or PVX_LANES=stock61),
+# and for trixie-backports' 7.3 in stock73.env with --stock73 (or
+# PVX_LANES=stock73), which also names the gcc-14 build root (BUILDROOT).
 set -euo pipefail
 # shellcheck source=tools/testbed/common.sh
 . "$(dirname "$0")/common.sh"
@@ -111,6 +113,79 @@ if [ "${1:-}" = --stock61 ] || [[ " ${PVX_LANES:-} " == *" stock61 "* ]]; then
 	[ -n "$DEBVER61" ] && [ "$DEBVER61" != "(none)" ] || tb_die "no candidate for linux-image-$ABI61-unsigned"
 	tb_log "Debian 12 kernel $DEBVER61 -> ABI $ABI61 (stock61 lane)"
 	stock_lane stock61 "$ABI61" "$DEBVER61"
+fi
+
+# The stock73 lane (trixie-backports' 7.3, built with gcc-14), only when
+# asked for (PVX_LANES names it, or deps.sh --stock73).  apt reads trixie
+# and trixie-backports through a configuration of its own under the cache,
+# as for the QEMU below: the system's sources and its package state stay
+# as they are.  The kernel's packages are unpacked, not installed (the
+# image and modules into $PVX_CACHE/stock-<abi>/, merged /usr); the
+# headers package needs gcc-14, so it is installed in the build root
+# (buildroot.sh), a trixie chroot in which the host modules are built.
+stock73_lane() {
+	local apt_dir=$PVX_CACHE/apt-trixie abi debver imgdir root tmp t0 tr
+	local -a tx
+	t0=$(date +%s)
+	ensure_pkgs mmdebstrap
+	mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+	cat > "$apt_dir/parts/trixie.sources" <<EOT
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie trixie-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOT
+	tx=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt_dir/parts"
+		-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+		-o Dir::State::status=/dev/null -o Dir::Etc::Preferences=/dev/null
+		-o Dir::Etc::PreferencesParts=/dev/null)
+	[ -z "$SUDO" ] && tx+=(-o APT::Sandbox::User=root)
+	$SUDO apt-get "${tx[@]}" update -qq || tb_die "trixie-backports unreachable"
+	# the newest 7.3 flavour amd64 of trixie-backports
+	abi=$(apt-cache "${tx[@]}" search --names-only '^linux-headers-7\.3\.[0-9]+\+deb13-amd64$' |
+		awk '{print $1}' | sed 's/^linux-headers-//' | sort -V | tail -n1)
+	[ -n "$abi" ] || tb_die "trixie-backports has no linux-headers-7.3.*-amd64"
+	debver=$(apt-cache "${tx[@]}" policy "linux-headers-$abi" | awk '/Candidate:/ {print $2}')
+	tb_log "trixie-backports kernel $debver -> ABI $abi (stock73 lane)"
+
+	imgdir=$PVX_CACHE/stock-$abi
+	if [ ! -f "$imgdir/.pvx-complete" ]; then
+		tb_log "fetching linux-binary-unsigned-$abi, linux-modules-$abi into $imgdir"
+		tmp=$(mktemp -d "$PVX_CACHE/dl.XXXXXX")
+		(cd "$tmp" && apt-get "${tx[@]}" download -qq "linux-binary-unsigned-$abi=$debver" \
+			"linux-modules-$abi=$debver" "linux-base-$abi=$debver") ||
+			tb_die "cannot download the 7.3 kernel"
+		rm -rf "$imgdir"
+		mkdir -p "$imgdir"
+		for d in "$tmp"/*.deb; do dpkg-deb -x "$d" "$imgdir"; done
+		rm -rf "$tmp"
+		# merged /usr: modprobe -d and depmod -b look in lib/modules
+		[ -e "$imgdir/lib" ] || ln -s usr/lib "$imgdir/lib"
+		depmod -b "$imgdir" "$abi"
+		touch "$imgdir/.pvx-complete"
+	fi
+	[ -f "$imgdir/usr/lib/modules/$abi/vmlinuz.unsigned" ] || tb_die "no 7.3 vmlinuz in $imgdir"
+
+	root=$PVX_CACHE/buildroot-trixie-$abi
+	tr=$(date +%s)
+	"$TESTBED_DIR/buildroot.sh" create "$root" "linux-headers-$abi=$debver" ||
+		tb_die "build root $root failed"
+	[ -f "$root/usr/src/linux-headers-$abi/Module.symvers" ] || tb_die "$root: no 7.3 headers"
+	tb_log "stock73: build root $(( $(date +%s) - tr ))s, lane $(( $(date +%s) - t0 ))s"
+
+	cat > "$PVX_CACHE/stock73.env.tmp" <<EOT
+KVER=$abi
+DEBVER=$debver
+KDIR=$root/usr/src/linux-headers-$abi
+VMLINUZ=$imgdir/usr/lib/modules/$abi/vmlinuz.unsigned
+MODDIR=$imgdir
+BUILDROOT=$root
+EOT
+	mv "$PVX_CACHE/stock73.env.tmp" "$PVX_CACHE/stock73.env"
+}
+if [ "${1:-}" = --stock73 ] || [[ " ${PVX_LANES:-} " == *" stock73 "* ]]; then
+	stock73_lane
 fi
 
 # L0's QEMU, the one that emulates L1: bookworm-backports' (QEMU 10),

@@ -2,7 +2,7 @@
 # Boot one L1 VM (QEMU TCG, -cpu max: nested AMD SVM) with a busybox
 # initramfs that loads KVM + pvx_host.ko and runs the staged tests.
 #
-# usage: run-l1.sh --lane stock|stock61|debug [--stage DIR] [--tests "a b"] [--l2]
+# usage: run-l1.sh --lane stock|stock61|stock73|debug [--stage DIR] [--tests "a b"] [--l2]
 #                  [--l2-stage DIR] [--out DIR] [--timeout SEC]
 #   --stage     staged artifacts (default $PVX_STAGE), see README.md
 #   --tests     programs to run, paths relative to the stage (or l1/<script>
@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
 	*) tb_die "unknown argument: $1" ;;
 	esac
 done
-case $LANE in stock|stock61|debug) ;; *) tb_die "--lane stock|stock61|debug required" ;; esac
+case $LANE in stock|stock61|stock73|debug) ;; *) tb_die "--lane stock|stock61|stock73|debug required" ;; esac
 [ -n "$STAGE" ] && [ -d "$STAGE" ] || tb_die "no stage dir (--stage or PVX_STAGE)"
 STAGE=$(cd "$STAGE" && pwd)
 L2STAGE=${L2STAGE:-$STAGE}
@@ -68,6 +68,8 @@ if [ "$L2" = 1 ]; then
 fi
 
 SYSMAP=$MODDIR/boot/System.map-$KVER
+# (7.3's packages keep it beside the modules)
+[ -f "$SYSMAP" ] || SYSMAP=$MODDIR/lib/modules/$KVER/System.map
 [ -f "$SYSMAP" ] || SYSMAP=$(dirname "$VMLINUZ")/../../../System.map
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)

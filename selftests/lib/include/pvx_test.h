@@ -366,6 +366,12 @@ void vm_get_dirty_log(struct vm *vm, int slot, void *bitmap);
 /* Opens /dev/pvx; a missing node is a test failure, diagnosed here. */
 int pvx_open(void);
 /* pvx_open(), and bails out unless the host offers all of @features. */
+/*
+ * What pvx_host refuses on Linux 7.3, whose KVM exports what these need
+ * only to kvm-amd and kvm-intel (Documentation/design.rst, Kernels).
+ */
+#define PVX_REFUSED_73	(PVX_F_TIMER | PVX_F_SPLIT | PVX_F_BALLOON | \
+			 PVX_F_MSR_BATCH | PVX_F_DOORBELL)
 int pvx_open_features(uint64_t features);
 /* The ioctl itself, 0 or -errno: for requests a test builds by hand. */
 int pvx_ioctl_raw(int pvx_fd, unsigned long req, void *arg);
