@@ -113,9 +113,12 @@ for lane in $LANES; do
 			--timeout 1100
 		tb_log "$lane: L2 smoke in its own L1 $(( $(date +%s) - te ))s; logs in $out-l2"
 		# L2 served nothing (no pvx host; no features): drivers refuse.
+		# Then, in the same L1, the lock hints on the kernel's own
+		# spinlocks (l2-lock.sh: a 4-vCPU L2, 4 torture runs of 3 s).
 		tr=$(date +%s)
 		boot "$lane-l2-refuse" "$out-l2-refuse" --lane "$lane" \
-			--stage "$stage" "${L2ARG[@]}" --tests l1/l2-refuse.sh
+			--stage "$stage" "${L2ARG[@]}" \
+			--tests "l1/l2-refuse.sh l1/l2-lock.sh" --timeout 900
 		tb_log "$lane: L2 served nothing, in its own L1 $(( $(date +%s) - tr ))s; logs in $out-l2-refuse"
 		# The host stops serving L2 and serves it again (detach, rmmod).
 		tr=$(date +%s)
