@@ -17,6 +17,7 @@ l2k_actions() {
 	marks=$(grep -cE "${L2K_RE}(begin|end) " "$H/run/l2.log" 2>/dev/null)
 	while [ "${marks:-0}" -gt $l2k_seen ]; do
 		l2k_seen=$((l2k_seen + 1))
+		# shellcheck disable=SC2046 # "begin TAG": two words
 		set -- "$1" $(grep -E "${L2K_RE}(begin|end) " "$H/run/l2.log" |
 			sed -n "${l2k_seen}p" | sed 's/.*PVX-L2-LOCK: //' | tr -d '\r')
 		l2k_counters "$1" > "/tmp/l2-lock-$2-$3.txt"
@@ -69,9 +70,10 @@ l2k_results() {
 	done
 	# pvx_spinlock: exact holder, yields, halts and kicks (counts only)
 	tr -d '\r' < "$H/run/l2.log" | sed -n "s/^${L2K_RE}pvx_spinlock /# pvx_spinlock /p"
-	n=$(tr -d '\r' < "$H/run/l2.log" | grep "^${L2K_RE}pvx_spinlock [0-9]*: .*acquisitions" | grep -c 'lost updates 0,')
-	[ "$n" -ge 1 ] && [ "$n" = "$(tr -d '\r' < "$H/run/l2.log" | grep -c "^${L2K_RE}pvx_spinlock [0-9]*: .*acquisitions")" ]
-	res $? "l2 lock: pvx_spinlock (yield, halt, kick) ran without a lost update ($n runs)"
+	# (not $n: res's counter)
+	sl=$(tr -d '\r' < "$H/run/l2.log" | grep "^${L2K_RE}pvx_spinlock [0-9]*: .*acquisitions" | grep -c 'lost updates 0,')
+	[ "$sl" -ge 1 ] && [ "$sl" = "$(tr -d '\r' < "$H/run/l2.log" | grep -c "^${L2K_RE}pvx_spinlock [0-9]*: .*acquisitions")" ]
+	res $? "l2 lock: pvx_spinlock (yield, halt, kick) ran without a lost update ($sl runs)"
 	grep -q "${L2K_RE}pvx_lockhint unloaded" "$H/run/l2.log"
 	res $? "l2 lock: pvx_lockhint unloads"
 }
