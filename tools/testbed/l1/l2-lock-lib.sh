@@ -53,11 +53,17 @@ l2k_results() {
 		set -- $d
 		case $t in
 		stock*)
-			[ "$1" = 0 ]; res $? "l2 lock $t: without pvx_lockhint no lock-wait hypercall ($1)" ;;
+			# The guest's word (no stats of pvx_lockhint after the
+			# run); the host's count, which L1 reads when it sees
+			# L2's marks, a second or more late, is printed above.
+			! tr -d '\r' < "$H/run/l2.log" | grep -q "^${L2K_RE}guest $t:"
+			res $? "l2 lock $t: pvx_lockhint not loaded (host counted $1 lock waits meanwhile)" ;;
 		lockhint[4-9]*)
 			[ "$1" -gt 0 ] && [ "$2" -gt 0 ]
 			res $? "l2 lock $t: lock-wait hypercalls arrived ($1) and boosts were done ($2)"
-			[ $(($2 + $3 + $4)) = "$1" ]
+			# a call in flight at either snapshot: one each way
+			d=$(($1 - $2 - $3 - $4))
+			[ $d -ge -2 ] && [ $d -le 2 ]
 			res $? "l2 lock $t: each wait boosted ($2), refused ($3) or found none ($4)" ;;
 		esac
 	done
