@@ -132,6 +132,8 @@ static int __init pvx_locktorture_init(void)
 		after.slowpaths - before.slowpaths, after.yields - before.yields,
 		after.yields_refused - before.yields_refused, threads,
 		threads ? fewest : 0);
+	pr_info("waiters halted %llu, kicked %llu\n",
+		after.halts - before.halts, after.kicks - before.kicks);
 out:
 	kfree(pvx_lt_threads);
 	kfree(pvx_lt_locks);

@@ -132,6 +132,20 @@ struct pvx_yield_state {
 	atomic64_t results[PVX_YIELD_NR_RESULTS];
 };
 
+/* yield_rate_hz: PVX_HC_YIELD_TO's and PVX_HC_LOCK_WAIT's budget. */
+unsigned int pvx_yield_rate_hz(void);
+
+/* PVX_HC_LOCK_WAIT (pvx_lockhint.c), by what a call did. */
+struct pvx_lockhint_state {
+	unsigned long last;	/* vCPU index boosted last: round robin */
+	atomic64_t waits;
+	atomic64_t boosts;
+	atomic64_t refused;
+	atomic64_t none;
+	atomic64_t zero_count;
+	atomic64_t unreadable;
+};
+
 struct pvx_balloon {
 	struct mutex lock;
 	struct rb_root_cached ranges;	/* interval tree, in gfns */
@@ -177,6 +191,7 @@ struct pvx_vcpu {
 	u32 split_epoch;		/* bumped when the vCPU is reset */
 	ktime_t timer_armed;		/* the deadline armed last */
 	ktime_t timer_last;		/* the last one that expired */
+	u64 lockhint_gpa;		/* its preempt count; 0: none */
 };
 
 /*
@@ -257,6 +272,7 @@ struct pvx_vm {
 	char kvm_stats_id[PVX_STATS_NAME_SIZE];
 	struct pvx_counter hc[PVX_HC_COUNT];
 	struct pvx_yield_state yield;
+	struct pvx_lockhint_state lockhint;
 	struct pvx_rate prefault_rate;
 	atomic64_t prefault_limited;	/* calls refused by prefault_rate */
 	struct xarray vcpus;	/* struct pvx_vcpu, by KVM's vcpu index */

@@ -211,6 +211,8 @@ void pvx_vcpu_apic_reset(struct kvm_vcpu *vcpu)
 		goto out;
 	pv = xa_load(&vm->vcpus, pvx_compat_vcpu_idx(vcpu));
 	if (pv) {
+		/* The new guest has not said where its count is. */
+		WRITE_ONCE(pv->lockhint_gpa, 0);
 		pvx_timer_vcpu_reset(pv);
 		pvx_split_vcpu_reset(pv);
 	}
@@ -526,6 +528,12 @@ static void pvx_vm_fill_stats(const struct pvx_vm *vm, struct pvx_vm_stats *st)
 		st->yield[i] = atomic64_read(&vm->yield.results[i]);
 	st->timers_fired = atomic64_read(&vm->timers_fired);
 	st->prefault_limited = atomic64_read(&vm->prefault_limited);
+	st->lock_waits = atomic64_read(&vm->lockhint.waits);
+	st->lock_boosts = atomic64_read(&vm->lockhint.boosts);
+	st->lock_refused = atomic64_read(&vm->lockhint.refused);
+	st->lock_none = atomic64_read(&vm->lockhint.none);
+	st->lock_zero_count = atomic64_read(&vm->lockhint.zero_count);
+	st->lock_unreadable = atomic64_read(&vm->lockhint.unreadable);
 	/* Without the balloon's mutex: a snapshot under a spinlock. */
 	st->balloon_pages = READ_ONCE(vm->balloon.pages);
 	st->balloon_target = READ_ONCE(vm->balloon.target);

@@ -20,6 +20,11 @@ module_param(yield_rate_hz, uint, 0644);
 MODULE_PARM_DESC(yield_rate_hz,
 		 "Directed yields per second and VM, at most (0: no limit)");
 
+unsigned int pvx_yield_rate_hz(void)
+{
+	return READ_ONCE(yield_rate_hz);
+}
+
 /* inflight_test: a yield still asleep in the host at rmmod or SIGKILL. */
 PVX_TEST_HOLD_KNOB(test_yield_hold, "hold directed yields asleep");
 
@@ -49,7 +54,7 @@ static long pvx_yield_to(struct pvx_call *call)
 
 	if (!pvx_compat_vcpu_preempted(target))
 		return pvx_yield_result(call->vm, PVX_YIELD_NOT_PREEMPTED);
-	if (!pvx_rate_take(&call->vm->yield.rate, READ_ONCE(yield_rate_hz)))
+	if (!pvx_rate_take(&call->vm->yield.rate, pvx_yield_rate_hz()))
 		return pvx_yield_result(call->vm, PVX_YIELD_RATE_LIMITED);
 	if (pvx_compat_yield_to(target) <= 0)
 		return pvx_yield_result(call->vm, PVX_YIELD_DECLINED);

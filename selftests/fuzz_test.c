@@ -110,7 +110,7 @@ static const uint8_t kind_size[K_KINDS] = {
 	[K_IOUNMAP] = sizeof(struct pvx_iommu_unmap),
 };
 
-#define NR_PVX_SVC		14
+#define NR_PVX_SVC		16
 #define SVC_UNASSIGNED		NR_PVX_SVC	/* pvx range, no service */
 #define SVC_KVM			(NR_PVX_SVC + 1)	/* 0..15 */
 #define SVC_OTHER		(NR_PVX_SVC + 2)	/* anything else */
@@ -120,7 +120,8 @@ static const char *const svc_name[NR_SVC] = {
 	"PROBE", "YIELD_TO", "SET_VECTOR", "TIMER_SET", "MSR_BATCH",
 	"PREFAULT_WRITE", "COPY_PAGES", "SPLIT_COLLECT", "DOORBELL",
 	"BALLOON_INFLATE", "BALLOON_DEFLATE", "BALLOON_STATS", "IOMMU_MAP",
-	"IOMMU_UNMAP", "pvx-unassigned", "kvm-0..15", "other-numbers",
+	"IOMMU_UNMAP", "LOCKHINT_SET", "LOCK_WAIT", "pvx-unassigned",
+	"kvm-0..15", "other-numbers",
 };
 
 static const uint8_t svc_kind[NR_PVX_SVC] = {
@@ -661,6 +662,15 @@ static void fz_gen(struct fz_ctx *c, struct fz_call *call)
 			call->a[1] = rng_below(r, 4) ? 0 : rng_below(r, 2) ?
 				     PVX_TIMER_CANCEL : rng_next(r);
 			break;
+		case 14:	/* LOCKHINT_SET: a count the host only reads */
+		case 15:	/* LOCK_WAIT: no address */
+			call->a[0] = svc == 15 ? 0 : fz_wgpa(r, c->is32, false);
+			if (rng_below(r, 4))
+				call->a[0] &= ~3ULL;
+			for (i = 1; i < 4; i++)
+				if (rng_below(r, 4))
+					call->a[i] = 0;
+			break;
 		}
 		/* at CPL 3, pointed where a write would be seen */
 		if (c->cpl3 && (svc == 0 || svc == 11))
@@ -715,7 +725,7 @@ static void fz_mutate(struct fz_ctx *c, struct fz_call *call)
 	static const uint8_t same[NR_PVX_SVC] = {
 		[0] = 11, [11] = 0, [1] = 2, [2] = 3, [3] = 7, [7] = 1,
 		[5] = 9, [9] = 10, [10] = 5, [4] = 4, [6] = 6, [8] = 8,
-		[12] = 12, [13] = 13,
+		[12] = 12, [13] = 13, [14] = 14, [15] = 15,
 	};
 	uint64_t *r = &c->st->rng;
 	uint64_t x = rng_next(r), y = x >> 8;
@@ -823,6 +833,11 @@ static bool fz_allowed(const struct fz_call *call, int64_t r, bool cpl3)
 			return ret <= 1;
 		case 7:
 			return ret <= 64;
+		case 14:
+			return ret == 0;
+		case 15:
+			return PVX_LOCK_WAIT_CODE(ret) <= PVX_LOCK_WAIT_REFUSED &&
+			       PVX_LOCK_WAIT_VCPU(ret) < 1024;
 		default:
 			/* list calls: entries completed, at most the count */
 			return call->a[1] <= 0xffffffffULL && ret <= call->a[1];

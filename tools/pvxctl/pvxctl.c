@@ -73,6 +73,7 @@ static const struct feature {
 	{ "doorbell", PVX_F_DOORBELL, "ioeventfd doorbells by hypercall" },
 	{ "balloon", PVX_F_BALLOON, "balloon by page ranges" },
 	{ "iommu", PVX_F_IOMMU, "IOMMU mappings for a passed-through device" },
+	{ "lockhint", PVX_F_LOCKHINT, "yield to preempted vCPUs in a critical section" },
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -851,6 +852,13 @@ static void print_table(const struct args *a, const struct pvxdev_stats *st)
 		printf("\n  timers fired: %" PRIu64 "\n", vm->timers_fired);
 		printf("  prefault calls over the budget: %" PRIu64 "\n",
 		       vm->prefault_limited);
+		printf("  lock waits: %" PRIu64 " boosted %" PRIu64
+		       " refused %" PRIu64 " none %" PRIu64
+		       "; passed over: count zero %" PRIu64
+		       " unreadable %" PRIu64 "\n",
+		       vm->lock_waits, vm->lock_boosts, vm->lock_refused,
+		       vm->lock_none, vm->lock_zero_count,
+		       vm->lock_unreadable);
 		printf("  balloon: %" PRIu64 " pages", vm->balloon_pages);
 		if (!vm->has_balloon_target)
 			printf(", no target\n");
@@ -899,6 +907,16 @@ static struct json_object *vm_json(const struct pvxdev_vm *vm)
 			       json_object_new_uint64(vm->timers_fired));
 	json_object_object_add(o, "prefault_limited",
 			       json_object_new_uint64(vm->prefault_limited));
+	y = json_object_new_object();
+	json_object_object_add(y, "waits", json_object_new_uint64(vm->lock_waits));
+	json_object_object_add(y, "boosted", json_object_new_uint64(vm->lock_boosts));
+	json_object_object_add(y, "refused", json_object_new_uint64(vm->lock_refused));
+	json_object_object_add(y, "none", json_object_new_uint64(vm->lock_none));
+	json_object_object_add(y, "zero_count",
+			       json_object_new_uint64(vm->lock_zero_count));
+	json_object_object_add(y, "unreadable",
+			       json_object_new_uint64(vm->lock_unreadable));
+	json_object_object_add(o, "lock_waits", y);
 	json_object_object_add(o, "balloon_pages",
 			       json_object_new_uint64(vm->balloon_pages));
 	/* No target: JSON null, not the all-ones marker. */

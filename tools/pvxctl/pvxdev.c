@@ -93,6 +93,12 @@ static void pvxdev_decode_vm(struct pvxdev_vm *out,
 	out->guest_resets = in->guest_resets;
 	out->split_inflight = in->split_inflight;
 	out->prefault_limited = in->prefault_limited;
+	out->lock_waits = in->lock_waits;
+	out->lock_boosts = in->lock_boosts;
+	out->lock_refused = in->lock_refused;
+	out->lock_none = in->lock_none;
+	out->lock_zero_count = in->lock_zero_count;
+	out->lock_unreadable = in->lock_unreadable;
 	out->has_balloon_target = in->balloon_target != PVX_BALLOON_NO_TARGET;
 	out->balloon_target = in->balloon_target;
 	out->iommu_pages = in->iommu_pages;

@@ -38,6 +38,11 @@ struct pvxdev_vm {
 	uint64_t guest_resets;
 	uint64_t split_inflight;
 	uint64_t prefault_limited;	/* PREFAULT_WRITE calls over the budget */
+	/* LOCK_WAIT calls: all, boosted, refused, no candidate; candidates
+	 * passed over: count zero, count unreadable.
+	 */
+	uint64_t lock_waits, lock_boosts, lock_refused, lock_none;
+	uint64_t lock_zero_count, lock_unreadable;
 };
 
 struct pvxdev_stats {

@@ -164,7 +164,7 @@ feat 0x1ff 'yield_to,timer,msr_batch,prefault,copy_pages,split,doorbell,balloon,
 feat 0 'none \(0\)'
 feat none 'none \(0\)'
 feat timer,0x100 'timer,iommu \(0x102\)'
-feat 0x200 '0x200 \(0x200\)'
+feat 0x400 '0x400 \(0x400\)'
 feat all 'all pvx_host offers'
 run attach --dry-run --pid $$
 [ $rc = 1 ] && out_has '^dry run: features all pvx_host offers, max-list pvx_host.s default'
@@ -197,7 +197,7 @@ if [ ! -x "$FAKE" ]; then
 	skip "table, JSON and --watch output" "no $FAKE (make -C tools/pvxctl pvxctl-fake)"
 else
 	runfake stats
-	[ $rc = 0 ] && out_has '^vm 1 \(kvm-100\) features yield_to,timer,msr_batch,prefault,copy_pages,split,doorbell,balloon,iommu max-list 256$' &&
+	[ $rc = 0 ] && out_has '^vm 1 \(kvm-100\) features yield_to,timer,msr_batch,prefault,copy_pages,split,doorbell,balloon,iommu,lockhint max-list 256$' &&
 		out_has '^vm 2 \(kvm-200\) features yield_to,timer,0x10000000000 max-list 64$'
 	ok $? "stats: features by name in the vm lines, unknown bits in hex"
 	bells=$(awk '$1 == "doorbell" { print $2; exit }' "$tmp/out")
@@ -221,11 +221,11 @@ else
 	runfake stats --json
 	[ $rc = 0 ] && json_ok && json_expr 'd["schema"] == 3 and d["abi"]["sizes_from"] == "pvxctl" and "%d %d" % (d["abi"]["vm_record_size"], d["abi"]["stats_size"]) == "'"$rsize"'"'
 	ok $? "stats --json: schema 3, the record sizes ($rsize)"
-	json_expr 'd["vms"][0]["features"][0] == "yield_to" and d["vms"][0]["features_mask"] == 0x1ff and d["vms"][0]["pid"] == 100 and d["vms"][1]["features"] == ["yield_to", "timer", "0x10000000000"]'
+	json_expr 'd["vms"][0]["features"][0] == "yield_to" and d["vms"][0]["features_mask"] == 0x3ff and d["vms"][0]["pid"] == 100 and d["vms"][1]["features"] == ["yield_to", "timer", "0x10000000000"]'
 	ok $? "stats --json: features by name, the mask, the pid"
 	json_expr 'd["vms"][0]["hypercalls"]["doorbell"] == {"calls": 42, "errors": 1} and d["vms"][0]["balloon_target"] == 65536 and d["vms"][1]["balloon_target"] is None and d["vms"][0]["prefault_limited"] == 3 and d["attached"] == 2 and d["live"] == 3'
 	ok $? "stats --json: counters, null balloon target"
-	json_expr 'sorted(k for k in d["vms"][0]["hypercalls"] if not k.startswith("0x")) == sorted(["probe", "yield_to", "set_vector", "timer_set", "msr_batch", "prefault_write", "copy_pages", "split_collect", "doorbell", "balloon_inflate", "balloon_deflate", "balloon_stats", "iommu_map", "iommu_unmap"])'
+	json_expr 'sorted(k for k in d["vms"][0]["hypercalls"] if not k.startswith("0x")) == sorted(["probe", "yield_to", "set_vector", "timer_set", "msr_batch", "prefault_write", "copy_pages", "split_collect", "doorbell", "balloon_inflate", "balloon_deflate", "balloon_stats", "iommu_map", "iommu_unmap", "lockhint_set", "lock_wait"])'
 	ok $? "stats --json: every hypercall by the name <linux/pvx_para.h> gives it"
 
 	runfake stats --watch --interval 0.05 --count 3
@@ -248,13 +248,13 @@ else
 	done
 
 	runfake features
-	[ $rc = 0 ] && out_has '^yield_to,timer,msr_batch,prefault,copy_pages,split,doorbell,balloon,iommu$'
+	[ $rc = 0 ] && out_has '^yield_to,timer,msr_batch,prefault,copy_pages,split,doorbell,balloon,iommu,lockhint$'
 	ok $? "features: names"
 	runfake features --mask
-	[ $rc = 0 ] && out_has '^0x1ff$'
+	[ $rc = 0 ] && out_has '^0x3ff$'
 	ok $? "features --mask: the mask"
 	runfake features --json
-	[ $rc = 0 ] && json_expr 'd["features_mask"] == 0x1ff and len(d["features"]) == 9'
+	[ $rc = 0 ] && json_expr 'd["features_mask"] == 0x3ff and len(d["features"]) == 10'
 	ok $? "features --json"
 	runfake balloon --pid 100 --target-mb 256
 	[ $rc = 0 ] && out_has '^vm 1: balloon target [0-9]+ pages, guest notified$'

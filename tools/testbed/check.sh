@@ -77,7 +77,7 @@ for lane in $LANES; do
 	tl=$(date +%s)
 	out=$PVX_CACHE/out/$lane
 	stage=$PVX_CACHE/stage/$lane
-	rm -rf "$out" "$out-l2" "$out-l2-refuse" "$out-l2-life" "$out-iommu" "$out-fuzz" "$out"*.hung?; mkdir -p "$out"
+	rm -rf "$out" "$out-l2" "$out-l2-refuse" "$out-l2-lock" "$out-l2-life" "$out-iommu" "$out-fuzz" "$out"*.hung?; mkdir -p "$out"
 	if [ "$lane" = debug ]; then
 		tb_log "debug: building/reusing the debug kernel (log: $out/debug-kernel.log; cold: 20-40 min)"
 		if ! "$TESTBED_DIR/debug-kernel.sh" > "$out/debug-kernel.log" 2>&1; then
@@ -130,6 +130,13 @@ for lane in $LANES; do
 			--lane "$lane" --stage "$stage" "${L2ARG[@]}" \
 			--tests "l1/l2-refuse.sh l1/l2-migrate.sh" --timeout 1200
 		tb_log "$lane: L2 served nothing, and migrated, in its own L1 $(( $(date +%s) - tr ))s; logs in $out-l2-refuse"
+		# The lock hints on the kernel's own spinlocks (l2-lock.sh: a
+		# 4-vCPU L2, 4 torture runs of 3 s), in an L1 of its own.
+		tr=$(date +%s)
+		boot "$lane-l2-lock" "$out-l2-lock" --lane "$lane" \
+			--stage "$stage" "${L2ARG[@]}" --tests l1/l2-lock.sh \
+			--timeout 900
+		tb_log "$lane: L2 lock hints, in its own L1 $(( $(date +%s) - tr ))s; logs in $out-l2-lock"
 		# The host stops serving L2 and serves it again (detach, rmmod).
 		tr=$(date +%s)
 		# L2's two boots and its rounds (fio, 5 host changes): 5-8 min.

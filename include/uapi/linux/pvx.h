@@ -65,6 +65,13 @@ struct pvx_vm_stats {
 	__u64 iommu_pages;	/* mapped for the VM's device now (PVX_HC_IOMMU_MAP) */
 	/* Revision 2 (struct pvx_stats.record_size): */
 	__u64 prefault_limited;	/* PVX_HC_PREFAULT_WRITE calls refused: prefault_rate_hz */
+	/* Revision 3: PVX_HC_LOCK_WAIT. */
+	__u64 lock_waits;	/* calls */
+	__u64 lock_boosts;	/* ... that boosted a vCPU */
+	__u64 lock_refused;	/* ... that found one, rate limited or declined */
+	__u64 lock_none;	/* ... that found no candidate */
+	__u64 lock_zero_count;	/* preempted vCPUs passed over: count zero */
+	__u64 lock_unreadable;	/* preempted vCPUs passed over: count unreadable */
 };
 
 /* struct pvx_vm_stats up to iommu_pages: what record_size 0 asks for. */

@@ -64,6 +64,7 @@
 #define PVX_F_DOORBELL		_BITULL(6)
 #define PVX_F_BALLOON		_BITULL(7)
 #define PVX_F_IOMMU		_BITULL(8)
+#define PVX_F_LOCKHINT		_BITULL(9)
 
 /*
  * The hypercalls, one line each, in number order:
@@ -95,7 +96,9 @@
 	HC(BALLOON_DEFLATE,	balloon_deflate,	10, PVX_F_BALLOON)	\
 	HC(BALLOON_STATS,	balloon_stats,		11, PVX_F_BALLOON)	\
 	HC(IOMMU_MAP,		iommu_map,		12, PVX_F_IOMMU)	\
-	HC(IOMMU_UNMAP,		iommu_unmap,		13, PVX_F_IOMMU)
+	HC(IOMMU_UNMAP,		iommu_unmap,		13, PVX_F_IOMMU)	\
+	HC(LOCKHINT_SET,	lockhint_set,		14, PVX_F_LOCKHINT)	\
+	HC(LOCK_WAIT,		lock_wait,		15, PVX_F_LOCKHINT)
 
 /* PVX_HC_PROBE, PVX_HC_YIELD_TO, ... */
 #define __PVX_HC_NR(NAME, name, nr, ...) \
@@ -158,6 +161,34 @@ struct pvx_probe_info {
 #define PVX_YIELD_DECLINED	2	/* the host scheduler declined */
 #define PVX_YIELD_RATE_LIMITED	3	/* this VM's yield budget is spent */
 #define PVX_YIELD_NR_RESULTS	4
+
+/*
+ * Lock hints for the guest kernel's own spinlocks, whose lock word names
+ * no holder (x86's qspinlock).
+ *
+ * PVX_HC_LOCKHINT_SET(count_gpa, 0, 0, 0): the guest-physical address of
+ * the calling vCPU's preempt count, a 32-bit word the guest keeps
+ * non-zero while the vCPU may hold a spinlock (bit 31 is ignored: x86
+ * keeps an inverted NEED_RESCHED there).  4-byte aligned, in guest RAM
+ * (-PVX_EINVAL, -PVX_EFAULT otherwise); 0 forgets it.  A guest reset
+ * forgets it too.
+ *
+ * PVX_HC_LOCK_WAIT(0, 0, 0, 0): the calling vCPU is about to halt in a
+ * spinlock's slow path.  The host looks, round robin, for another vCPU of
+ * this VM that is preempted (runnable, not running) and whose registered
+ * count reads non-zero now, and gives it the caller's time, under the
+ * VM's yield budget (as PVX_HC_YIELD_TO).  A heuristic: a non-zero count
+ * says "not preemptible now", not "holds the lock this vCPU waits for".
+ * The result's low byte is a PVX_LOCK_WAIT_* code, bits 8 and up the id
+ * of the vCPU boosted or refused.  The guest halts as before in every
+ * case.
+ */
+#define PVX_LOCK_WAIT_BOOSTED	0	/* a candidate was boosted */
+#define PVX_LOCK_WAIT_NONE	1	/* no preempted vCPU with a non-zero count */
+#define PVX_LOCK_WAIT_REFUSED	2	/* one found; rate limited or scheduler declined */
+#define PVX_LOCK_WAIT_CODE(r)	((r) & 0xff)
+#define PVX_LOCK_WAIT_VCPU(r)	((r) >> 8)
+#define PVX_PREEMPT_COUNT_MASK	0x7fffffffU
 
 /*
  * PVX_HC_SET_VECTOR(vector, 0, 0, 0): the calling vCPU's notification

@@ -45,15 +45,23 @@ mkfifo $H/run/l2mon.in $H/run/l2mon.out
 # PVX_L2_MODE: smoke (default), or life (l2-life.sh): an L2 that only
 # runs the lifecycle test, without the virtio devices and the balloon.
 MODE=${PVX_L2_MODE:-smoke}
+L2_PIN=
 # pvx_virtio's disk, network and ack channel ($L2V_QEMU_ARGS)
 . /pvx/l1/l2-virtio.sh
 # the lifecycle test's actions (detach, rmmod...), on the same ack channel
 . /pvx/l1/l2-life-lib.sh
+# the lock-hint test's snapshots of pvx's counters (PVX_L2_MODE=lock)
+. /pvx/l1/l2-lock-lib.sh
 # The lifecycle boot resets L2 (system_reset), which -no-reboot would
 # turn into QEMU's exit.
 if [ "$MODE" = life ]; then
 	l2l_setup
 	L2_MEM="-m 384" L2_REBOOT=
+elif [ "$MODE" = lock ]; then
+	L2_MEM="-m 384" L2_REBOOT=-no-reboot L2V_QEMU_ARGS=
+	# Every vCPU thread on one L1 CPU, the overcommit measured (L1
+	# has one CPU today; this keeps it so if it gets more).
+	L2_PIN="taskset -c 0"
 else
 	l2v_setup
 	L2_MEM="-mem-prealloc -m 768" L2_REBOOT=-no-reboot
@@ -91,12 +99,12 @@ l2_sched_sampler() {
 # device (modern virtio-pci, QEMU's ioeventfd on its notify register) is
 # for pvx_kick_test's doorbell.  768 MiB: fio and its libraries (for
 # pvx_virtio's test) take about 90 MiB of the initramfs.
-TMPDIR=/run chroot $H qemu-system-x86_64 -enable-kvm -name l2,debug-threads=on $L2_MEM -cpu "${PVX_L2_CPU:-qemu64}" -M pc -smp "${PVX_L2_SMP:-2}" \
+TMPDIR=/run chroot $H $L2_PIN qemu-system-x86_64 -enable-kvm -name l2,debug-threads=on $L2_MEM -cpu "${PVX_L2_CPU:-qemu64}" -M pc -smp "${PVX_L2_SMP:-2}" \
 	-display none $L2_REBOOT -S \
 	-device virtio-rng-pci,disable-legacy=on \
 	-serial file:/run/l2.log -monitor pipe:/run/l2mon $L2V_QEMU_ARGS \
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" \
-	-append "console=ttyS0 panic=-1 rdinit=/init PVX_L2_MODE=$MODE" \
+	-append "console=ttyS0 panic=-1 rdinit=/init PVX_L2_MODE=$MODE ${PVX_L2_APPEND:-}" \
 	> /tmp/l2-qemu.log 2>&1 &
 qpid=$!
 [ "$MODE" = smoke ] && l2v_sampler $qpid &
@@ -160,6 +168,7 @@ while [ $(( $(date +%s) - start )) -lt $L2_TIMEOUT ] && kill -0 $qpid 2>/dev/nul
 		/pvx/pvxctl balloon --pid $qpid --target-pages 0 2>&1 | sed 's/^/# pvxctl balloon: /'
 	fi
 	l2l_actions $qpid
+	[ "$MODE" = lock ] && l2k_actions $qpid
 	sleep 1
 	now=$(date +%s)
 	if [ $((now - last)) -ge 10 ]; then
@@ -183,8 +192,8 @@ kill $catpid 2>/dev/null
 # "PVX-L2-REFUSE: <module> rc=<insmod's status>: <its kernel lines, |-joined>"
 refuse_results() {
 	tr -d '\r' < $H/run/l2.log | sed -n 's/^PVX-L2-REFUSE: //p' > /tmp/l2-refuse.txt
-	[ "$(wc -l < /tmp/l2-refuse.txt)" = 4 ]
-	res $? "l2 served nothing: a result for each of the 4 drivers"
+	[ "$(wc -l < /tmp/l2-refuse.txt)" = 5 ]
+	res $? "l2 served nothing: a result for each of the 5 drivers"
 	while read -r m rc msg; do
 		rc=${rc#rc=}; rc=${rc%:}
 		one=1
@@ -206,6 +215,9 @@ if [ $refuse = 1 ]; then
 	refuse_results
 elif ! grep -q 'PVX-L2: insmod' $H/run/l2.log 2>/dev/null; then
 	skip "l2 probe" "no l2/*.ko staged or L2 did not get that far"
+elif [ $attached = 1 ] && [ "$MODE" = lock ]; then
+	grep -Eq "$L2_PROBE_RE" $H/run/l2.log; res $? "l2 probe: guest saw the pvx host (/$L2_PROBE_RE/)"
+	l2k_results
 elif [ $attached = 1 ] && [ "$MODE" = life ]; then
 	grep -Eq "$L2_PROBE_RE" $H/run/l2.log; res $? "l2 probe: guest saw the pvx host (/$L2_PROBE_RE/)"
 	nonotify=$(tr -d '\r' < $H/run/l2.log | sed -n 's/^PVX-L2-NONOTIFY: //p')
@@ -246,8 +258,8 @@ fi
 # is one result here; their subtests are the runner's "# " lines and count
 # only through their test's result.  No runner output is a failure.
 tr -d '\r' < $H/run/l2.log 2>/dev/null | sed -n 's/^PVX-KSFT: //p' > /tmp/l2-ksft.log
-if [ $refuse = 1 ] || [ "$MODE" = life ]; then
-	:	# nothing served, or the lifecycle alone: no kselftests run
+if [ $refuse = 1 ] || [ "$MODE" = life ] || [ "$MODE" = lock ]; then
+	:	# nothing served, or the lifecycle or locks alone: no kselftests
 elif ! grep -q '^PVX-L2-KSFT: done' $H/run/l2.log 2>/dev/null; then
 	res 1 "l2 kselftests: the runner's output (no PVX-L2-KSFT: done from L2)"
 else
