@@ -93,6 +93,8 @@
 #define FZ_ROUND		256	/* calls between messages to the host */
 #define FZ_CANARY		0x5aU
 #define FZ_MASKS		(PVX_FEATURES_ALL + 1)
+/* The features are bits 0 to FZ_FEATURE_BITS - 1, none above. */
+#define FZ_FEATURE_BITS		(64 - __builtin_clzll(PVX_FEATURES_ALL))
 
 enum { V_A, V_B, V_USER, V_COMPAT, FZ_VCPUS };
 
@@ -1206,11 +1208,13 @@ static void sleep_us(uint64_t us)
  * The VMM's changes at a fixed pace, not as fast as it can: each costs the
  * debug kernel about 20 ms of the only CPU, and every vCPU faults its pages
  * in again after a memslot change.  Back to back (about 8 attaches and 3.5
- * memslot changes a second) they took a third of the run's calls; at this
- * pace the 512 masks still take about three minutes, with some hundred
- * calls each.
+ * memslot changes a second) they took a third of the run's calls; attached
+ * for 100-300 ms each, 512 masks took about three minutes (0.35 s a mask,
+ * 0.15 s of it the changes), with some hundred calls each.  With 1024
+ * masks (ten features) a mask stays 50-150 ms: about 4.5 minutes, inside
+ * the 360 s box, some fifty calls each.
  */
-#define FZ_HOLD_US		200000	/* attached for 100-300 ms */
+#define FZ_HOLD_US		100000	/* attached for 50-150 ms */
 
 static void *run_vmm(void *arg)
 {
@@ -1227,7 +1231,8 @@ static void *run_vmm(void *arg)
 		/* every mask in turn, now and then one the host lacks */
 		a.features = mask;
 		if (!rng_below(&r, 32))
-			a.features |= 1ULL << (9 + rng_below(&r, 55));
+			a.features |= 1ULL << (FZ_FEATURE_BITS +
+					       rng_below(&r, 64 - FZ_FEATURE_BITS));
 		a.max_list_entries = max_entries[rng_below(&r, ARRAY_SIZE(max_entries))];
 		ret = pvx_ioctl_raw(pvx_fd, PVX_IOC_ATTACH, &a);
 		attach_calls++;
