@@ -45,6 +45,12 @@ struct pvx_lh_cpu {
 static DEFINE_PER_CPU(struct pvx_lh_cpu, pvx_lh_cpu);
 static enum cpuhp_state pvx_lh_cpuhp;
 static bool pvx_lh_hooked;
+/*
+ * Whether the host serves lock hints now.  Without it a wait would cost
+ * an exit that answers -PVX_ENOSYS (detach, host unload): stock pv
+ * qspinlock's own cost, and no more, until the service is back.
+ */
+static bool pvx_lh_served = true;
 
 static void pvx_lh_wait(unsigned long ip, unsigned long parent_ip,
 			struct ftrace_ops *op, struct ftrace_regs *fregs)
@@ -54,9 +60,16 @@ static void pvx_lh_wait(unsigned long ip, unsigned long parent_ip,
 	long ret;
 
 	/* kvm_wait() returns at once in NMI; and the lock may be free now. */
-	if (!READ_ONCE(enable) || in_nmi() || READ_ONCE(*ptr) != val)
+	if (!READ_ONCE(enable) || !READ_ONCE(pvx_lh_served) || in_nmi() ||
+	    READ_ONCE(*ptr) != val)
 		return;
 	ret = kvm_hypercall4(PVX_HC_LOCK_WAIT, 0, 0, 0, 0);
+	/* Withdrawn under us: stop asking until pvx_guest says it is back. */
+	if (ret == -PVX_ENOSYS || ret == -PVX_EOPNOTSUPP) {
+		WRITE_ONCE(pvx_lh_served, false);
+		pvx_service_check();
+		return;
+	}
 	this_cpu_inc(pvx_lh_cpu.waits);
 	if (ret >= 0 && PVX_LOCK_WAIT_CODE(ret) == PVX_LOCK_WAIT_BOOSTED)
 		this_cpu_inc(pvx_lh_cpu.boosted);
@@ -93,10 +106,13 @@ static int pvx_lh_offline(unsigned int cpu)
 static int pvx_lh_service(struct notifier_block *nb, unsigned long action,
 			  void *data)
 {
-	if (action == PVX_SERVICE_UP && *(u64 *)data & PVX_F_LOCKHINT) {
+	if (action == PVX_SERVICE_DOWN) {
+		WRITE_ONCE(pvx_lh_served, false);
+	} else if (action == PVX_SERVICE_UP && *(u64 *)data & PVX_F_LOCKHINT) {
 		cpus_read_lock();
 		on_each_cpu(pvx_lh_set_this_cpu, (void *)1, 1);
 		cpus_read_unlock();
+		WRITE_ONCE(pvx_lh_served, true);
 	}
 	return NOTIFY_OK;
 }
