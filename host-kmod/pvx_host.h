@@ -61,11 +61,17 @@ struct pvx_call {
 	struct pvx_vm *vm;
 	u32 nr;
 	bool op_64_bit;
+	int cpl;
 	unsigned long args[4];
 };
 
-/* Returns a result for RAX: >= 0 on success, -PVX_E* on error. */
+/*
+ * Returns a result for RAX: >= 0 on success, a Linux errno on error,
+ * which dispatch converts (pvx_guest_err()).
+ */
 typedef long (*pvx_hc_fn)(struct pvx_call *call);
+
+long pvx_guest_err(long ret);
 
 struct pvx_split_ops;
 
