@@ -497,13 +497,13 @@ static void pvx_deflate_run(struct pvx_batch *bt)
 
 /* Both discard, and only the calling vCPU may mark the pages dirty. */
 static const struct pvx_split_ops pvx_inflate_ops = {
-	.entry_size = sizeof(struct pvx_gfn_range),
+	PVX_LIST_ENTRY(struct pvx_gfn_range, status),
 	.vcpu_only = true,
 	.run = pvx_inflate_run,
 };
 
 static const struct pvx_split_ops pvx_deflate_ops = {
-	.entry_size = sizeof(struct pvx_gfn_range),
+	PVX_LIST_ENTRY(struct pvx_gfn_range, status),
 	.vcpu_only = true,
 	.run = pvx_deflate_run,
 };

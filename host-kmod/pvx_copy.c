@@ -512,7 +512,7 @@ static void pvx_copy_prepare(struct pvx_batch *b)
 }
 
 static const struct pvx_split_ops pvx_copy_ops = {
-	.entry_size = sizeof(struct pvx_copy_entry),
+	PVX_LIST_ENTRY(struct pvx_copy_entry, status),
 	.run = pvx_copy_run,
 	.prepare = pvx_copy_prepare,
 };

@@ -67,10 +67,18 @@ bool pvx_nr_in_range(unsigned long nr)
 
 int pvx_table_register(struct pvx_table *table, const struct pvx_service *svc)
 {
+	const struct pvx_split_ops *batch;
 	unsigned int slot;
 
 	/* A handler or a batch's ops: one of them, not both. */
 	if (!svc->ops || !svc->ops->handler == !svc->ops->batch)
+		return -EINVAL;
+	/* Every list entry has a status, converted at its write-back. */
+	batch = svc->ops->batch;
+	if (batch && ((batch->status_size != sizeof(s8) &&
+		       batch->status_size != sizeof(s32)) ||
+		      batch->status_offset + batch->status_size >
+		      batch->entry_size))
 		return -EINVAL;
 	if (!pvx_nr_in_range(svc->nr))
 		return -EINVAL;

@@ -22,6 +22,8 @@ static long pvx_test_seven(struct pvx_call *call)
 
 static const struct pvx_split_ops pvx_test_list_ops = {
 	.entry_size = 24,
+	.status_offset = 20,
+	.status_size = 4,
 };
 
 /* Returns its first argument, as a service that fails with it would. */
@@ -95,6 +97,10 @@ static void pvx_test_register_rejects(struct kunit *test)
 	static const struct pvx_service_ops ops_both = {
 		.handler = pvx_test_seven, .batch = &pvx_test_list_ops,
 	};
+	static struct pvx_split_ops bad_status;
+	static const struct pvx_service_ops ops_bad_status = {
+		.batch = &bad_status,
+	};
 	struct pvx_service bad = svc_a;
 	struct pvx_table t = {};
 
@@ -118,6 +124,17 @@ static void pvx_test_register_rejects(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
 	/* A handler and list ops: which one would dispatch call? */
 	bad.ops = &ops_both;
+	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
+
+	/* A list whose statuses dispatch could not find to convert. */
+	bad.ops = &ops_bad_status;
+	bad_status = pvx_test_list_ops;
+	bad_status.status_size = 0;
+	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
+	bad_status.status_size = 8;
+	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
+	bad_status.status_size = 4;
+	bad_status.status_offset = 21;
 	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
 
 	bad.ops = &ops_seven;

@@ -58,7 +58,7 @@ static void pvx_doorbell_run(struct pvx_batch *b)
 }
 
 static const struct pvx_split_ops pvx_doorbell_ops = {
-	.entry_size = sizeof(struct pvx_doorbell),
+	PVX_LIST_ENTRY(struct pvx_doorbell, status),
 	.vcpu_only = true,
 	.run = pvx_doorbell_run,
 };

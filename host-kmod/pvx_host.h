@@ -16,6 +16,7 @@
 #include <linux/rbtree.h>
 #include <linux/xarray.h>
 #include <linux/spinlock.h>
+#include <linux/stddef.h>
 #include <linux/types.h>
 #include <uapi/linux/pvx.h>
 
@@ -112,10 +113,14 @@ long pvx_table_dispatch(const struct pvx_table *table, struct pvx_call *call,
  * without a VM.
  */
 typedef int (*pvx_guest_read_fn)(void *ctx, u64 gpa, void *buf, size_t len);
+typedef int (*pvx_guest_write_fn)(void *ctx, u64 gpa, const void *buf,
+				  size_t len);
 
 int pvx_list_check(u64 gpa, u32 count, size_t entry_size, u32 max_entries);
 int pvx_list_copy_in(pvx_guest_read_fn read, void *ctx, u64 gpa, u32 count,
 		     size_t entry_size, u32 max_entries, void *buf);
+int pvx_list_copy_out(pvx_guest_write_fn write, void *ctx, u64 gpa,
+		      void *list, u32 count, const struct pvx_split_ops *ops);
 
 /* Per-VM state (pvx_vm.c). */
 struct pvx_counter {
@@ -217,6 +222,9 @@ u32 pvx_dirty_take(u32 *budget, u32 want);
 
 struct pvx_split_ops {
 	size_t entry_size;
+	/* Each entry's status, in the guest's ABI once written back. */
+	u16 status_offset;
+	u8 status_size;
 	bool vcpu_only;		/* needs the calling vCPU: never split-phase */
 	void (*run)(struct pvx_batch *b);
 	/*
@@ -228,6 +236,12 @@ struct pvx_split_ops {
 	 */
 	void (*prepare)(struct pvx_batch *b);
 };
+
+/* A list of @type entries whose status is @status: for pvx_split_ops. */
+#define PVX_LIST_ENTRY(type, status)				\
+	.entry_size = sizeof(type),				\
+	.status_offset = offsetof(type, status),		\
+	.status_size = sizeof_field(type, status)
 
 long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops);
 long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,

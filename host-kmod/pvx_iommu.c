@@ -457,13 +457,13 @@ static void pvx_iommu_unmap_run(struct pvx_batch *b)
  * threads (the vCPUs) may map.  Split-phase is refused (vcpu_only).
  */
 static const struct pvx_split_ops pvx_iommu_map_ops = {
-	.entry_size = sizeof(struct pvx_iommu_map),
+	PVX_LIST_ENTRY(struct pvx_iommu_map, status),
 	.vcpu_only = true,
 	.run = pvx_iommu_map_run,
 };
 
 static const struct pvx_split_ops pvx_iommu_unmap_ops = {
-	.entry_size = sizeof(struct pvx_iommu_unmap),
+	PVX_LIST_ENTRY(struct pvx_iommu_unmap, status),
 	.vcpu_only = true,
 	.run = pvx_iommu_unmap_run,
 };

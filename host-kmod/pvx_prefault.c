@@ -115,7 +115,7 @@ static void pvx_prefault_run(struct pvx_batch *b)
 
 /* Nothing to mark dirty: breaking a sharing does not change the data. */
 static const struct pvx_split_ops pvx_prefault_ops = {
-	.entry_size = sizeof(struct pvx_gfn_range),
+	PVX_LIST_ENTRY(struct pvx_gfn_range, status),
 	.run = pvx_prefault_run,
 };
 

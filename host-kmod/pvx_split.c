@@ -335,6 +335,12 @@ err_list:
 	return ret;
 }
 
+static int pvx_guest_list_write(void *call, u64 gpa, const void *buf,
+				size_t len)
+{
+	return pvx_guest_write(call, gpa, buf, len);
+}
+
 long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops)
 {
 	u64 gpa = call->args[0], flags = call->args[2];
@@ -376,8 +382,8 @@ long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops)
 	b.dirty_budget = pvx_dirty_budget(call->vcpu, PVX_DIRTY_RESERVE);
 	ops->run(&b);
 	ret = b.done;
-	if (b.processed &&
-	    pvx_guest_write(call, gpa, list, b.processed * ops->entry_size))
+	if (pvx_list_copy_out(pvx_guest_list_write, call, gpa, list,
+			      b.processed, ops))
 		ret = -PVX_EFAULT;
 	kfree(b.scratch);
 out:
@@ -464,10 +470,11 @@ static long pvx_split_collect(struct pvx_call *call)
 		}
 
 		rec.result = req->result;
-		if (req->processed &&
-		    pvx_guest_write(call, req->list_gpa, req->list,
-				    req->processed * req->ops->entry_size))
+		if (pvx_list_copy_out(pvx_guest_list_write, call,
+				      req->list_gpa, req->list,
+				      req->processed, req->ops))
 			rec.result = -PVX_EFAULT;
+		rec.result = pvx_guest_err(rec.result);
 		/* Checked at submission; lost only if the guest moved it. */
 		pvx_guest_write(call, req->completion_gpa, &rec, sizeof(rec));
 		pvx_dirty_take(&budget, PVX_DIRTY_RESERVE);
