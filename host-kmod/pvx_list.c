@@ -14,18 +14,18 @@ int pvx_list_check(u64 gpa, u32 count, size_t entry_size, u32 max_entries)
 	size_t bytes;
 
 	if (!count || !entry_size)
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (count > max_entries)
-		return -PVX_E2BIG;
+		return -E2BIG;
 	if (gpa & (PVX_LIST_ALIGN - 1))
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (check_mul_overflow((size_t)count, entry_size, &bytes))
-		return -PVX_E2BIG;
+		return -E2BIG;
 	if (bytes > PVX_LIST_MAX_BYTES)
-		return -PVX_E2BIG;
+		return -E2BIG;
 	/* One page at most, and not straddling two. */
 	if ((gpa & (PVX_LIST_MAX_BYTES - 1)) + bytes > PVX_LIST_MAX_BYTES)
-		return -PVX_EINVAL;
+		return -EINVAL;
 	return 0;
 }
 
@@ -39,7 +39,7 @@ int pvx_list_copy_in(pvx_guest_read_fn read, void *ctx, u64 gpa, u32 count,
 		return ret;
 
 	if (read(ctx, gpa, buf, count * entry_size))
-		return -PVX_EFAULT;
+		return -EFAULT;
 	return 0;
 }
 

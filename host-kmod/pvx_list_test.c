@@ -53,23 +53,23 @@ static void pvx_test_list_check(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1000, 256, 16, max), 0);
 	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1000, 512, 8, max), 0);
 
-	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1000, 0, 16, max), -PVX_EINVAL);
-	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1000, 1, 0, max), -PVX_EINVAL);
-	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1004, 1, 16, max), -PVX_EINVAL);
+	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1000, 0, 16, max), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1000, 1, 0, max), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1004, 1, 16, max), -EINVAL);
 	/* Straddles two pages. */
-	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1ff8, 2, 8, max), -PVX_EINVAL);
+	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1ff8, 2, 8, max), -EINVAL);
 	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1008, 256, 16, max),
-			-PVX_EINVAL);
+			-EINVAL);
 	/* More than a page, or than the VM's limit. */
-	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1000, 257, 16, max), -PVX_E2BIG);
-	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1000, 9, 8, 8), -PVX_E2BIG);
+	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1000, 257, 16, max), -E2BIG);
+	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1000, 9, 8, 8), -E2BIG);
 	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1000, U32_MAX, 16, U32_MAX),
-			-PVX_E2BIG);
+			-E2BIG);
 	KUNIT_EXPECT_EQ(test, pvx_list_check(0x1000, 2, SIZE_MAX / 2 + 1,
-					     max), -PVX_E2BIG);
+					     max), -E2BIG);
 	/* The top of the address space does not wrap to page 0. */
 	KUNIT_EXPECT_EQ(test, pvx_list_check(U64_MAX & ~7ULL, 2, 8, max),
-			-PVX_EINVAL);
+			-EINVAL);
 	KUNIT_EXPECT_EQ(test, pvx_list_check(U64_MAX & ~4095ULL, 1, 8, max),
 			0);
 }
@@ -113,20 +113,20 @@ static void pvx_test_list_copy_errors(struct kunit *test)
 	/* Invalid lists are refused before the guest is read at all. */
 	KUNIT_EXPECT_EQ(test, pvx_list_copy_in(pvx_fake_read, g, 0x1004, 2, 8,
 					       PVX_MAX_LIST_ENTRIES, buf),
-			-PVX_EINVAL);
+			-EINVAL);
 	KUNIT_EXPECT_EQ(test, g->reads, 0);
 
 	g->fail = true;
 	KUNIT_EXPECT_EQ(test, pvx_list_copy_in(pvx_fake_read, g, 0x1000, 2, 8,
 					       PVX_MAX_LIST_ENTRIES, buf),
-			-PVX_EFAULT);
+			-EFAULT);
 	KUNIT_EXPECT_EQ(test, g->reads, 1);
 
 	/* Outside guest memory. */
 	g->fail = false;
 	KUNIT_EXPECT_EQ(test, pvx_list_copy_in(pvx_fake_read, g, 0x10000, 2,
 					       8, PVX_MAX_LIST_ENTRIES, buf),
-			-PVX_EFAULT);
+			-EFAULT);
 }
 
 /*
