@@ -21,6 +21,35 @@
 #include <uapi/linux/pvx.h>
 
 /*
+ * Inside pvx_host every error is a Linux errno (-EINVAL, -ENOSYS, ...).
+ * The guest's values (PVX_E*, <linux/pvx_para.h>) are made from them at
+ * the boundary only, by pvx_guest_err() (pvx_dispatch.c), so that a guest
+ * never sees a value that is not in its ABI.  Only the files that define
+ * PVX_GUEST_ERRORS (the boundary and the tests that check it) may spell a
+ * guest error value: anywhere else the build stops.  (Undefined first:
+ * GCC warns when it poisons a macro.)
+ */
+#ifndef PVX_GUEST_ERRORS
+#undef PVX_EPERM
+#undef PVX_ENOENT
+#undef PVX_EIO
+#undef PVX_E2BIG
+#undef PVX_EAGAIN
+#undef PVX_EFAULT
+#undef PVX_EBUSY
+#undef PVX_EINVAL
+#undef PVX_ENOSPC
+#undef PVX_ERANGE
+#undef PVX_EOPNOTSUPP
+#undef PVX_EINPROGRESS
+#undef PVX_ECANCELED
+#undef PVX_ENOSYS
+#pragma GCC poison PVX_EPERM PVX_ENOENT PVX_EIO PVX_E2BIG PVX_EAGAIN
+#pragma GCC poison PVX_EFAULT PVX_EBUSY PVX_EINVAL PVX_ENOSPC PVX_ERANGE
+#pragma GCC poison PVX_EOPNOTSUPP PVX_EINPROGRESS PVX_ECANCELED PVX_ENOSYS
+#endif
+
+/*
  * Test builds (PVX_TEST_HOOKS, "make stage") have knobs that hold a path
  * while they are set, so that a selftest can unload the module or kill
  * the VMM while that path is surely in flight, and let it go on when it
@@ -215,7 +244,7 @@ struct pvx_batch {
 
 /*
  * Dirty ring budget (Documentation/design.rst, "The dirty ring").  A
- * batch that runs out stops with -PVX_EAGAIN in the entry it stopped in.
+ * batch that runs out stops with -EAGAIN in the entry it stopped in.
  */
 u32 pvx_dirty_budget(struct kvm_vcpu *vcpu, u32 reserve);
 u32 pvx_dirty_take(u32 *budget, u32 want);
