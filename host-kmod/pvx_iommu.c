@@ -309,8 +309,8 @@ static bool pvx_iommu_over_cap(const struct pvx_iommu *io, u64 npages,
 	       io->pages + npages > max_pages;
 }
 
-static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
-			    const struct pvx_iommu_map *e, u64 max_pages)
+static s32 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
+			     const struct pvx_iommu_map *e, u64 max_pages)
 {
 	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
 	u64 first = e->iova >> PAGE_SHIFT, last = first + e->npages - 1;
@@ -422,13 +422,18 @@ static void pvx_iommu_run(struct pvx_batch *b, bool map)
 		mutex_lock(balloon);
 	mutex_lock(&io->lock);
 	for (b->done = 0; b->done < b->count; b->done++) {
-		if (map)
-			st = m[b->done].status =
-				pvx_iommu_map_one(b, io, &m[b->done],
-						  max_pages);
-		else
+		if (map) {
+			st = pvx_iommu_map_one(b, io, &m[b->done], max_pages);
+			/*
+			 * A 1-byte status: an errno below -128 would be cut
+			 * to another value (-ERESTARTSYS to 0) before the
+			 * write-back could convert it.
+			 */
+			m[b->done].status = st < S8_MIN ? -EIO : st;
+		} else {
 			st = u[b->done].status =
 				pvx_iommu_unmap_one(io, &u[b->done]);
+		}
 		if (st) {
 			b->processed = b->done + 1;
 			goto out;
