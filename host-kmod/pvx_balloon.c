@@ -30,7 +30,7 @@
  * keeps the VMM from its signals: at most balloon_max_pages pages are
  * discarded (inflate) or given back (deflate) per call, whatever the
  * dirty log (a bitmap, or none, takes any number of marks), and a
- * pending signal ends the call before its next entry (-PVX_EAGAIN).  A call stops at
+ * pending signal ends the call before its next entry (-EAGAIN).  A call stops at
  * the bound as at a full ring, inside an entry if need be, and the guest
  * resumes from there; each call does at least one page when the ring
  * has room, so that resuming always gets on.
@@ -110,9 +110,9 @@ void pvx_balloon_vm_reset(struct pvx_balloon *b)
 static s32 pvx_range_check(const struct pvx_gfn_range *r)
 {
 	if (!r->npages || r->gfn + r->npages <= r->gfn)
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (r->npages > PVX_RANGE_MAX_PAGES)
-		return -PVX_E2BIG;
+		return -E2BIG;
 	return 0;
 }
 
@@ -206,9 +206,9 @@ static loff_t pvx_vma_file_off(struct vm_area_struct *vma, unsigned long addr)
 }
 
 /*
- * Whether all of [start, end) in @mm can be discarded: 0, -PVX_EFAULT (a
- * hole in the VMM's address space), -PVX_EOPNOTSUPP (see
- * pvx_vma_discardable()) or -PVX_EBUSY (a page pinned for DMA).  Under
+ * Whether all of [start, end) in @mm can be discarded: 0, -EFAULT (a
+ * hole in the VMM's address space), -EOPNOTSUPP (see
+ * pvx_vma_discardable()) or -EBUSY (a page pinned for DMA).  Under
  * the mmap_lock.
  *
  * folio_maybe_dma_pinned() is a hint, and a snapshot: a small folio with
@@ -235,9 +235,9 @@ static long pvx_discard_check(struct mm_struct *mm, unsigned long start,
 		unsigned long stop;
 
 		if (!vma || vma->vm_start > start)
-			return -PVX_EFAULT;
+			return -EFAULT;
 		if (!pvx_vma_discardable(vma))
-			return -PVX_EOPNOTSUPP;
+			return -EOPNOTSUPP;
 		stop = min(end, vma->vm_end);
 		if (pvx_vma_shared_file(vma))
 			pinned = pvx_file_pinned(vma->vm_file->f_mapping,
@@ -246,7 +246,7 @@ static long pvx_discard_check(struct mm_struct *mm, unsigned long start,
 		else
 			pinned = pvx_anon_pinned(start, stop);
 		if (pinned)
-			return -PVX_EBUSY;
+			return -EBUSY;
 		start = stop;
 	}
 	return 0;
@@ -260,7 +260,7 @@ static long pvx_discard_check(struct mm_struct *mm, unsigned long start,
  * one plain writable memslot.  All of it is checked first, so that a
  * refusal gives back nothing; the VMM remapping its memory while a hole
  * is punched (without the mmap_lock) can still stop a range midway,
- * -PVX_EFAULT or -PVX_EOPNOTSUPP.  Under kvm->srcu, in the VMM's mm;
+ * -EFAULT or -EOPNOTSUPP.  Under kvm->srcu, in the VMM's mm;
  * sleeps.
  */
 static long pvx_balloon_discard(struct kvm *kvm, u64 gfn, u64 npages)
@@ -274,7 +274,7 @@ static long pvx_balloon_discard(struct kvm *kvm, u64 gfn, u64 npages)
 		return ret;
 	end = start + (npages << PAGE_SHIFT);
 	if (WARN_ON_ONCE(current->mm != mm))
-		return -PVX_EFAULT;
+		return -EFAULT;
 
 	mmap_read_lock(mm);
 	ret = pvx_discard_check(mm, start, end);
@@ -283,12 +283,12 @@ static long pvx_balloon_discard(struct kvm *kvm, u64 gfn, u64 npages)
 		unsigned long stop;
 
 		if (!vma || vma->vm_start > start) {
-			ret = -PVX_EFAULT;
+			ret = -EFAULT;
 			break;
 		}
 		stop = min(end, vma->vm_end);
 		if (!pvx_vma_discardable(vma)) {
-			ret = -PVX_EOPNOTSUPP;
+			ret = -EOPNOTSUPP;
 		} else if (pvx_vma_shared_file(vma)) {
 			struct file *file = get_file(vma->vm_file);
 			loff_t off = pvx_vma_file_off(vma, start);
@@ -297,7 +297,7 @@ static long pvx_balloon_discard(struct kvm *kvm, u64 gfn, u64 npages)
 			mmap_read_unlock(mm);
 			if (vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE |
 					  FALLOC_FL_KEEP_SIZE, off, stop - start))
-				ret = -PVX_EOPNOTSUPP;
+				ret = -EOPNOTSUPP;
 			fput(file);
 			mmap_read_lock(mm);
 		} else {
@@ -321,13 +321,13 @@ static s32 pvx_inflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 		return ret;
 	if (interval_tree_iter_first(&b->ranges, r->gfn, last) ||
 	    pvx_iommu_has_gfns(bt->vm, r->gfn, r->npages))
-		return -PVX_EBUSY;
+		return -EBUSY;
 	if (limit && b->pages + r->npages > limit)
-		return -PVX_ENOSPC;
+		return -ENOSPC;
 
 	n = kzalloc(sizeof(*n), GFP_KERNEL_ACCOUNT);
 	if (!n)
-		return -PVX_EAGAIN;
+		return -EAGAIN;
 	ret = pvx_balloon_discard(bt->kvm, r->gfn, r->npages);
 	if (ret) {
 		kfree(n);
@@ -382,7 +382,7 @@ static s32 pvx_deflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 	if (ret)
 		return ret;
 	if (!pvx_balloon_covers(b, first, last))
-		return -PVX_ENOENT;
+		return -ENOENT;
 
 	/* At most two remainders: before @first and after @last. */
 	left = kzalloc(sizeof(*left), GFP_KERNEL_ACCOUNT);
@@ -390,7 +390,7 @@ static s32 pvx_deflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 	if (!left || !right) {
 		kfree(left);
 		kfree(right);
-		return -PVX_EAGAIN;
+		return -EAGAIN;
 	}
 
 	while ((n = interval_tree_iter_first(&b->ranges, first, last))) {
@@ -428,7 +428,7 @@ static s32 pvx_deflate_one(struct pvx_batch *bt, struct pvx_balloon *b,
 /*
  * As many pages of @r as @pages (the call's budget left) and the dirty
  * ring allow; the entry goes back as what is left of it, with
- * -PVX_EAGAIN.
+ * -EAGAIN.
  */
 static s32 pvx_balloon_one(struct pvx_batch *bt, struct pvx_balloon *b,
 			   struct pvx_gfn_range *r, u32 *pages, bool inflate)
@@ -442,7 +442,7 @@ static s32 pvx_balloon_one(struct pvx_batch *bt, struct pvx_balloon *b,
 	part.npages = pvx_dirty_take(&bt->dirty_budget,
 				     min(r->npages, *pages));
 	if (!part.npages)
-		return -PVX_EAGAIN;
+		return -EAGAIN;
 	ret = inflate ? pvx_inflate_one(bt, b, &part) :
 			pvx_deflate_one(bt, b, &part);
 	if (ret)
@@ -452,7 +452,7 @@ static s32 pvx_balloon_one(struct pvx_batch *bt, struct pvx_balloon *b,
 		return 0;
 	r->gfn += part.npages;
 	r->npages -= part.npages;
-	return -PVX_EAGAIN;
+	return -EAGAIN;
 }
 
 static void pvx_balloon_run(struct pvx_batch *bt, bool inflate)
@@ -470,7 +470,7 @@ static void pvx_balloon_run(struct pvx_batch *bt, bool inflate)
 			break;
 		/* Any signal after the first: KVM's, then resume here. */
 		if (bt->done && signal_pending(current))
-			r->status = -PVX_EAGAIN;
+			r->status = -EAGAIN;
 		else
 			r->status = pvx_balloon_one(bt, b, r, &pages, inflate);
 		if (r->status) {
@@ -496,13 +496,13 @@ static void pvx_deflate_run(struct pvx_batch *bt)
 
 /* Both discard, and only the calling vCPU may mark the pages dirty. */
 static const struct pvx_split_ops pvx_inflate_ops = {
-	.entry_size = sizeof(struct pvx_gfn_range),
+	PVX_LIST_ENTRY(struct pvx_gfn_range, status),
 	.vcpu_only = true,
 	.run = pvx_inflate_run,
 };
 
 static const struct pvx_split_ops pvx_deflate_ops = {
-	.entry_size = sizeof(struct pvx_gfn_range),
+	PVX_LIST_ENTRY(struct pvx_gfn_range, status),
 	.vcpu_only = true,
 	.run = pvx_deflate_run,
 };
@@ -516,7 +516,7 @@ static long pvx_balloon_stats(struct pvx_call *call)
 	size_t len = min_t(unsigned long, call->args[1], sizeof(info));
 
 	if (!call->args[0] || call->args[2] || call->args[3])
-		return -PVX_EINVAL;
+		return -EINVAL;
 	mutex_lock(&b->lock);
 	info.ballooned_pages = b->pages;
 	info.inflated_pages = b->inflated;
@@ -524,7 +524,7 @@ static long pvx_balloon_stats(struct pvx_call *call)
 	info.target_pages = b->target;
 	mutex_unlock(&b->lock);
 	if (len && pvx_guest_write(call, call->args[0], &info, len))
-		return -PVX_EFAULT;
+		return -EFAULT;
 	return 0;
 }
 

@@ -289,6 +289,7 @@ static unsigned long pvx_emulate_hypercall(struct kvm_vcpu *vcpu,
 					      op_64_bit, cpl);
 	}
 
+	/* kvm_emulate_hypercall() truncates it for a 32-bit caller. */
 	pvx_hook_exit();
 	return ret;
 }
@@ -727,14 +728,14 @@ bool kvm_msr_allowed(struct kvm_vcpu *vcpu, u32 index, u32 type);
 long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value)
 {
 	if (!kvm_msr_allowed(vcpu, index, KVM_MSR_FILTER_WRITE))
-		return -PVX_EPERM;
-	return kvm_set_msr(vcpu, index, value) ? -PVX_EINVAL : 0;
+		return -EPERM;
+	return kvm_set_msr(vcpu, index, value) ? -EINVAL : 0;
 }
 #elif PVX_KVM_EXPORTS_LIMITED
 /* No MSR write is exported on 7.3: PVX_F_MSR_BATCH is refused. */
 long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value)
 {
-	return -PVX_EPERM;
+	return -EPERM;
 }
 #else
 /* arch/x86/kvm/x86.h, private to KVM. */
@@ -747,7 +748,7 @@ long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value)
 
 	if (!ret)
 		return 0;
-	return ret == PVX_KVM_MSR_RET_FILTERED ? -PVX_EPERM : -PVX_EINVAL;
+	return ret == PVX_KVM_MSR_RET_FILTERED ? -EPERM : -EINVAL;
 }
 #endif
 
@@ -826,8 +827,8 @@ static bool pvx_slot_is_vmm_ram(const struct kvm_memory_slot *slot)
 }
 
 /*
- * The memslot of a plain RAM page of the VMM's, ERR_PTR(-PVX_EFAULT) when
- * the gfn is not in such a memslot, ERR_PTR(-PVX_EPERM) when it is in one
+ * The memslot of a plain RAM page of the VMM's, ERR_PTR(-EFAULT) when
+ * the gfn is not in such a memslot, ERR_PTR(-EPERM) when it is in one
  * the guest may not write.  Under kvm->srcu.  Address space 0:
  * kvm_vcpu_gfn_to_memslot() is not exported.
  */
@@ -837,14 +838,14 @@ static struct kvm_memory_slot *pvx_ram_slot(struct kvm *kvm, u64 gfn,
 	struct kvm_memory_slot *slot;
 
 	if (gfn >= BIT_ULL(52 - PAGE_SHIFT))
-		return ERR_PTR(-PVX_EFAULT);
+		return ERR_PTR(-EFAULT);
 	/* gfn_to_memslot()'s own lookup, inline (7.3 keeps it to KVM). */
 	slot = __gfn_to_memslot(kvm_memslots(kvm), gfn);
 	if (!slot || !pvx_slot_is_vmm_ram(slot))
-		return ERR_PTR(-PVX_EFAULT);
+		return ERR_PTR(-EFAULT);
 	if (slot->flags & PVX_MEM_GUEST_MEMFD ||
 	    (write && slot->flags & KVM_MEM_READONLY))
-		return ERR_PTR(-PVX_EPERM);
+		return ERR_PTR(-EPERM);
 	return slot;
 }
 
@@ -891,13 +892,13 @@ long pvx_compat_fault_in(struct kvm *kvm, u64 gfn, bool write)
 	ret = fixup_user_fault(kvm->mm, hva, write ? FAULT_FLAG_WRITE : 0,
 			       NULL);
 	mmap_read_unlock(kvm->mm);
-	return ret ? -PVX_EFAULT : 0;
+	return ret ? -EFAULT : 0;
 }
 
 /*
  * One page: present and writable in the VMM's memory first (the fault
  * breaks any copy-on-write sharing), then, from a vCPU and where safe, in
- * stage 2.  Returns 0, or -PVX_EFAULT / -PVX_EPERM for a gfn that is not
+ * stage 2.  Returns 0, or -EFAULT / -EPERM for a gfn that is not
  * plain RAM.
  */
 long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,
@@ -1007,11 +1008,11 @@ long pvx_compat_copy_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
 		return (long)src;
 	dst = pvx_gfn_to_hva(kvm, dst_gfn, true);
 	if (IS_ERR_VALUE(dst))
-		return (long)dst == -PVX_EPERM ? -PVX_EFAULT : (long)dst;
+		return (long)dst == -EPERM ? -EFAULT : (long)dst;
 
 	if (pvx_vcpu_read_page(vcpu, src_gfn, bounce) ||
 	    pvx_vcpu_write_page(vcpu, dst_gfn, bounce))
-		return -PVX_EFAULT;
+		return -EFAULT;
 	return 0;
 }
 
@@ -1027,10 +1028,10 @@ long pvx_compat_pin_guest_page(struct kvm *kvm, u64 gfn, bool write,
 	unsigned long hva = pvx_gfn_to_hva(kvm, gfn, write);
 
 	if (IS_ERR_VALUE(hva))
-		return write && (long)hva == -PVX_EPERM ? -PVX_EFAULT :
+		return write && (long)hva == -EPERM ? -EFAULT :
 							  (long)hva;
 	if (pin_user_pages_fast(hva, 1, write ? FOLL_WRITE : 0, page) != 1)
-		return -PVX_EFAULT;
+		return -EFAULT;
 	return 0;
 }
 
@@ -1038,7 +1039,7 @@ long pvx_compat_pin_guest_page(struct kvm *kvm, u64 gfn, bool write,
  * The VMM's address of a run of guest RAM that lies in one plain memslot
  * of the VMM's (not one of KVM's private slots, such as the APIC access
  * page), for handing to another kernel interface that pins it (VFIO).
- * Returns 0, -PVX_EFAULT (not all in one such memslot) or -PVX_EPERM
+ * Returns 0, -EFAULT (not all in one such memslot) or -EPERM
  * (guest_memfd, or a read-only slot when @write).  Under kvm->srcu.
  */
 long pvx_compat_gfn_range_to_hva(struct kvm *kvm, u64 gfn, u64 npages,
@@ -1047,12 +1048,12 @@ long pvx_compat_gfn_range_to_hva(struct kvm *kvm, u64 gfn, u64 npages,
 	struct kvm_memory_slot *slot;
 
 	if (!npages || gfn + npages <= gfn)
-		return -PVX_EINVAL;
+		return -EINVAL;
 	slot = pvx_ram_slot(kvm, gfn, write);
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
 	if (gfn + npages > slot->base_gfn + slot->npages)
-		return -PVX_EFAULT;
+		return -EFAULT;
 	*hva = __gfn_to_hva_memslot(slot, gfn);
 	return 0;
 }

@@ -14,7 +14,7 @@
  * otherwise ("echo cpu" gives the channel back).  With an engine, up to
  * PVX_DMA_INFLIGHT pages are pinned, mapped for the channel's device and
  * in flight at once; the CPU only waits.  A page the engine fails gets
- * -PVX_EIO and ends the batch there, as any refused entry does.
+ * -EIO and ends the batch there, as any refused entry does.
  *
  * One exit is bounded, as KVM's own are: a list is one page (170
  * entries at most), a pending signal ends the call before its next
@@ -185,11 +185,11 @@ static void pvx_copy_run_cpu(struct pvx_batch *b)
 		 * before the guest runs again, and the guest resumes here.
 		 */
 		if (b->done && signal_pending(current))
-			e->status = -PVX_EAGAIN;
+			e->status = -EAGAIN;
 		else if (e->reserved)
-			e->status = -PVX_EINVAL;
+			e->status = -EINVAL;
 		else if (!pvx_dirty_take(&b->dirty_budget, 1))
-			e->status = -PVX_EAGAIN;	/* the ring is full */
+			e->status = -EAGAIN;	/* the ring is full */
 		else
 			e->status = pvx_compat_copy_page(b->kvm, b->vcpu,
 							 e->src_gfn, e->dst_gfn,
@@ -270,7 +270,7 @@ static s32 pvx_dma_pin(struct pvx_batch *b, struct pvx_copy_pages *pg,
 	s32 ret;
 
 	if (e->reserved)
-		return -PVX_EINVAL;
+		return -EINVAL;
 	ret = pvx_compat_pin_guest_page(b->kvm, e->src_gfn, false, &pg->src);
 	if (ret)
 		return ret;
@@ -292,7 +292,7 @@ static s32 pvx_dma_submit(struct dma_chan *chan, struct pvx_dma_chunk *c,
 	op->src_dma = dma_map_page(c->dev, pg->src, 0, PAGE_SIZE,
 				   DMA_TO_DEVICE);
 	if (dma_mapping_error(c->dev, op->src_dma))
-		return -PVX_EAGAIN;
+		return -EAGAIN;
 	op->dst_dma = dma_map_page(c->dev, pg->dst, 0, PAGE_SIZE,
 				   DMA_FROM_DEVICE);
 	if (dma_mapping_error(c->dev, op->dst_dma))
@@ -315,7 +315,7 @@ err_prep:
 	dma_unmap_page(c->dev, op->dst_dma, PAGE_SIZE, DMA_FROM_DEVICE);
 err_map_dst:
 	dma_unmap_page(c->dev, op->src_dma, PAGE_SIZE, DMA_TO_DEVICE);
-	return -PVX_EAGAIN;
+	return -EAGAIN;
 }
 
 /*
@@ -355,7 +355,7 @@ static int pvx_dma_finish(struct dma_chan *chan, struct pvx_dma_chunk *c,
 	/* Under the lock: an abandoned chunk is freed once it finishes. */
 	for (i = 0; i < n; i++)
 		e[i].status = READ_ONCE(c->op[i].result) == DMA_TRANS_NOERROR ?
-			      0 : -PVX_EIO;
+			      0 : -EIO;
 	spin_unlock_irq(&pvx_dma_lock);
 
 	if (ret == -ETIMEDOUT)
@@ -395,7 +395,7 @@ static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
 	while (base < b->count && !refused && !fatal_signal_pending(current)) {
 		/* Signals as in pvx_copy_run_cpu(), a chunk for an entry. */
 		if (base && signal_pending(current)) {
-			list[base].status = -PVX_EAGAIN;
+			list[base].status = -EAGAIN;
 			b->processed = base + 1;
 			goto out;
 		}
@@ -404,7 +404,7 @@ static void pvx_copy_run_dma(struct pvx_batch *b, struct dma_chan *chan)
 				      min_t(u32, b->count - base,
 					    PVX_DMA_INFLIGHT));
 		if (!room) {
-			list[base].status = -PVX_EAGAIN;
+			list[base].status = -EAGAIN;
 			b->processed = base + 1;
 			goto out;
 		}
@@ -512,7 +512,7 @@ static void pvx_copy_prepare(struct pvx_batch *b)
 }
 
 static const struct pvx_split_ops pvx_copy_ops = {
-	.entry_size = sizeof(struct pvx_copy_entry),
+	PVX_LIST_ENTRY(struct pvx_copy_entry, status),
 	.run = pvx_copy_run,
 	.prepare = pvx_copy_prepare,
 };

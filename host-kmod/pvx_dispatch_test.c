@@ -22,7 +22,15 @@ static long pvx_test_seven(struct pvx_call *call)
 
 static const struct pvx_split_ops pvx_test_list_ops = {
 	.entry_size = 24,
+	.status_offset = 20,
+	.status_size = 4,
 };
+
+/* Returns its first argument, as a service that fails with it would. */
+static long pvx_test_echo(struct pvx_call *call)
+{
+	return call->args[0];
+}
 
 /*
  * pvx_split.c's, which needs a VM: here it says which ops it was given
@@ -36,6 +44,7 @@ long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops)
 static const struct pvx_service_ops ops_sum = { .handler = pvx_test_sum };
 static const struct pvx_service_ops ops_seven = { .handler = pvx_test_seven };
 static const struct pvx_service_ops ops_list = { .batch = &pvx_test_list_ops };
+static const struct pvx_service_ops ops_echo = { .handler = pvx_test_echo };
 
 static const struct pvx_service svc_open = {
 	.name = "open", .nr = PVX_HC_BASE + 1, .ops = &ops_sum,
@@ -51,6 +60,9 @@ static const struct pvx_service svc_a2 = {
 static const struct pvx_service svc_list = {
 	.name = "list", .nr = PVX_HC_BASE + 4, .feature = PVX_TEST_F_B,
 	.ops = &ops_list,
+};
+static const struct pvx_service svc_echo = {
+	.name = "echo", .nr = PVX_HC_BASE + 5, .ops = &ops_echo,
 };
 static const struct pvx_service svc_last = {
 	.name = "last", .nr = PVX_HC_BASE + PVX_HC_COUNT - 1,
@@ -85,6 +97,10 @@ static void pvx_test_register_rejects(struct kunit *test)
 	static const struct pvx_service_ops ops_both = {
 		.handler = pvx_test_seven, .batch = &pvx_test_list_ops,
 	};
+	static struct pvx_split_ops bad_status;
+	static const struct pvx_service_ops ops_bad_status = {
+		.batch = &bad_status,
+	};
 	struct pvx_service bad = svc_a;
 	struct pvx_table t = {};
 
@@ -108,6 +124,17 @@ static void pvx_test_register_rejects(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
 	/* A handler and list ops: which one would dispatch call? */
 	bad.ops = &ops_both;
+	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
+
+	/* A list whose statuses dispatch could not find to convert. */
+	bad.ops = &ops_bad_status;
+	bad_status = pvx_test_list_ops;
+	bad_status.status_size = 0;
+	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
+	bad_status.status_size = 8;
+	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
+	bad_status.status_size = 4;
+	bad_status.status_offset = 21;
 	KUNIT_EXPECT_EQ(test, pvx_table_register(&t, &bad), -EINVAL);
 
 	bad.ops = &ops_seven;
@@ -172,6 +199,105 @@ static void pvx_test_dispatch(struct kunit *test)
 }
 
 /*
+ * The guest ABI's errors (include/uapi/linux/pvx_para.h), written out
+ * here rather than taken from pvx_dispatch.c's table, so that the table
+ * is checked against the header: every one but PVX_ECANCELED (the
+ * guest's own) is what pvx_host's errno of the same name becomes.
+ */
+static const struct {
+	long host, guest;
+} pvx_test_abi_errs[] = {
+	{ -EPERM, -PVX_EPERM },
+	{ -ENOENT, -PVX_ENOENT },
+	{ -EIO, -PVX_EIO },
+	{ -E2BIG, -PVX_E2BIG },
+	{ -EAGAIN, -PVX_EAGAIN },
+	{ -EFAULT, -PVX_EFAULT },
+	{ -EBUSY, -PVX_EBUSY },
+	{ -EINVAL, -PVX_EINVAL },
+	{ -ENOSPC, -PVX_ENOSPC },
+	{ -ERANGE, -PVX_ERANGE },
+	{ -EOPNOTSUPP, -PVX_EOPNOTSUPP },
+	{ -EINPROGRESS, -PVX_EINPROGRESS },
+	{ -ENOSYS, -PVX_ENOSYS },
+};
+
+static void pvx_test_guest_err_abi(struct kunit *test)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(pvx_test_abi_errs); i++)
+		KUNIT_EXPECT_EQ_MSG(test,
+				    pvx_guest_err(pvx_test_abi_errs[i].host),
+				    pvx_test_abi_errs[i].guest, "errno %ld",
+				    pvx_test_abi_errs[i].host);
+	/* KVM's own value: a guest tells "no pvx" from it. */
+	KUNIT_EXPECT_EQ(test, pvx_guest_err(-ENOSYS), -1000L);
+}
+
+/* Everything else negative is the host's failure, never guessed at. */
+static void pvx_test_guest_err_other(struct kunit *test)
+{
+	static const long other[] = {
+		-ENOMEM, -EINTR, -ERESTARTSYS, -ETIMEDOUT, -EEXIST, -ENODEV,
+		-EHWPOISON, -ENOTTY, -EOVERFLOW, -ECANCELED, -MAX_ERRNO,
+		/* A guest value used inside by mistake: 1000 is no errno. */
+		-1000, -4096, -116, -1L << 31, LONG_MIN,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(other); i++)
+		KUNIT_EXPECT_EQ_MSG(test, pvx_guest_err(other[i]),
+				    (long)-PVX_EIO, "errno %ld", other[i]);
+}
+
+/* Results that are not errors: counts, PVX_SIGNATURE, statuses. */
+static void pvx_test_guest_err_values(struct kunit *test)
+{
+	static const long values[] = {
+		0, 1, 2, 3, 170, 256, 1000, PVX_SIGNATURE, U32_MAX, LONG_MAX,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(values); i++)
+		KUNIT_EXPECT_EQ(test, pvx_guest_err(values[i]), values[i]);
+}
+
+/*
+ * RAX gets the guest's value whatever a service returns, and dispatch's
+ * own refusals are converted the same way.
+ */
+static void pvx_test_dispatch_converts(struct kunit *test)
+{
+	struct pvx_call call = { .nr = svc_echo.nr };
+	struct pvx_table t = {};
+	unsigned int i;
+
+	KUNIT_ASSERT_EQ(test, pvx_table_register(&t, &svc_echo), 0);
+	for (i = 0; i < ARRAY_SIZE(pvx_test_abi_errs); i++) {
+		call.args[0] = pvx_test_abi_errs[i].host;
+		KUNIT_EXPECT_EQ(test, pvx_table_dispatch(&t, &call, 0),
+				pvx_test_abi_errs[i].guest);
+	}
+	call.args[0] = -ENOMEM;
+	KUNIT_EXPECT_EQ(test, pvx_table_dispatch(&t, &call, 0),
+			(long)-PVX_EIO);
+	call.args[0] = -ERESTARTSYS;
+	KUNIT_EXPECT_EQ(test, pvx_table_dispatch(&t, &call, 0),
+			(long)-PVX_EIO);
+	call.args[0] = 42;
+	KUNIT_EXPECT_EQ(test, pvx_table_dispatch(&t, &call, 0), 42);
+
+	/* Below CPL 0 nothing runs: KVM's answer, -KVM_EPERM. */
+	call.cpl = 3;
+	KUNIT_EXPECT_EQ(test, pvx_table_dispatch(&t, &call, ~0ULL),
+			(long)-PVX_EPERM);
+	call.nr = PVX_HC_BASE + 20;
+	KUNIT_EXPECT_EQ(test, pvx_table_dispatch(&t, &call, ~0ULL),
+			(long)-PVX_EPERM);
+}
+
+/*
  * Every line of the hypercall list takes a slot of its own, and its name
  * is its number's, in lower case.
  */
@@ -212,6 +338,10 @@ static struct kunit_case pvx_dispatch_cases[] = {
 	KUNIT_CASE(pvx_test_register_rejects),
 	KUNIT_CASE(pvx_test_unregister_features),
 	KUNIT_CASE(pvx_test_dispatch),
+	KUNIT_CASE(pvx_test_guest_err_abi),
+	KUNIT_CASE(pvx_test_guest_err_other),
+	KUNIT_CASE(pvx_test_guest_err_values),
+	KUNIT_CASE(pvx_test_dispatch_converts),
 	KUNIT_CASE(pvx_test_hypercall_list),
 	{}
 };

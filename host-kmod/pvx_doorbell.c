@@ -18,7 +18,7 @@ static s32 pvx_doorbell_one(struct kvm_vcpu *vcpu, const struct pvx_doorbell *d)
 	bool pio;
 
 	if (d->reserved0 || d->space > PVX_DOORBELL_PIO)
-		return -PVX_EINVAL;
+		return -EINVAL;
 	pio = d->space == PVX_DOORBELL_PIO;
 	switch (d->len) {
 	case 1:
@@ -27,13 +27,13 @@ static s32 pvx_doorbell_one(struct kvm_vcpu *vcpu, const struct pvx_doorbell *d)
 		break;
 	case 8:
 		if (pio)
-			return -PVX_EINVAL;
+			return -EINVAL;
 		break;
 	default:
-		return -PVX_EINVAL;
+		return -EINVAL;
 	}
 	if (pio && d->addr > 0xffff)
-		return -PVX_EINVAL;
+		return -EINVAL;
 
 	/* x86 is little-endian: the first @len bytes are the value. */
 	if (pvx_compat_io_bus_write(vcpu, pio, d->addr, d->len,
@@ -58,7 +58,7 @@ static void pvx_doorbell_run(struct pvx_batch *b)
 }
 
 static const struct pvx_split_ops pvx_doorbell_ops = {
-	.entry_size = sizeof(struct pvx_doorbell),
+	PVX_LIST_ENTRY(struct pvx_doorbell, status),
 	.vcpu_only = true,
 	.run = pvx_doorbell_run,
 };

@@ -16,8 +16,38 @@
 #include <linux/rbtree.h>
 #include <linux/xarray.h>
 #include <linux/spinlock.h>
+#include <linux/stddef.h>
 #include <linux/types.h>
 #include <uapi/linux/pvx.h>
+
+/*
+ * Inside pvx_host every error is a Linux errno (-EINVAL, -ENOSYS, ...).
+ * The guest's values (PVX_E*, <linux/pvx_para.h>) are made from them at
+ * the boundary only, by pvx_guest_err() (pvx_dispatch.c), so that a guest
+ * never sees a value that is not in its ABI.  Only the files that define
+ * PVX_GUEST_ERRORS (the boundary and the tests that check it) may spell a
+ * guest error value: anywhere else the build stops.  (Undefined first:
+ * GCC warns when it poisons a macro.)
+ */
+#ifndef PVX_GUEST_ERRORS
+#undef PVX_EPERM
+#undef PVX_ENOENT
+#undef PVX_EIO
+#undef PVX_E2BIG
+#undef PVX_EAGAIN
+#undef PVX_EFAULT
+#undef PVX_EBUSY
+#undef PVX_EINVAL
+#undef PVX_ENOSPC
+#undef PVX_ERANGE
+#undef PVX_EOPNOTSUPP
+#undef PVX_EINPROGRESS
+#undef PVX_ECANCELED
+#undef PVX_ENOSYS
+#pragma GCC poison PVX_EPERM PVX_ENOENT PVX_EIO PVX_E2BIG PVX_EAGAIN
+#pragma GCC poison PVX_EFAULT PVX_EBUSY PVX_EINVAL PVX_ENOSPC PVX_ERANGE
+#pragma GCC poison PVX_EOPNOTSUPP PVX_EINPROGRESS PVX_ECANCELED PVX_ENOSYS
+#endif
 
 /*
  * Test builds (PVX_TEST_HOOKS, "make stage") have knobs that hold a path
@@ -61,11 +91,17 @@ struct pvx_call {
 	struct pvx_vm *vm;
 	u32 nr;
 	bool op_64_bit;
+	int cpl;
 	unsigned long args[4];
 };
 
-/* Returns a result for RAX: >= 0 on success, -PVX_E* on error. */
+/*
+ * Returns a result for RAX: >= 0 on success, a Linux errno on error,
+ * which dispatch converts (pvx_guest_err()).
+ */
 typedef long (*pvx_hc_fn)(struct pvx_call *call);
+
+long pvx_guest_err(long ret);
 
 struct pvx_split_ops;
 
@@ -106,10 +142,14 @@ long pvx_table_dispatch(const struct pvx_table *table, struct pvx_call *call,
  * without a VM.
  */
 typedef int (*pvx_guest_read_fn)(void *ctx, u64 gpa, void *buf, size_t len);
+typedef int (*pvx_guest_write_fn)(void *ctx, u64 gpa, const void *buf,
+				  size_t len);
 
 int pvx_list_check(u64 gpa, u32 count, size_t entry_size, u32 max_entries);
 int pvx_list_copy_in(pvx_guest_read_fn read, void *ctx, u64 gpa, u32 count,
 		     size_t entry_size, u32 max_entries, void *buf);
+int pvx_list_copy_out(pvx_guest_write_fn write, void *ctx, u64 gpa,
+		      void *list, u32 count, const struct pvx_split_ops *ops);
 
 /* Per-VM state (pvx_vm.c). */
 struct pvx_counter {
@@ -219,13 +259,16 @@ struct pvx_batch {
 
 /*
  * Dirty ring budget (Documentation/design.rst, "The dirty ring").  A
- * batch that runs out stops with -PVX_EAGAIN in the entry it stopped in.
+ * batch that runs out stops with -EAGAIN in the entry it stopped in.
  */
 u32 pvx_dirty_budget(struct kvm_vcpu *vcpu, u32 reserve);
 u32 pvx_dirty_take(u32 *budget, u32 want);
 
 struct pvx_split_ops {
 	size_t entry_size;
+	/* Each entry's status, in the guest's ABI once written back. */
+	u16 status_offset;
+	u8 status_size;
 	bool vcpu_only;		/* needs the calling vCPU: never split-phase */
 	void (*run)(struct pvx_batch *b);
 	/*
@@ -237,6 +280,12 @@ struct pvx_split_ops {
 	 */
 	void (*prepare)(struct pvx_batch *b);
 };
+
+/* A list of @type entries whose status is @status: for pvx_split_ops. */
+#define PVX_LIST_ENTRY(type, status)				\
+	.entry_size = sizeof(type),				\
+	.status_offset = offsetof(type, status),		\
+	.status_size = sizeof_field(type, status)
 
 long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops);
 long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,

@@ -218,16 +218,16 @@ static s8 pvx_iommu_errno(long err)
 	switch (err) {
 	case -ENOMEM:		/* locked memory limit, or no memory */
 	case -ENOSPC:		/* VFIO's mapping count limit */
-		return -PVX_ENOSPC;
+		return -ENOSPC;
 	case -EEXIST:
 	case -EBUSY:
-		return -PVX_EBUSY;
+		return -EBUSY;
 	case -EINVAL:		/* e.g. an IOVA the IOMMU reserves */
-		return -PVX_EINVAL;
+		return -EINVAL;
 	case -EPERM:
-		return -PVX_EPERM;
+		return -EPERM;
 	default:
-		return -PVX_EFAULT;
+		return -EFAULT;
 	}
 }
 
@@ -288,12 +288,12 @@ static s32 pvx_iommu_check_range(struct pvx_iommu *io, u64 iova, u64 npages)
 	u64 size = npages << PAGE_SHIFT;
 
 	if (!npages || iova & (PAGE_SIZE - 1))
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (npages > (U64_MAX >> PAGE_SHIFT) || iova + size - 1 < iova)
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (iova < io->iova_base ||
 	    iova + size - 1 > io->iova_base + io->iova_size - 1)
-		return -PVX_ERANGE;
+		return -ERANGE;
 	return 0;
 }
 
@@ -309,8 +309,8 @@ static bool pvx_iommu_over_cap(const struct pvx_iommu *io, u64 npages,
 	       io->pages + npages > max_pages;
 }
 
-static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
-			    const struct pvx_iommu_map *e, u64 max_pages)
+static s32 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
+			     const struct pvx_iommu_map *e, u64 max_pages)
 {
 	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
 	u64 first = e->iova >> PAGE_SHIFT, last = first + e->npages - 1;
@@ -319,19 +319,19 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 	long ret;
 
 	if (!e->npages || e->npages > PVX_RANGE_MAX_PAGES)
-		return e->npages ? -PVX_E2BIG : -PVX_EINVAL;
+		return e->npages ? -E2BIG : -EINVAL;
 	if (!e->perms || e->perms & ~PVX_IOMMU_PERMS)
-		return -PVX_EINVAL;
+		return -EINVAL;
 	ret = pvx_iommu_check_range(io, e->iova, e->npages);
 	if (ret)
 		return ret;
 	if (e->perms & ~io->perms)
-		return -PVX_EPERM;
+		return -EPERM;
 	if (interval_tree_iter_first(&io->maps, first, last) ||
 	    pvx_balloon_has(&b->vm->balloon, e->gfn, e->npages))
-		return -PVX_EBUSY;
+		return -EBUSY;
 	if (pvx_iommu_over_cap(io, e->npages, max_pages))
-		return -PVX_ENOSPC;
+		return -ENOSPC;
 	ret = pvx_compat_gfn_range_to_hva(b->kvm, e->gfn, e->npages,
 					  e->perms & PVX_IOMMU_WRITE, &hva);
 	if (ret)
@@ -339,7 +339,7 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 
 	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!m)
-		return -PVX_EAGAIN;
+		return -EAGAIN;
 	if (e->perms & PVX_IOMMU_READ)
 		map.flags |= VFIO_DMA_MAP_FLAG_READ;
 	if (e->perms & PVX_IOMMU_WRITE)
@@ -368,7 +368,7 @@ static s8 pvx_iommu_map_one(struct pvx_batch *b, struct pvx_iommu *io,
 
 /*
  * The range must be exactly a run of whole mappings: a hole is "not
- * mapped" (-PVX_ENOENT), a mapping cut by either end -PVX_EINVAL.
+ * mapped" (-ENOENT), a mapping cut by either end -EINVAL.
  */
 static s32 pvx_iommu_unmap_one(struct pvx_iommu *io,
 			       const struct pvx_iommu_unmap *e)
@@ -384,12 +384,12 @@ static s32 pvx_iommu_unmap_one(struct pvx_iommu *io,
 	for (n = interval_tree_iter_first(&io->maps, first, last); n;
 	     n = interval_tree_iter_next(n, first, last)) {
 		if (n->start < first || n->last > last)
-			return -PVX_EINVAL;
+			return -EINVAL;
 		covered += n->last - n->start + 1;
 		nodes++;
 	}
 	if (covered != e->npages)
-		return -PVX_ENOENT;
+		return -ENOENT;
 
 	ret = pvx_iommu_unmap_dma(io, e->iova, (u64)e->npages << PAGE_SHIFT);
 	if (ret)
@@ -422,13 +422,18 @@ static void pvx_iommu_run(struct pvx_batch *b, bool map)
 		mutex_lock(balloon);
 	mutex_lock(&io->lock);
 	for (b->done = 0; b->done < b->count; b->done++) {
-		if (map)
-			st = m[b->done].status =
-				pvx_iommu_map_one(b, io, &m[b->done],
-						  max_pages);
-		else
+		if (map) {
+			st = pvx_iommu_map_one(b, io, &m[b->done], max_pages);
+			/*
+			 * A 1-byte status: an errno below -128 would be cut
+			 * to another value (-ERESTARTSYS to 0) before the
+			 * write-back could convert it.
+			 */
+			m[b->done].status = st < S8_MIN ? -EIO : st;
+		} else {
 			st = u[b->done].status =
 				pvx_iommu_unmap_one(io, &u[b->done]);
+		}
 		if (st) {
 			b->processed = b->done + 1;
 			goto out;
@@ -457,13 +462,13 @@ static void pvx_iommu_unmap_run(struct pvx_batch *b)
  * threads (the vCPUs) may map.  Split-phase is refused (vcpu_only).
  */
 static const struct pvx_split_ops pvx_iommu_map_ops = {
-	.entry_size = sizeof(struct pvx_iommu_map),
+	PVX_LIST_ENTRY(struct pvx_iommu_map, status),
 	.vcpu_only = true,
 	.run = pvx_iommu_map_run,
 };
 
 static const struct pvx_split_ops pvx_iommu_unmap_ops = {
-	.entry_size = sizeof(struct pvx_iommu_unmap),
+	PVX_LIST_ENTRY(struct pvx_iommu_unmap, status),
 	.vcpu_only = true,
 	.run = pvx_iommu_unmap_run,
 };
@@ -474,9 +479,9 @@ static long pvx_iommu_call(struct pvx_call *call,
 	struct pvx_iommu *io = READ_ONCE(call->vm->iommu);
 
 	if (!io)
-		return -PVX_ENOENT;
+		return -ENOENT;
 	if (current->mm != io->mm)
-		return -PVX_EPERM;
+		return -EPERM;
 	return pvx_batch_call(call, ops);
 }
 

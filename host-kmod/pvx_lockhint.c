@@ -24,9 +24,9 @@ static long pvx_lockhint_set(struct pvx_call *call)
 	long ret;
 
 	if (call->args[1] || call->args[2] || call->args[3])
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (gpa & 3)
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (gpa) {
 		ret = pvx_compat_gfn_range_to_hva(pvx_compat_vcpu_kvm(call->vcpu),
 						  gpa >> PAGE_SHIFT, 1, false,
@@ -36,7 +36,7 @@ static long pvx_lockhint_set(struct pvx_call *call)
 	}
 	pv = pvx_vcpu_get(call, gpa != 0);
 	if (!pv)
-		return gpa ? -PVX_ENOSPC : 0;
+		return gpa ? -ENOSPC : 0;
 	WRITE_ONCE(pv->lockhint_gpa, gpa);
 	return 0;
 }
@@ -96,7 +96,7 @@ static long pvx_lock_wait(struct pvx_call *call)
 	long id;
 
 	if (call->args[0] || call->args[1] || call->args[2] || call->args[3])
-		return -PVX_EINVAL;
+		return -EINVAL;
 	atomic64_inc(&lh->waits);
 
 	pv = pvx_lockhint_pick(call);

@@ -8,7 +8,6 @@
  */
 #define pr_fmt(fmt) "pvx: " fmt
 
-#include <linux/kvm_para.h>
 #include <linux/module.h>
 #include "pvx_host.h"
 #include "pvx_version.h"
@@ -63,6 +62,7 @@ bool pvx_handle_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 		.vcpu = vcpu,
 		.nr = nr,
 		.op_64_bit = op_64_bit,
+		.cpl = cpl,
 	};
 	long result;
 	int idx;
@@ -75,12 +75,8 @@ bool pvx_handle_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 	}
 	memcpy(call.args, args, sizeof(call.args));
 
-	/* Same answer KVM gives its own hypercalls from user mode. */
-	if (cpl)
-		result = -KVM_EPERM;
-	else
-		result = pvx_table_dispatch(&pvx_table, &call,
-					    call.vm->features);
+	/* In the guest's ABI: the trace shows what the guest got. */
+	result = pvx_table_dispatch(&pvx_table, &call, call.vm->features);
 
 	pvx_count(call.vm, call.nr, result);
 	trace_pvx_hypercall(call.vm->id, pvx_compat_vcpu_id(vcpu), call.nr,

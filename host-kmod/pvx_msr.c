@@ -19,7 +19,7 @@ static void pvx_msr_run(struct pvx_batch *b)
 		struct pvx_msr_entry *e = &list[b->done];
 
 		if (!pvx_msr_allowed(allow, e->index))
-			e->status = -PVX_EPERM;
+			e->status = -EPERM;
 		else
 			e->status = pvx_compat_set_msr(b->vcpu, e->index,
 						       e->value);
@@ -32,7 +32,7 @@ static void pvx_msr_run(struct pvx_batch *b)
 }
 
 static const struct pvx_split_ops pvx_msr_ops = {
-	.entry_size = sizeof(struct pvx_msr_entry),
+	PVX_LIST_ENTRY(struct pvx_msr_entry, status),
 	.vcpu_only = true,
 	.run = pvx_msr_run,
 };

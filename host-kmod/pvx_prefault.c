@@ -53,7 +53,7 @@ static bool pvx_prefault_stop(struct pvx_batch *b)
 
 /*
  * Prefaults what @pages (the call's budget left) and the dirty ring allow
- * of @r; -PVX_EAGAIN leaves @r rewritten to what is left of it.  @first:
+ * of @r; -EAGAIN leaves @r rewritten to what is left of it.  @first:
  * the call's first entry, whose first page is always done.
  */
 static s32 pvx_prefault_range(struct pvx_batch *b, struct pvx_gfn_range *r,
@@ -63,9 +63,9 @@ static s32 pvx_prefault_range(struct pvx_batch *b, struct pvx_gfn_range *r,
 	long ret;
 
 	if (!r->npages || r->gfn + r->npages <= r->gfn)
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (r->npages > PVX_RANGE_MAX_PAGES)
-		return -PVX_E2BIG;
+		return -E2BIG;
 
 	/* Counted as marked even when the page was writable already. */
 	n = pvx_dirty_take(&b->dirty_budget, min(r->npages, *pages));
@@ -81,7 +81,7 @@ static s32 pvx_prefault_range(struct pvx_batch *b, struct pvx_gfn_range *r,
 		/* The entry goes back as what is left of it. */
 		r->gfn += i;
 		r->npages -= i;
-		return -PVX_EAGAIN;
+		return -EAGAIN;
 	}
 	return 0;
 }
@@ -95,7 +95,7 @@ static void pvx_prefault_run(struct pvx_batch *b)
 	if (b->count && !pvx_rate_take(&b->vm->prefault_rate,
 				       READ_ONCE(prefault_rate_hz))) {
 		atomic64_inc(&b->vm->prefault_limited);
-		list[0].status = -PVX_EBUSY;
+		list[0].status = -EBUSY;
 		b->processed = 1;
 		return;
 	}
@@ -115,7 +115,7 @@ static void pvx_prefault_run(struct pvx_batch *b)
 
 /* Nothing to mark dirty: breaking a sharing does not change the data. */
 static const struct pvx_split_ops pvx_prefault_ops = {
-	.entry_size = sizeof(struct pvx_gfn_range),
+	PVX_LIST_ENTRY(struct pvx_gfn_range, status),
 	.run = pvx_prefault_run,
 };
 

@@ -23,13 +23,13 @@ static long pvx_probe(struct pvx_call *call)
 	size_t len = min_t(unsigned long, call->args[1], sizeof(info));
 
 	if (call->args[2] || call->args[3])
-		return -PVX_EINVAL;
+		return -EINVAL;
 	/* Without an address the size means nothing, so it must be 0. */
 	if (!gpa && call->args[1])
-		return -PVX_EINVAL;
+		return -EINVAL;
 
 	if (gpa && len && pvx_guest_write(call, gpa, &info, len))
-		return -PVX_EFAULT;
+		return -EFAULT;
 
 	return PVX_SIGNATURE;
 }

@@ -150,7 +150,7 @@ static void pvx_split_run(struct pvx_split_req *req)
 		req->result = b.done;
 		req->processed = b.processed;
 	} else if (!req->ops->prepare) {
-		req->result = -PVX_EAGAIN;
+		req->result = -EAGAIN;
 	}
 
 	spin_lock(&pv->split_lock);
@@ -277,31 +277,31 @@ long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,
 	long ret;
 
 	if (!completion_gpa || completion_gpa & (sizeof(u64) - 1)) {
-		ret = -PVX_EINVAL;
+		ret = -EINVAL;
 		goto err_list;
 	}
 	pv = pvx_vcpu_get(call, true);
 	if (!pv) {
-		ret = -PVX_ENOSPC;
+		ret = -ENOSPC;
 		goto err_list;
 	}
 	if (pv->split_outstanding >= PVX_SPLIT_MAX_OUTSTANDING) {
-		ret = -PVX_EBUSY;
+		ret = -EBUSY;
 		goto err_list;
 	}
 	if (pvx_guest_write(call, completion_gpa, &rec, sizeof(rec))) {
-		ret = -PVX_EFAULT;
+		ret = -EFAULT;
 		goto err_list;
 	}
 
 	w = pvx_split_worker_get(call->vm);
 	if (!w) {
-		ret = -PVX_EAGAIN;
+		ret = -EAGAIN;
 		goto err_list;
 	}
 	req = kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT);
 	if (!req) {
-		ret = -PVX_EAGAIN;
+		ret = -EAGAIN;
 		goto err_list;
 	}
 
@@ -317,7 +317,7 @@ long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,
 	if (w->stopping) {
 		/* The VMM is being killed. */
 		spin_unlock(&w->lock);
-		ret = -PVX_EAGAIN;
+		ret = -EAGAIN;
 		goto err_req;
 	}
 	req->kvm = pvx_compat_kvm_get(call->vcpu);
@@ -326,13 +326,19 @@ long pvx_split_submit(struct pvx_call *call, const struct pvx_split_ops *ops,
 	list_add_tail(&req->node, &w->queue);
 	spin_unlock(&w->lock);
 	pvx_worker_wake(w->task);
-	return -PVX_EINPROGRESS;
+	return -EINPROGRESS;
 
 err_req:
 	kfree(req);
 err_list:
 	kfree(list);
 	return ret;
+}
+
+static int pvx_guest_list_write(void *call, u64 gpa, const void *buf,
+				size_t len)
+{
+	return pvx_guest_write(call, gpa, buf, len);
 }
 
 long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops)
@@ -347,17 +353,17 @@ long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops)
 	long ret;
 
 	if (call->args[1] > U32_MAX || flags & ~PVX_SPLIT)
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (!(flags & PVX_SPLIT) && call->args[3])
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (flags & PVX_SPLIT && ops->vcpu_only)
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (flags & PVX_SPLIT && !(call->vm->features & PVX_F_SPLIT))
-		return -PVX_EOPNOTSUPP;
+		return -EOPNOTSUPP;
 
 	list = kmalloc(PVX_LIST_MAX_BYTES, GFP_KERNEL_ACCOUNT);
 	if (!list)
-		return -PVX_EAGAIN;
+		return -EAGAIN;
 	b.count = call->args[1];
 	ret = pvx_list_copy_in(pvx_guest_list_read, call, gpa, b.count,
 			       ops->entry_size, call->vm->max_list_entries,
@@ -369,16 +375,16 @@ long pvx_batch_call(struct pvx_call *call, const struct pvx_split_ops *ops)
 
 	b.scratch = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	if (!b.scratch) {
-		ret = -PVX_EAGAIN;
+		ret = -EAGAIN;
 		goto out;
 	}
 	b.list = list;
 	b.dirty_budget = pvx_dirty_budget(call->vcpu, PVX_DIRTY_RESERVE);
 	ops->run(&b);
 	ret = b.done;
-	if (b.processed &&
-	    pvx_guest_write(call, gpa, list, b.processed * ops->entry_size))
-		ret = -PVX_EFAULT;
+	if (pvx_list_copy_out(pvx_guest_list_write, call, gpa, list,
+			      b.processed, ops))
+		ret = -EFAULT;
 	kfree(b.scratch);
 out:
 	kfree(list);
@@ -428,7 +434,7 @@ static long pvx_split_collect(struct pvx_call *call)
 	u8 vector;
 
 	if (call->args[0] || call->args[1] || call->args[2] || call->args[3])
-		return -PVX_EINVAL;
+		return -EINVAL;
 	pv = pvx_vcpu_get(call, false);
 	if (!pv)
 		return 0;
@@ -464,10 +470,11 @@ static long pvx_split_collect(struct pvx_call *call)
 		}
 
 		rec.result = req->result;
-		if (req->processed &&
-		    pvx_guest_write(call, req->list_gpa, req->list,
-				    req->processed * req->ops->entry_size))
-			rec.result = -PVX_EFAULT;
+		if (pvx_list_copy_out(pvx_guest_list_write, call,
+				      req->list_gpa, req->list,
+				      req->processed, req->ops))
+			rec.result = -EFAULT;
+		rec.result = pvx_guest_err(rec.result);
 		/* Checked at submission; lost only if the guest moved it. */
 		pvx_guest_write(call, req->completion_gpa, &rec, sizeof(rec));
 		pvx_dirty_take(&budget, PVX_DIRTY_RESERVE);

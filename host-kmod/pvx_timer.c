@@ -203,17 +203,17 @@ static long pvx_set_vector(struct pvx_call *call)
 	struct pvx_vcpu *pv;
 
 	if (flags & ~PVX_VECTOR_HOST_EVENTS || call->args[2] || call->args[3])
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (vector && (vector < PVX_FIRST_VECTOR || vector > 255))
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (!pvx_compat_has_lapic(call->vcpu))
-		return -PVX_EOPNOTSUPP;
+		return -EOPNOTSUPP;
 	if (flags & PVX_VECTOR_HOST_EVENTS)
 		return pvx_event_set_vector(call, vector);
 
 	pv = pvx_vcpu_get(call, vector != 0);
 	if (!pv)
-		return vector ? -PVX_ENOSPC : 0;
+		return vector ? -ENOSPC : 0;
 
 	WRITE_ONCE(pv->vector, vector);
 	/* A pending injection finds the vector 0 and does nothing. */
@@ -231,15 +231,15 @@ static long pvx_timer_set(struct pvx_call *call)
 	int ret;
 
 	if (flags & ~PVX_TIMER_CANCEL || call->args[2] || call->args[3])
-		return -PVX_EINVAL;
+		return -EINVAL;
 
 	pv = pvx_vcpu_get(call, false);
 	if (!pv || !pv->vector)
-		return -PVX_ENOENT;
+		return -ENOENT;
 
 	if (flags & PVX_TIMER_CANCEL) {
 		if (delta_ns)
-			return -PVX_EINVAL;
+			return -EINVAL;
 		/* -1: the expiry is running: the interrupt is on its way. */
 		ret = hrtimer_try_to_cancel(&pv->timer);
 		if (ret == 1)

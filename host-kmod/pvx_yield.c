@@ -40,16 +40,16 @@ static long pvx_yield_to(struct pvx_call *call)
 	struct kvm_vcpu *target;
 
 	if (call->args[1] || call->args[2] || call->args[3])
-		return -PVX_EINVAL;
+		return -EINVAL;
 	if (target_id > INT_MAX)
-		return -PVX_ENOENT;
+		return -ENOENT;
 
 	/* Only this VM's vCPUs can be named: ids are per VM. */
 	target = pvx_compat_vcpu_by_id(call->vcpu, target_id);
 	if (!target)
-		return -PVX_ENOENT;
+		return -ENOENT;
 	if (target == call->vcpu)
-		return -PVX_EINVAL;
+		return -EINVAL;
 	test_yield_hold_wait();
 
 	if (!pvx_compat_vcpu_preempted(target))
