@@ -27,10 +27,13 @@
 #include <linux/notifier.h>
 #include <linux/percpu.h>
 #include <linux/reboot.h>
+#include <linux/version.h>
 #include <asm/current.h>
 #include <asm/kvm_para.h>
 #include <asm/paravirt.h>
+#include <pvx_kcompat.h>
 #include "pvx_guest.h"
+#include "pvx_version.h"
 
 static bool enable = true;
 module_param(enable, bool, 0644);
@@ -55,8 +58,8 @@ static bool pvx_lh_served = true;
 static void pvx_lh_wait(unsigned long ip, unsigned long parent_ip,
 			struct ftrace_ops *op, struct ftrace_regs *fregs)
 {
-	u8 *ptr = (u8 *)ftrace_regs_get_argument(fregs, 0);
-	u8 val = ftrace_regs_get_argument(fregs, 1);
+	u8 *ptr = (u8 *)pvx_ftrace_arg(fregs, 0);
+	u8 val = pvx_ftrace_arg(fregs, 1);
 	long ret;
 
 	/* kvm_wait() returns at once in NMI; and the lock may be free now. */
@@ -80,12 +83,23 @@ static struct ftrace_ops pvx_lh_ops = {
 	.flags = FTRACE_OPS_FL_RECURSION,
 };
 
+/*
+ * This CPU's preempt count: a per-CPU __preempt_count before 6.2 and
+ * again from 6.15 on, a field of pcpu_hot in between (both exported).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0) && \
+	LINUX_VERSION_CODE < KERNEL_VERSION(6, 15, 0)
+#define pvx_lh_count_ptr()	this_cpu_ptr(&pcpu_hot.preempt_count)
+#else
+#define pvx_lh_count_ptr()	this_cpu_ptr(&__preempt_count)
+#endif
+
 static void pvx_lh_set_this_cpu(void *register_it)
 {
 	u64 gpa = 0;
 
 	if (register_it)
-		gpa = slow_virt_to_phys(this_cpu_ptr(&pcpu_hot.preempt_count));
+		gpa = slow_virt_to_phys(pvx_lh_count_ptr());
 	this_cpu_write(pvx_lh_cpu.registered,
 		       pvx_hypercall(PVX_HC_LOCKHINT_SET, gpa, 0, 0, 0));
 }
@@ -225,3 +239,4 @@ module_exit(pvx_lockhint_exit);
 
 MODULE_DESCRIPTION("pvx: directed yield for the kernel's own spinlocks");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(PVX_VERSION);

@@ -26,6 +26,15 @@
 #include <linux/preempt.h>
 #include <asm/processor.h>
 #include <asm/smp.h>
+/* CPUID's helpers moved there (and hypervisor_cpuid_base() was renamed). */
+#if __has_include(<asm/cpuid/api.h>)
+#include <asm/cpuid/api.h>
+#endif
+#ifdef for_each_possible_cpuid_base_hypervisor
+#define pvx_hypervisor_base(sig)	cpuid_base_hypervisor(sig, 0)
+#else
+#define pvx_hypervisor_base(sig)	hypervisor_cpuid_base(sig, 0)
+#endif
 #include <uapi/linux/pvx_para.h>
 #include "pvx_guest.h"
 #include "pvx_spinlock.h"
@@ -198,7 +207,7 @@ static void pvx_spin_calibrate(void)
 /* KVM_FEATURE_PV_UNHALT: a kicked halted vCPU wakes (kvm_para_has_feature()'s helper is not exported). */
 static bool __init pvx_spin_has_unhalt(void)
 {
-	u32 base = hypervisor_cpuid_base(KVM_SIGNATURE, 0);
+	u32 base = pvx_hypervisor_base(KVM_SIGNATURE);
 
 	return base && cpuid_eax(base | KVM_CPUID_FEATURES) &
 		       BIT(KVM_FEATURE_PV_UNHALT);
