@@ -376,10 +376,15 @@ static void test_fair(int pvx)
 		usleep(1000);
 	a1 = split_inflight(pvx, id_a);
 	tap_ok(!b, "VM B's request finished (%" PRIu64 " in flight)", b);
-	/* If A's queue were gone already, nothing was measured. */
-	tap_ok(a0 >= PVX_SPLIT_MAX_OUTSTANDING - 1,
-	       "VM A: %" PRIu64 " of %d requests in flight when B's started",
-	       a0, PVX_SPLIT_MAX_OUTSTANDING);
+	/*
+	 * Nothing was measured unless more than FAIR_MAX_A of A's were left
+	 * to run before B's (a shared pool would finish them all).  A's
+	 * worker may have done one or two while B submitted (6.1's kthread
+	 * worker did two once).
+	 */
+	tap_ok(a0 > FAIR_MAX_A,
+	       "VM A: %" PRIu64 " of %d requests in flight when B's started (more than %d)",
+	       a0, PVX_SPLIT_MAX_OUTSTANDING, FAIR_MAX_A);
 	tap_ok(a1 <= a0 && a0 - a1 <= FAIR_MAX_A,
 	       "VM A: %" PRId64 " requests finished while B's one ran (at most %d)",
 	       (int64_t)(a0 - a1), FAIR_MAX_A);
