@@ -27,7 +27,7 @@
 #include <asm/processor.h>
 #include <asm/smp.h>
 /* CPUID's helpers moved there (and hypervisor_cpuid_base() was renamed). */
-#if __has_include(<asm/cpuid/api.h>)
+#if __has_include("asm/cpuid/api.h")
 #include <asm/cpuid/api.h>
 #endif
 #ifdef for_each_possible_cpuid_base_hypervisor
