@@ -39,6 +39,8 @@
 #define NR_FRESH	256
 #define NR_COPY		1024
 #define NR_CALLS	500
+#define NR_TIMER	1000	/* expiries per run; 4 runs a round */
+#define TIMER_DELTA_NS	200000ULL
 #define COPY_CHUNK	(PVX_LIST_MAX_BYTES / sizeof(struct pvx_copy_entry))
 
 #define GPA_FRESH	0x20000000ULL	/* NR_FRESH_SLOTS slots, 2 MiB apart */
@@ -74,7 +76,20 @@ enum {
 	OP_COPY_PAGES,		/* a0 src gpa, a1 dst gpa, a2 pages */
 	OP_MEMCPY,		/* same */
 	OP_HC_LOOP,		/* a0 nr, a1 arg, a2 calls */
+	OP_TIMER_INIT,		/* kvmclock, both vectors, the LVT timer */
+	OP_TIMER,		/* a0 pvx or not, a1 TSC kHz, a2 expiries */
 };
+
+/*
+ * Different vectors for the two timers, so that a stray expiry of one
+ * cannot end the other's wait.  The LVT timer in TSC-deadline mode is
+ * what a stock Linux guest with kvmclock uses for its tick.
+ */
+#define VEC_PVX_TIMER	0xe0
+#define VEC_LAPIC_TIMER	0xe1
+#define MSR_X2APIC_LVTT	0x832
+#define LVTT_TSC_DEADLINE	(2u << 17)
+#define MSR_TSC_DEADLINE	0x6e0
 
 struct bench_cmd {
 	uint64_t op, a0, a1, a2;
@@ -84,6 +99,8 @@ static struct bench_cmd cmd;
 static struct pvx_msr_entry msr_list[NR_MSR_WRITES] __aligned(4096);
 static struct pvx_copy_entry copy_list[COPY_CHUNK] __aligned(4096);
 static struct pvx_gfn_range fresh_range __aligned(64);
+/* Each expiry's lateness, kvmclock ns after its deadline (< 0: early). */
+static int64_t timer_late[NR_TIMER];
 
 /* x2APIC registers: intercepted, so each WRMSR is an exit (msr_test). */
 static const uint32_t msrs[8] = {
@@ -162,6 +179,36 @@ static uint64_t guest_memcpy(uint64_t src, uint64_t dst, uint64_t n)
 	return n;
 }
 
+/*
+ * @n one-shot deadlines TIMER_DELTA_NS ahead, each awaited halted: on
+ * pvx's TIMER_SET, or on the LAPIC's TSC-deadline MSR (@tsc_khz turns
+ * the delta into TSC ticks).  Both deadlines are taken from kvmclock
+ * before the arming exit, as a guest's clockevent computes them, so
+ * what the exit itself costs counts as lateness.
+ */
+static uint64_t guest_timer(bool pvx, uint64_t tsc_khz, uint64_t n)
+{
+	uint64_t vec = pvx ? VEC_PVX_TIMER : VEC_LAPIC_TIMER;
+	uint64_t i, seen, t, delta_tsc = TIMER_DELTA_NS * tsc_khz / 1000000;
+
+	for (i = 0; i < n; i++) {
+		seen = guest_irq_vec_count[vec];
+		t = guest_kvmclock_ns();
+		if (pvx) {
+			if (guest_hypercall(PVX_HC_TIMER_SET, TIMER_DELTA_NS,
+					    0, 0, 0))
+				return i;
+		} else {
+			guest_wrmsr(MSR_TSC_DEADLINE, guest_tsc() + delta_tsc);
+		}
+		while (guest_irq_vec_count[vec] == seen)
+			guest_safe_halt();
+		guest_cli();
+		timer_late[i] = (int64_t)(guest_irq_last_ns - t - TIMER_DELTA_NS);
+	}
+	return n;
+}
+
 static uint64_t guest_do(const struct bench_cmd *c)
 {
 	uint64_t i, r = 0;
@@ -184,6 +231,12 @@ static uint64_t guest_do(const struct bench_cmd *c)
 		for (i = 0; i < c->a2; i++)
 			r = guest_hypercall(c->a0, c->a1, 0, 0, 0);
 		return r;
+	case OP_TIMER_INIT:
+		guest_kvmclock_enable();
+		guest_wrmsr(MSR_X2APIC_LVTT, LVTT_TSC_DEADLINE | VEC_LAPIC_TIMER);
+		return guest_hypercall(PVX_HC_SET_VECTOR, VEC_PVX_TIMER, 0, 0, 0);
+	case OP_TIMER:
+		return guest_timer(c->a0, c->a1, c->a2);
 	}
 	return ~0ULL;
 }
@@ -699,6 +752,159 @@ static void row_scale(int pvx)
 	vm_free(v.vm);
 }
 
+/* ------------------------------------------------------------ timer */
+
+/* L1's busy CPU time (all CPUs, ns): what the host spent, kworkers too. */
+static uint64_t l1_busy_ns(void)
+{
+	unsigned long long u, n, sy, idle, io, irq, soft;
+	char buf[512];
+
+	if (read_file("/proc/stat", buf, sizeof(buf)) < 0 ||
+	    sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu", &u, &n, &sy,
+		   &idle, &io, &irq, &soft) != 7)
+		return 0;
+	return (u + n + sy + irq + soft) * (1000000000ULL / sysconf(_SC_CLK_TCK));
+}
+
+/*
+ * A stock Linux guest finds the TSC-deadline mode in CPUID (QEMU sets it
+ * from KVM_CAP_TSC_DEADLINE_TIMER; KVM's supported CPUID leaves it out).
+ */
+static void vcpu_enable_tsc_deadline(struct vcpu *vcpu)
+{
+	struct kvm_cpuid2 *c;
+	uint32_t i;
+
+	c = calloc(1, sizeof(*c) + 128 * sizeof(c->entries[0]));
+	TEST_ASSERT(c, "calloc");
+	c->nent = 128;
+	TEST_ASSERT(!ioctl(vcpu->fd, KVM_GET_CPUID2, c), "KVM_GET_CPUID2");
+	for (i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 1)
+			c->entries[i].ecx |= 1u << 24;
+	TEST_ASSERT(!ioctl(vcpu->fd, KVM_SET_CPUID2, c), "KVM_SET_CPUID2");
+	free(c);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The @pct percentile of @n samples (sorts them). */
+static double percentile(int64_t *v, int n, int pct)
+{
+	qsort(v, n, sizeof(v[0]), cmp_i64);
+	return v[(n - 1) * pct / 100];
+}
+
+struct timer_run {
+	int64_t late[2 * NR_TIMER];	/* both runs of a variant in a round */
+	int n;
+	uint64_t exits, busy, fired, early;
+};
+
+static bool timer_once(int pvx, struct bench_vm *v, bool use_pvx,
+		       uint64_t khz, struct timer_run *tr)
+{
+	struct pvx_vm_stats st;
+	uint64_t b0, f0 = 0;
+	struct sample s;
+	int i;
+
+	if (use_pvx && pvx_find_vm(pvx, v->id, &st) == 1)
+		f0 = st.timers_fired;
+	b0 = l1_busy_ns();
+	if (!run_op(v, OP_TIMER, use_pvx, khz, NR_TIMER, NULL, &s))
+		return false;
+	tr->busy += l1_busy_ns() - b0;
+	if (s.ret != NR_TIMER) {
+		tap_diag("%s: %llu of %d expiries", use_pvx ? "TIMER_SET" :
+			 "TSC deadline", (unsigned long long)s.ret, NR_TIMER);
+		return false;
+	}
+	if (use_pvx && pvx_find_vm(pvx, v->id, &st) == 1)
+		tr->fired += st.timers_fired - f0;
+	tr->exits += s.exits;
+	for (i = 0; i < NR_TIMER; i++) {
+		int64_t l = guest_global(v->vm, timer_late[i]);
+
+		tr->early += l < 0;
+		tr->late[tr->n++] = l;
+	}
+	return true;
+}
+
+/*
+ * 1000 one-shot deadlines 200 us ahead, each awaited in HLT, per run:
+ * pvx_clock's path (TIMER_SET, the vector from pvx's hrtimer) against a
+ * stock guest's (the LAPIC timer in TSC-deadline mode, whose MSR write
+ * KVM handles on its fastpath), A B B A, in one VM.
+ */
+#define TIMER_RATIO	"timer_set/lapic_tsc_deadline"
+
+static void row_timer(int pvx)
+{
+	static const char *const name[2] = { "lapic_tsc_deadline", "timer_set" };
+	struct series ex[2] = {0}, busy[2] = {0}, med[2] = {0}, p99[2] = {0};
+	struct series early[2] = {0}, fired = {0}, r_busy = {0}, r_med = {0};
+	struct series r_p99 = {0};
+	static struct timer_run tr[2];
+	struct bench_vm v;
+	struct sample s;
+	int khz, r, i, k;
+	bool ok;
+
+	bench_vm_create(&v);
+	vcpu_setup_idt(v.vcpu);
+	vcpu_enable_tsc_deadline(v.vcpu);
+	v.id = pvx_attach(pvx, v.vm->fd, PVX_F_TIMER, 0);
+	khz = ioctl(v.vcpu->fd, KVM_GET_TSC_KHZ, 0);
+	ok = khz > 0 && run_op(&v, OP_TIMER_INIT, 0, 0, 0, NULL, &s) && !s.ret;
+	if (!ok)
+		tap_diag("timer set-up: TSC %d kHz, SET_VECTOR %lld", khz,
+			 (long long)s.ret);
+	for (r = 0; r < reps && ok; r++) {
+		memset(tr, 0, sizeof(tr));
+		for (i = 0; i < 4 && ok; i++) {
+			k = i == 1 || i == 2;
+			ok = timer_once(pvx, &v, k, khz, &tr[k]);
+		}
+		if (!ok)
+			break;
+		for (k = 0; k < 2; k++) {
+			add(&ex[k], tr[k].exits / (2.0 * NR_TIMER));
+			add(&busy[k], tr[k].busy / (2.0 * NR_TIMER));
+			add(&med[k], percentile(tr[k].late, tr[k].n, 50));
+			add(&p99[k], percentile(tr[k].late, tr[k].n, 99));
+			add(&early[k], tr[k].early);
+		}
+		add(&fired, tr[1].fired / 2.0);
+		add(&r_busy, (double)tr[1].busy / tr[0].busy);
+		add(&r_med, med[1].v[r] / med[0].v[r]);
+		add(&r_p99, p99[1].v[r] / p99[0].v[r]);
+	}
+	if (tap_ok(ok, "timer: %d rounds of %d deadlines, TIMER_SET and TSC-deadline",
+		   reps, NR_TIMER)) {
+		for (k = 0; k < 2; k++) {
+			emit("timer", "exits_per_expiry", name[k], "exits", &ex[k]);
+			emit("timer", "l1_busy_ns_per_expiry", name[k],
+			     "ns (TCG) of L1 CPU", &busy[k]);
+			emit("timer", "lateness_median", name[k], "ns (TCG)", &med[k]);
+			emit("timer", "lateness_p99", name[k], "ns (TCG)", &p99[k]);
+			emit("timer", "early", name[k], "expiries", &early[k]);
+		}
+		emit("timer", "pvx_timers_fired", "timer_set", "interrupts", &fired);
+		emit("timer", "l1_busy_ratio", TIMER_RATIO, "ratio", &r_busy);
+		emit("timer", "lateness_median_ratio", TIMER_RATIO, "ratio", &r_med);
+		emit("timer", "lateness_p99_ratio", TIMER_RATIO, "ratio", &r_p99);
+	}
+	vm_free(v.vm);
+}
+
 static bool unload(void)
 {
 	int tries;
@@ -828,16 +1034,18 @@ static void row_kvm_hc(int *pvxp)
 
 int main(int argc, char **argv)
 {
-	const char *only = argc > 1 ? argv[1] : "";
+	const char *only = argc > 1 ? argv[1] : getenv("PVX_BENCH_ROWS");
 	const char *e = getenv("PVX_BENCH_REPS");
 	int pvx;
 
+	if (!only)
+		only = "";
 	if (e && atoi(e) > 0)
 		reps = atoi(e) < MAX_REPS ? atoi(e) : MAX_REPS;
 	tap_init("pvx_bench: host-side rows of make bench");
 	kvm_fd_or_skip();
 	pvx = pvx_open_features(PVX_F_MSR_BATCH | PVX_F_PREFAULT |
-				PVX_F_COPY_PAGES);
+				PVX_F_COPY_PAGES | PVX_F_TIMER);
 	emit_meta();
 	if (!*only || strstr(only, "msr"))
 		row_msr(pvx);
@@ -847,6 +1055,8 @@ int main(int argc, char **argv)
 		row_copy(pvx);
 	if (!*only || strstr(only, "scale"))
 		row_scale(pvx);
+	if (!*only || strstr(only, "timer"))
+		row_timer(pvx);
 	/* Last: it unloads and reloads pvx_host. */
 	if (!*only || strstr(only, "kvm_hc"))
 		row_kvm_hc(&pvx);
