@@ -224,7 +224,6 @@ struct pvx_vcpu {
 	struct kvm_vcpu *vcpu;
 	u8 vector;		/* 0: notifications off */
 	struct hrtimer timer;
-	struct work_struct timer_inject;
 	spinlock_t split_lock;
 	struct list_head split_done;	/* finished, not collected */
 	u32 split_outstanding;		/* submitted, not collected */
@@ -345,8 +344,6 @@ void pvx_timer_vcpu_init(struct pvx_vcpu *pv);
 void pvx_timer_vcpu_stop(struct pvx_vcpu *pv, bool destroying);
 void pvx_timer_vcpu_reset(struct pvx_vcpu *pv);
 void pvx_timer_vcpu_flush(struct pvx_vcpu *pv);
-int pvx_timer_init(void);
-void pvx_timer_exit(void);
 struct pvx_msr_allow *pvx_msr_allow_default(void);
 bool pvx_msr_allowed(const struct pvx_msr_allow *allow, u32 index);
 const struct pvx_msr_allow *pvx_vm_msr_allow(struct pvx_vm *vm);

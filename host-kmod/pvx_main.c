@@ -123,10 +123,6 @@ static int __init pvx_init(void)
 	if (ret)
 		goto err_vm;
 
-	ret = pvx_timer_init();
-	if (ret)
-		goto err_timer;
-
 	ret = pvx_split_init();
 	if (ret)
 		goto err_split;
@@ -160,8 +156,6 @@ err_lifetime_hook:
 err_iommu:
 	pvx_split_exit();
 err_split:
-	pvx_timer_exit();
-err_timer:
 	pvx_vm_exit();
 err_vm:
 	pvx_services_unregister(ARRAY_SIZE(pvx_services));
@@ -176,7 +170,6 @@ static void __exit pvx_exit(void)
 	pvx_compat_hypercall_hook_remove();
 	pvx_vm_detach_all();
 	pvx_split_exit();
-	pvx_timer_exit();
 	pvx_vm_exit();
 	pvx_compat_lifetime_hook_remove();
 	pvx_iommu_exit();

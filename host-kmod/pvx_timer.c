@@ -21,14 +21,16 @@
  * only as far as the host's exits are slow: the interval does not depend
  * on that.
  *
- * The expiry does not touch the LAPIC itself: like KVM's own LAPIC timer
- * (which only marks its interrupt pending from hrtimer context) and like
- * irqfd, the injection runs in process context, from a work item that
- * holds a reference on the VM.  So a VM can never be destroyed under a
- * pending injection, and detach cancels it.  The work items run on a
- * workqueue of pvx's own, so that unload can wait for the last of them:
- * its final reference drop may destroy the VM and take a while in KVM,
- * from a function in this module's text.
+ * The expiry sends the vector from the hrtimer itself, as a self-IPI of
+ * the vCPU (KVM's IRR set and kick, the same path KVM's irqfd takes from
+ * hard interrupt context and its own LAPIC timer takes when it posts the
+ * interrupt).  A hop through a work item, as this code once had, made
+ * every expiry wait for a kworker to be scheduled: make bench's timer row
+ * measured it as lateness that the LAPIC timer does not have.  No VM
+ * reference is needed: the vCPU outlives the callback, since KVM's
+ * destruction (pvx_vm_destroyed(), before KVM frees a vCPU), detach,
+ * reset and unload all cancel the hrtimer, which waits for a running
+ * callback.
  *
  * A VM that pvx stops serving (detach, unload) gets every armed timer
  * fired at once: early is allowed, while an expiry that never comes would
@@ -36,16 +38,12 @@
  * guest's next TIMER_SET then fails and its clock driver falls back.
  */
 #include <linux/hrtimer.h>
-#include <linux/delay.h>
 #include <linux/ktime.h>
 #include <linux/moduleparam.h>
-#include <linux/workqueue.h>
 #include <pvx_kcompat.h>
 #include "pvx_host.h"
 
 #define PVX_FIRST_VECTOR	32	/* 0-31 are exceptions */
-
-static struct workqueue_struct *pvx_timer_wq;
 
 /* A tenth of a 1000 Hz tick, a quarter of KVM's periodic LAPIC minimum. */
 static unsigned int timer_min_interval_us = 50;
@@ -53,58 +51,15 @@ module_param(timer_min_interval_us, uint, 0644);
 MODULE_PARM_DESC(timer_min_interval_us,
 		 "PVX_HC_TIMER_SET expiries of a vCPU this far apart at least (us)");
 
-#ifdef PVX_TEST_HOOKS
-/*
- * Test builds only: an injection sleeps this long before its last
- * reference drop and twice as long after it, so that unload_test can
- * close the VM under it and unload the module while it still runs.
- */
-static unsigned int test_inject_delay_ms;
-module_param(test_inject_delay_ms, uint, 0644);
-MODULE_PARM_DESC(test_inject_delay_ms,
-		 "Test builds: sleep around an injection's reference drop (ms)");
-
-static void pvx_timer_test_delay(unsigned int times)
+static enum hrtimer_restart pvx_timer_fire(struct hrtimer *timer)
 {
-	unsigned int ms = READ_ONCE(test_inject_delay_ms);
-
-	if (ms)
-		msleep(ms * times);
-}
-#else
-static void pvx_timer_test_delay(unsigned int times)
-{
-}
-#endif
-
-static void pvx_timer_inject(struct work_struct *work)
-{
-	struct pvx_vcpu *pv = container_of(work, struct pvx_vcpu,
-					   timer_inject);
-	struct kvm *kvm = pvx_compat_vcpu_kvm(pv->vcpu);
+	struct pvx_vcpu *pv = container_of(timer, struct pvx_vcpu, timer);
 	u8 vector = READ_ONCE(pv->vector);
 
 	if (vector) {
 		pvx_compat_inject_vector(pv->vcpu, vector);
 		atomic64_inc(&pv->vm->timers_fired);
 	}
-	pvx_timer_test_delay(1);
-	/* May destroy the VM, and pv with it: nothing after this. */
-	pvx_compat_kvm_put(kvm);
-	pvx_timer_test_delay(2);
-}
-
-static enum hrtimer_restart pvx_timer_fire(struct hrtimer *timer)
-{
-	struct pvx_vcpu *pv = container_of(timer, struct pvx_vcpu, timer);
-	struct kvm *kvm = pvx_compat_vcpu_kvm(pv->vcpu);
-
-	/* A VM KVM is destroying gets nothing more. */
-	if (!READ_ONCE(pv->vector) || !pvx_compat_kvm_get_safe(kvm))
-		return HRTIMER_NORESTART;
-	/* Already queued: that one holds a reference too. */
-	if (!queue_work(pvx_timer_wq, &pv->timer_inject))
-		pvx_compat_kvm_put_no_destroy(kvm);
 	return HRTIMER_NORESTART;
 }
 
@@ -112,31 +67,19 @@ void pvx_timer_vcpu_init(struct pvx_vcpu *pv)
 {
 	pvx_hrtimer_setup(&pv->timer, pvx_timer_fire, CLOCK_MONOTONIC,
 			  HRTIMER_MODE_ABS_HARD);
-	INIT_WORK(&pv->timer_inject, pvx_timer_inject);
 }
 
 /*
- * @destroying: KVM is destroying the VM (atomic context).  No injection
- * can be queued then, since each holds a reference.  Otherwise the VM is
- * held by the caller, and a queued injection is cancelled and its
- * reference dropped (never the last one); an armed or cancelled expiry is
- * delivered now instead, since pvx stops serving the VM.
+ * @destroying: KVM is destroying the VM (atomic context): the timer only
+ * has to be stopped.  Otherwise pvx stops serving the VM, and an armed
+ * expiry is delivered now instead; one already running has delivered.
  */
 void pvx_timer_vcpu_stop(struct pvx_vcpu *pv, bool destroying)
 {
 	bool owed = hrtimer_cancel(&pv->timer);
-	u8 vector;
+	u8 vector = READ_ONCE(pv->vector);
 
-	if (destroying) {
-		WARN_ON_ONCE(work_pending(&pv->timer_inject));
-		return;
-	}
-	if (cancel_work_sync(&pv->timer_inject)) {
-		pvx_compat_kvm_put_no_destroy(pvx_compat_vcpu_kvm(pv->vcpu));
-		owed = true;
-	}
-	vector = READ_ONCE(pv->vector);
-	if (owed && vector) {
+	if (!destroying && owed && vector) {
 		pvx_compat_inject_vector(pv->vcpu, vector);
 		atomic64_inc(&pv->vm->timers_fired);
 	}
@@ -144,8 +87,7 @@ void pvx_timer_vcpu_stop(struct pvx_vcpu *pv, bool destroying)
 
 /*
  * The guest was reset (atomic context): nothing it armed may reach the
- * next boot, which registered no vector.  A queued injection finds the
- * vector 0 and does nothing.
+ * next boot, which registered no vector.
  */
 void pvx_timer_vcpu_reset(struct pvx_vcpu *pv)
 {
@@ -163,38 +105,20 @@ void pvx_timer_vcpu_reset(struct pvx_vcpu *pv)
  * APIC, which the migration leaves behind, and a guest whose tick waits
  * on it would sleep on the destination until some other interrupt came.
  * So an armed expiry is delivered now, early (which the guest allows),
- * and goes with the state.  An injection already running on the
- * workqueue cannot be waited for here; it is in the APIC within
- * microseconds of the expiry, well before a VMM stops the VM and reads
- * it.
+ * and goes with the state.  An expiry running now has sent its vector
+ * when hrtimer_cancel() returns.
  */
 void pvx_timer_vcpu_flush(struct pvx_vcpu *pv)
 {
 	bool owed = hrtimer_cancel(&pv->timer);
 	u8 vector = READ_ONCE(pv->vector);
 
-	if (cancel_work(&pv->timer_inject)) {
-		pvx_compat_kvm_put_no_destroy(pvx_compat_vcpu_kvm(pv->vcpu));
-		owed = true;
-	}
 	if (owed && vector) {
 		/* It expired now: the next deadline's floor counts from now. */
 		pv->timer_armed = ktime_get();
 		pvx_compat_inject_vector(pv->vcpu, vector);
 		atomic64_inc(&pv->vm->timers_fired);
 	}
-}
-
-int pvx_timer_init(void)
-{
-	pvx_timer_wq = alloc_workqueue("pvx_timer", WQ_HIGHPRI | PVX_WQ_PERCPU, 0);
-	return pvx_timer_wq ? 0 : -ENOMEM;
-}
-
-/* Every VM is gone from pvx: waits for the last injection's put. */
-void pvx_timer_exit(void)
-{
-	destroy_workqueue(pvx_timer_wq);
 }
 
 static long pvx_set_vector(struct pvx_call *call)
@@ -216,7 +140,7 @@ static long pvx_set_vector(struct pvx_call *call)
 		return vector ? -ENOSPC : 0;
 
 	WRITE_ONCE(pv->vector, vector);
-	/* A pending injection finds the vector 0 and does nothing. */
+	/* An expiry running now may still send the old vector. */
 	if (!vector && hrtimer_cancel(&pv->timer))
 		pv->timer_armed = pv->timer_last;
 	return 0;

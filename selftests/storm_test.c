@@ -57,8 +57,9 @@
  * phases around it.  A storm that A paid for in its own vCPU time
  * leaves B's third of the CPU where it was: 100%.  80 leaves room for
  * the noise (baselines within 31-34%, i.e. +-5%) and for what each of
- * A's exits costs outside A's threads: a timer expiry's interrupt and
- * injection work, at most one per TIMER_SET exit, measured at 88-92%.
+ * A's exits costs outside A's threads: a timer expiry's hard interrupt,
+ * which sends the vector, at most one per TIMER_SET exit (measured at
+ * 88-92% when a kworker sent it).
  * A task added beside A's two vCPUs, kept busy by A (a split-phase
  * worker at full tilt), takes B from 1/3 to 1/4 of the CPU, 75%, and
  * fails it.
