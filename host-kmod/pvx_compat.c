@@ -40,7 +40,8 @@
  *    kvm_vcpu_write_guest(_page), kvm_vcpu_mark_page_dirty, gfn_to_memslot,
  *    kvm_get_kvm, kvm_get_kvm_safe, kvm_put_kvm, kvm_put_kvm_no_destroy,
  *    kvm_set_msr_with_filter, kvm_mmu_page_fault, kvm_io_bus_write,
- *    kvm_apic_send_ipi, kvm_make_all_cpus_request (through kvm_vm_dead);
+ *    kvm_apic_send_ipi, kvm_make_all_cpus_request (through kvm_vm_dead),
+ *    kvm_read_l1_tsc;
  *  - inline in <linux/kvm_host.h> and <asm/kvm_host.h>: kvm_memslots,
  *    kvm_for_each_memslot, __gfn_to_hva_memslot, gfn_to_gpa,
  *    kvm_get_vcpu_by_id, kvm_vcpu_is_reset_bsp, kvm_vm_dead;
@@ -49,7 +50,7 @@
  *    ->arch.external_write_tracking_enabled; vcpu->kvm, ->vcpu_id,
  *    ->vcpu_idx, ->preempted, ->dirty_ring, ->stat.hypercalls,
  *    ->arch.apic, ->arch.hflags, ->arch.mmu (->root_role.direct),
- *    ->arch.root_mmu.
+ *    ->arch.root_mmu, ->arch.virtual_tsc_khz.
  *
  * Debian's 6.1 (PVX_KVM_HOOK_OUTER) differs in: kvm_emulate_hypercall,
  * the VMMCALL/VMCALL exit handler itself, is what is redirected and
@@ -692,6 +693,12 @@ void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector)
 {
 	pr_info_once("no interrupt sent to the guest: this kernel exports no way into the local APIC\n");
 }
+
+/* kvm_read_l1_tsc() is KVM's own on 7.3; the timer is refused there. */
+int pvx_compat_tsc_deadline(struct kvm_vcpu *vcpu, u64 tsc, ktime_t *expires)
+{
+	return -EOPNOTSUPP;
+}
 #else
 /*
  * Exported by kvm.ko but declared in arch/x86/kvm/lapic.h, which is not
@@ -710,6 +717,46 @@ void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector)
 	kvm_apic_send_ipi(vcpu->arch.apic,
 			  APIC_DEST_SELF | APIC_INT_ASSERT | APIC_DM_FIXED |
 			  vector, 0);
+}
+
+/* Further ahead than this is "never" (more than a year at 8 GHz). */
+#define PVX_TSC_DEADLINE_MAX_NS	(365ULL * 24 * 3600 * NSEC_PER_SEC)
+
+/*
+ * The host time at which the vCPU's TSC reads @tsc, as KVM's LAPIC
+ * converts IA32_TSC_DEADLINE (start_sw_tscdeadline()): the guest's TSC
+ * now, the rest at the vCPU's TSC frequency, rounded up so that the
+ * expiry is never early.  Both clocks are read with interrupts off, so
+ * that nothing runs between them.  A deadline passed is now.  The TSC
+ * counts up from 0 at the vCPU's creation and does not wrap in practice.
+ */
+int pvx_compat_tsc_deadline(struct kvm_vcpu *vcpu, u64 tsc, ktime_t *expires)
+{
+	u32 khz = vcpu->arch.virtual_tsc_khz;
+	unsigned long flags;
+	u64 guest_tsc, ns;
+	ktime_t now;
+
+	if (!khz)
+		return -EOPNOTSUPP;
+	local_irq_save(flags);
+	now = ktime_get();
+	guest_tsc = kvm_read_l1_tsc(vcpu, rdtsc());
+	local_irq_restore(flags);
+
+	/* Unsigned, as KVM's: the end of time is not the past. */
+	if (tsc <= guest_tsc) {
+		*expires = now;
+		return 0;
+	}
+	/* At most 2^63 ticks: the product fits in 128 bits, the quotient may not. */
+	if (tsc - guest_tsc > div_u64(PVX_TSC_DEADLINE_MAX_NS, NSEC_PER_MSEC) * khz) {
+		*expires = KTIME_MAX;
+		return 0;
+	}
+	ns = mul_u64_u32_div(tsc - guest_tsc, NSEC_PER_MSEC, khz) + 1;
+	*expires = ktime_add_ns(now, ns);
+	return 0;
 }
 #endif
 

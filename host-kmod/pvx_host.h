@@ -84,6 +84,8 @@ struct page;
 
 /* PVX_LIST_MAX_BYTES of the smallest (8-byte) entries. */
 #define PVX_MAX_LIST_ENTRIES	(PVX_LIST_MAX_BYTES / PVX_LIST_ALIGN)
+/* What PVX_HC_TIMER_SET takes (pvx_probe_info.timer_flags). */
+#define PVX_TIMER_FLAGS		(PVX_TIMER_CANCEL | PVX_TIMER_TSC_DEADLINE)
 
 /* One hypercall, with the guest ABI already converted (see pvx_compat.c). */
 struct pvx_call {
@@ -386,6 +388,7 @@ int pvx_compat_vcpu_idx(struct kvm_vcpu *vcpu);
 bool pvx_compat_vcpu_is_reset_bsp(struct kvm_vcpu *vcpu);
 bool pvx_compat_has_lapic(struct kvm_vcpu *vcpu);
 void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector);
+int pvx_compat_tsc_deadline(struct kvm_vcpu *vcpu, u64 tsc, ktime_t *expires);
 long pvx_compat_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 value);
 long pvx_compat_fault_in(struct kvm *kvm, u64 gfn, bool write);
 long pvx_compat_prefault_write(struct kvm *kvm, struct kvm_vcpu *vcpu,

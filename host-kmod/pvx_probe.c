@@ -18,6 +18,8 @@ static long pvx_probe(struct pvx_call *call)
 		.max_list_entries = call->vm->max_list_entries,
 		.info_size = sizeof(info),
 		.instance = READ_ONCE(call->vm->instance),
+		.timer_flags = call->vm->features & PVX_F_TIMER ?
+			       PVX_TIMER_FLAGS : 0,
 	};
 	u64 gpa = call->args[0];
 	size_t len = min_t(unsigned long, call->args[1], sizeof(info));

@@ -8,9 +8,11 @@
  * a host hrtimer, whose expiry sends the vCPU's registered vector to its
  * own in-kernel LAPIC (waking it if it halted).
  *
- * The deadline is relative: delta_ns after the host handles the call, on
- * CLOCK_MONOTONIC.  The guest computed the delta before it exited, so the
- * interrupt can only come late, never early.
+ * The deadline is relative, delta_ns after the host handles the call on
+ * CLOCK_MONOTONIC (the guest computed the delta before it exited, so the
+ * interrupt can only come late, never early), or absolute on the vCPU's
+ * TSC (PVX_TIMER_TSC_DEADLINE), converted as KVM converts the LAPIC's
+ * TSC deadline: the exit's own cost then does not push the expiry late.
  *
  * Expiries of one vCPU are due timer_min_interval_us apart at least: a
  * deadline closer to the last expiry is moved to that distance, never
@@ -146,15 +148,18 @@ static long pvx_set_vector(struct pvx_call *call)
 	return 0;
 }
 
+/* delta_ns, or with PVX_TIMER_TSC_DEADLINE the guest TSC value. */
 static long pvx_timer_set(struct pvx_call *call)
 {
-	u64 delta_ns = call->args[0];
+	u64 when = call->args[0];
 	unsigned long flags = call->args[1];
 	struct pvx_vcpu *pv;
 	ktime_t expires, earliest;
 	int ret;
 
-	if (flags & ~PVX_TIMER_CANCEL || call->args[2] || call->args[3])
+	if (flags & ~PVX_TIMER_FLAGS || call->args[2] || call->args[3])
+		return -EINVAL;
+	if ((flags & PVX_TIMER_CANCEL) && (flags & PVX_TIMER_TSC_DEADLINE))
 		return -EINVAL;
 
 	pv = pvx_vcpu_get(call, false);
@@ -162,13 +167,22 @@ static long pvx_timer_set(struct pvx_call *call)
 		return -ENOENT;
 
 	if (flags & PVX_TIMER_CANCEL) {
-		if (delta_ns)
+		if (when)
 			return -EINVAL;
 		/* -1: the expiry is running: the interrupt is on its way. */
 		ret = hrtimer_try_to_cancel(&pv->timer);
 		if (ret == 1)
 			pv->timer_armed = pv->timer_last;
 		return ret == 1;
+	}
+
+	if (flags & PVX_TIMER_TSC_DEADLINE) {
+		ret = pvx_compat_tsc_deadline(call->vcpu, when, &expires);
+		if (ret)
+			return ret;
+	} else {
+		expires = ktime_add_safe(ktime_get(),
+					 ns_to_ktime(min_t(u64, when, KTIME_MAX)));
 	}
 
 	/*
@@ -179,8 +193,6 @@ static long pvx_timer_set(struct pvx_call *call)
 	 */
 	if (hrtimer_try_to_cancel(&pv->timer) != 1)
 		pv->timer_last = pv->timer_armed;
-	expires = ktime_add_safe(ktime_get(),
-				 ns_to_ktime(min_t(u64, delta_ns, KTIME_MAX)));
 	earliest = ktime_add_us(pv->timer_last,
 				READ_ONCE(timer_min_interval_us));
 	pv->timer_armed = ktime_after(expires, earliest) ? expires : earliest;

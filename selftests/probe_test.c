@@ -90,6 +90,9 @@ static struct pvx_probe_info expected_info(uint64_t features, uint32_t max,
 	e.max_list_entries = max;
 	e.info_size = INFO_SIZE;
 	e.instance = instance;
+	/* The flags of a service the VM has, only then. */
+	if (features & PVX_F_TIMER)
+		e.timer_flags = PVX_TIMER_CANCEL | PVX_TIMER_TSC_DEADLINE;
 	return e;
 }
 
@@ -151,7 +154,8 @@ static void check_info_fields(struct vm *vm, const struct pvx_probe_info *e,
 	TAP_EQ(got.info_size, e->info_size, "%s: info.info_size", what);
 	TAP_EQ(got.instance, e->instance, "%s: info.instance, this attach's",
 	       what);
-	for (i = 0; i < 3; i++)
+	TAP_EQ(got.timer_flags, e->timer_flags, "%s: info.timer_flags", what);
+	for (i = 0; i < 2; i++)
 		TAP_EQ(got.reserved[i], 0, "%s: info.reserved[%d]", what, i);
 }
 

@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include "pvx_test.h"
 #include "pvx_irq.h"
@@ -44,6 +45,11 @@ enum {
 	STEP_LONG_WOKEN,
 	STEP_SHORT,
 	STEP_STORM,
+	STEP_TSC_PROBE,
+	STEP_TSC_FLAGS,
+	STEP_TSC_FIRED,
+	STEP_TSC_PAST,
+	STEP_TSC_FAR,
 };
 
 static uint64_t timer_set(uint64_t delta, uint64_t flags)
@@ -79,7 +85,7 @@ static void guest_main(uint64_t arg)
 	GUEST_SYNC(STEP_BAD_VECTOR, set_vector(16, 0), set_vector(256, 0),
 		   set_vector(VEC, 2));
 	GUEST_SYNC(STEP_SET_VECTOR, set_vector(VEC, 0));
-	GUEST_SYNC(STEP_BAD_FLAGS, timer_set(0, 2), timer_set(5, PVX_TIMER_CANCEL));
+	GUEST_SYNC(STEP_BAD_FLAGS, timer_set(0, 4), timer_set(5, PVX_TIMER_CANCEL));
 
 	/* One shot: arm, halt, the interrupt wakes us. */
 	t0 = guest_kvmclock_ns();
@@ -239,6 +245,71 @@ static void guest_storm(uint64_t arg)
 			break;
 	}
 	GUEST_SYNC(STEP_STORM, lost, first, guest_irq_vec_count[VEC] - n0);
+	GUEST_DONE();
+}
+
+static struct pvx_probe_info tsc_probe __aligned(64);
+
+static uint64_t guest_tsc_now(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/*
+ * Waits, interrupts on, for a VEC interrupt after @n of them, @ms of
+ * kvmclock time at most: returns the number that came.
+ */
+static uint64_t guest_wait_vec(uint64_t n, uint64_t ms)
+{
+	uint64_t end = guest_kvmclock_ns() + ms * MS;
+
+	guest_sti();
+	while (guest_irq_vec_count[VEC] == n && guest_kvmclock_ns() < end)
+		asm volatile("pause");
+	guest_cli();
+	return guest_irq_vec_count[VEC] - n;
+}
+
+/*
+ * PVX_TIMER_TSC_DEADLINE: absolute deadlines on the vCPU's TSC, as
+ * IA32_TSC_DEADLINE takes them.  @arg is the TSC frequency in kHz.
+ */
+static void guest_tsc(uint64_t khz)
+{
+	uint64_t n, dl, r, got, c;
+
+	guest_x2apic_enable();
+	guest_kvmclock_enable();
+	set_vector(VEC, 0);
+	GUEST_SYNC(STEP_TSC_PROBE, guest_hypercall(PVX_HC_PROBE,
+		   (uint64_t)&tsc_probe, sizeof(tsc_probe), 0, 0));
+	GUEST_SYNC(STEP_TSC_FLAGS,
+		   timer_set(0, PVX_TIMER_TSC_DEADLINE | PVX_TIMER_CANCEL),
+		   timer_set(guest_tsc_now(), PVX_TIMER_TSC_DEADLINE | 4));
+
+	/* 20 ms ahead: the interrupt comes, and not before the TSC got there. */
+	n = guest_irq_vec_count[VEC];
+	dl = guest_tsc_now() + 20 * khz;
+	r = timer_set(dl, PVX_TIMER_TSC_DEADLINE);
+	/* One statement each: the order of a call's arguments is not C's. */
+	got = guest_wait_vec(n, 2000);
+	GUEST_SYNC(STEP_TSC_FIRED, r, got, (int64_t)(guest_irq_last_tsc - dl));
+
+	/* Passed already: at once, not 2^64 ticks later. */
+	n = guest_irq_vec_count[VEC];
+	r = timer_set(guest_tsc_now() / 2, PVX_TIMER_TSC_DEADLINE);
+	got = guest_wait_vec(n, 2000);
+	GUEST_SYNC(STEP_TSC_PAST, r, got);
+
+	/* The end of time: nothing comes, and it is still pending. */
+	n = guest_irq_vec_count[VEC];
+	r = timer_set(~0ULL, PVX_TIMER_TSC_DEADLINE);
+	got = guest_wait_vec(n, 200);
+	c = timer_set(0, PVX_TIMER_CANCEL);
+	GUEST_SYNC(STEP_TSC_FAR, r, got, c);
 	GUEST_DONE();
 }
 
@@ -499,6 +570,56 @@ static void test_feature_gate(int pvx)
 	vm_free(vm);
 }
 
+static void test_tsc_deadline(int pvx)
+{
+	struct pvx_probe_info info;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+	uint64_t id;
+	int khz;
+
+	vm = vm_create();
+	vm_enable_irqchip(vm);
+	vcpu = vcpu_add(vm, guest_tsc, 0);
+	vcpu_setup_idt(vcpu);
+	khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+	TEST_ASSERT(khz > 0, "KVM_GET_TSC_KHZ");
+	vcpu_set_entry(vcpu, guest_tsc, khz);
+	id = pvx_attach(pvx, vm->fd, PVX_F_TIMER, 0);
+	(void)id;
+
+	if (vcpu_expect_step(vcpu, STEP_TSC_PROBE, &uc)) {
+		memcpy(&info, guest_ptr(vm, (uint64_t)&tsc_probe), sizeof(info));
+		TAP_EQ(info.timer_flags, PVX_TIMER_CANCEL | PVX_TIMER_TSC_DEADLINE,
+		       "PROBE lists the TIMER_SET flags the host takes");
+		TAP_EQ(info.reserved[0] | info.reserved[1], 0, "reserved still zero");
+	}
+	if (vcpu_expect_step(vcpu, STEP_TSC_FLAGS, &uc)) {
+		TAP_EQ(uc.args[1], PVX_ERR(PVX_EINVAL), "TSC deadline with cancel refused");
+		TAP_EQ(uc.args[2], PVX_ERR(PVX_EINVAL), "TSC deadline, unknown flag refused");
+	}
+	if (vcpu_expect_step(vcpu, STEP_TSC_FIRED, &uc)) {
+		TAP_EQ(uc.args[1], 0, "TSC deadline 20 ms ahead armed");
+		TAP_EQ(uc.args[2], 1, "its interrupt came");
+		/* Signed: an early one is negative, not a large "late". */
+		tap_ok((int64_t)uc.args[3] >= 0,
+		       "not before the TSC reached the deadline (%lld ticks after)",
+		       (long long)uc.args[3]);
+	}
+	if (vcpu_expect_step(vcpu, STEP_TSC_PAST, &uc)) {
+		TAP_EQ(uc.args[1], 0, "a passed TSC deadline armed");
+		TAP_EQ(uc.args[2], 1, "a passed TSC deadline fires at once");
+	}
+	if (vcpu_expect_step(vcpu, STEP_TSC_FAR, &uc)) {
+		TAP_EQ(uc.args[1], 0, "TSC deadline 2^64 - 1 armed");
+		TAP_EQ(uc.args[2], 0, "it does not fire (no overflow into the past)");
+		TAP_EQ(uc.args[3], 1, "it is still pending: cancel returns 1");
+	}
+	tap_ok(vcpu_get_ucall(vcpu, &uc) == UCALL_DONE, "guest done");
+	vm_free(vm);
+}
+
 int main(void)
 {
 	int pvx;
@@ -513,6 +634,7 @@ int main(void)
 	test_detach_fires(pvx);
 	test_storm(pvx);
 	test_coalesce(pvx);
+	test_tsc_deadline(pvx);
 	close(pvx);
 	tap_finish();
 }

@@ -47,6 +47,7 @@ static struct pvclock_time_info guest_pvclock __attribute__((aligned(64)));
 volatile uint64_t guest_irq_count;
 volatile uint64_t guest_irq_last_vector;
 volatile uint64_t guest_irq_last_ns;
+volatile uint64_t guest_irq_last_tsc;
 volatile uint64_t guest_irq_vec_count[256];
 
 /* 256 stubs of 16 bytes each: push the vector, jump to the common entry. */
@@ -92,6 +93,14 @@ void guest_wrmsr(uint32_t msr, uint64_t val)
 		     "d"((uint32_t)(val >> 32)) : "memory");
 }
 
+static inline uint64_t guest_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
 void guest_irq_dispatch(uint64_t vector);
 void guest_irq_dispatch(uint64_t vector)
 {
@@ -100,6 +109,7 @@ void guest_irq_dispatch(uint64_t vector)
 			    "unexpected exception in guest", 1, vector, 0, 0, 0);
 		guest_halt_forever();
 	}
+	guest_irq_last_tsc = guest_rdtsc();
 	guest_irq_last_ns = guest_kvmclock_ns();
 	guest_irq_last_vector = vector;
 	guest_irq_vec_count[vector & 0xff]++;
@@ -119,14 +129,6 @@ void guest_x2apic_enable(void)
 void guest_kvmclock_enable(void)
 {
 	guest_wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uint64_t)&guest_pvclock | 1);
-}
-
-static inline uint64_t guest_rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
 }
 
 /* The pvclock formula (Documentation/virt/kvm/x86/msr.rst). */

@@ -146,7 +146,8 @@ struct pvx_probe_info {
 	__u32 max_list_entries;	/* cap on entries per batch call */
 	__u32 info_size;	/* bytes of this structure the host knows */
 	__u64 instance;		/* new at every attach and guest reset: random, never 0 */
-	__u64 reserved[3];	/* zero */
+	__u64 timer_flags;	/* PVX_TIMER_* flags TIMER_SET takes (0: older host) */
+	__u64 reserved[2];	/* zero */
 };
 
 /*
@@ -212,9 +213,17 @@ struct pvx_probe_info {
  * CLOCK_MONOTONIC, which kvmclock follows), never earlier.  Arming again
  * replaces the pending deadline.  With PVX_TIMER_CANCEL (delta_ns 0) the
  * pending timer is cancelled: returns 1 if one was pending, else 0.
+ *
+ * PVX_HC_TIMER_SET(tsc, PVX_TIMER_TSC_DEADLINE, 0, 0): the deadline is
+ * absolute, the value the calling vCPU's TSC reads at the expiry (as
+ * IA32_TSC_DEADLINE takes it): the time the call takes to reach the host
+ * does not push the expiry later.  A deadline already passed expires at
+ * once.  Hosts that take it say so in pvx_probe_info.timer_flags; older
+ * ones refuse the flag (-PVX_EINVAL).
  */
 #define PVX_VECTOR_HOST_EVENTS	_BITULL(0)
 #define PVX_TIMER_CANCEL	_BITULL(0)
+#define PVX_TIMER_TSC_DEADLINE	_BITULL(1)
 
 /*
  * PVX_HC_MSR_BATCH(list_gpa, count, 0, 0): WRMSR of each entry in order,

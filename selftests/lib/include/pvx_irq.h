@@ -19,6 +19,7 @@ void vcpu_setup_idt(struct vcpu *vcpu);
 extern volatile uint64_t guest_irq_count;
 extern volatile uint64_t guest_irq_last_vector;
 extern volatile uint64_t guest_irq_last_ns;	/* kvmclock at entry */
+extern volatile uint64_t guest_irq_last_tsc;	/* TSC at entry */
 extern volatile uint64_t guest_irq_vec_count[256];
 
 void guest_x2apic_enable(void);
