@@ -28,6 +28,7 @@
 #include <linux/irq_work.h>
 #include <linux/irqdomain.h>
 #include <linux/kobject.h>
+#include <linux/math64.h>
 #include <linux/module.h>
 #include <linux/notifier.h>
 #include <linux/reboot.h>
@@ -39,6 +40,7 @@
 #include <asm/irqdomain.h>
 #include <asm/kvm_para.h>
 #include <asm/smp.h>
+#include <asm/tsc.h>
 #include <linux/io.h>
 #include <uapi/linux/pvx_para.h>
 #include "pvx_guest.h"
@@ -48,6 +50,11 @@ static bool notifications = true;
 module_param(notifications, bool, 0444);
 MODULE_PARM_DESC(notifications,
 		 "Take host notifications (timer, completions, events)");
+
+static bool tsc_deadline = true;
+module_param(tsc_deadline, bool, 0644);
+MODULE_PARM_DESC(tsc_deadline,
+		 "Arm the host timer by TSC deadline where the host takes it (0: relative)");
 
 static unsigned int reprobe_ms = 1000;
 module_param(reprobe_ms, uint, 0644);
@@ -66,6 +73,7 @@ struct pvx_cpu {
 static struct pvx_probe_info pvx_info;	/* the last answer that served */
 static u64 pvx_served;		/* features served now, 0: none */
 static unsigned int pvx_epoch;	/* bumped each time the service is lost */
+static bool pvx_timer_tsc;	/* the host takes PVX_TIMER_TSC_DEADLINE */
 static bool pvx_notify_ok;	/* the load-time notification arrived */
 static bool pvx_exiting;
 static DEFINE_MUTEX(pvx_service_lock);
@@ -149,8 +157,20 @@ int pvx_unregister_event_notifier(struct notifier_block *nb)
 EXPORT_SYMBOL_GPL(pvx_unregister_event_notifier);
 
 /* This CPU's one-shot timer: the notification comes delta_ns from now. */
+/*
+ * Interrupts or preemption off: the TSC read and the call must be on one
+ * vCPU, whose TSC the host converts.  An absolute deadline is what the
+ * LAPIC's TSC-deadline mode takes too: the exit's own time does not push
+ * the expiry later, as it does a relative one.  Rounded up a tick, since
+ * tsc_khz may be calibrated a little low.
+ */
 long pvx_timer_arm(u64 delta_ns)
 {
+	if (READ_ONCE(pvx_timer_tsc) && READ_ONCE(tsc_deadline))
+		return pvx_hypercall(PVX_HC_TIMER_SET, rdtsc_ordered() +
+				     mul_u64_u32_div(delta_ns, tsc_khz,
+						     USEC_PER_SEC) + 1,
+				     PVX_TIMER_TSC_DEADLINE, 0, 0);
 	return pvx_hypercall(PVX_HC_TIMER_SET, delta_ns, 0, 0, 0);
 }
 EXPORT_SYMBOL_GPL(pvx_timer_arm);
@@ -576,6 +596,14 @@ static int pvx_probe_call(struct pvx_probe_info *info, char *why, size_t len)
 	return -ENODEV;
 }
 
+/* An answer that serves: what the drivers go by from now on. */
+static void pvx_info_set(const struct pvx_probe_info *info)
+{
+	pvx_info = *info;
+	WRITE_ONCE(pvx_timer_tsc, tsc_khz &&
+		   (info->timer_flags & PVX_TIMER_TSC_DEADLINE));
+}
+
 static int pvx_probe_host(void)
 {
 	struct pvx_probe_info *info;
@@ -594,7 +622,7 @@ static int pvx_probe_host(void)
 	if (ret) {
 		pr_info("%s: disabled\n", why);
 	} else {
-		pvx_info = *info;
+		pvx_info_set(info);
 		pvx_served = info->features;
 	}
 	kfree(info);
@@ -681,7 +709,7 @@ static void pvx_service_up(const struct pvx_probe_info *info)
 	for_each_online_cpu(cpu)
 		smp_call_function_single(cpu, pvx_cpu_reregister, NULL, 1);
 	cpus_read_unlock();
-	pvx_info = *info;
+	pvx_info_set(info);
 	WRITE_ONCE(pvx_served, features);
 	pr_info("host serves pvx again: instance %#llx, features %#llx\n",
 		info->instance, features);
@@ -824,9 +852,10 @@ static int __init pvx_guest_init(void)
 	ret = pvx_probe_host();
 	if (ret)
 		return ret;
-	pr_info("host pvx ABI %u, features %#llx, max list %u\n",
+	pr_info("host pvx ABI %u, features %#llx, max list %u, timer by %s\n",
 		pvx_info.abi_version, pvx_info.features,
-		pvx_info.max_list_entries);
+		pvx_info.max_list_entries,
+		pvx_timer_tsc && tsc_deadline ? "TSC deadline" : "delta");
 
 	ret = pvx_notify_init();
 	if (ret)

@@ -6,6 +6,8 @@
 
 # What pvx_guest prints in L2 when the host answered PVX_HC_PROBE:
 L2_PROBE_RE='pvx: host pvx ABI [0-9]+'
+# ... and that it arms the host timer by TSC deadline (the host takes it):
+L2_TSC_RE='pvx: host pvx ABI [0-9]+, .*timer by TSC deadline'
 # ... and when its per-CPU notification vector took a host timer interrupt:
 L2_TIMER_RE='pvx: timer notification on CPU [0-9]+, vector 0x[0-9a-f]+'
 # ... and when a doorbell hypercall kicked QEMU's virtio-rng queue:
@@ -231,6 +233,7 @@ elif [ $attached = 1 ] && [ "$MODE" = life ]; then
 elif [ $attached = 1 ]; then
 	grep -Eq "$L2_PROBE_RE" $H/run/l2.log; res $? "l2 probe: guest saw the pvx host (/$L2_PROBE_RE/)"
 	grep -Eq "$L2_TIMER_RE" $H/run/l2.log; res $? "l2 timer: host timer interrupt reached the guest's vector (/$L2_TIMER_RE/)"
+	grep -Eq "$L2_TSC_RE" $H/run/l2.log; res $? "l2 timer: pvx_guest arms it by TSC deadline (/$L2_TSC_RE/)"
 	grep -Eq "$L2_KICK_RE" $H/run/l2.log
 	res $? "l2 doorbell: a hypercall kicked the unmodified QEMU's virtio queue and the device answered"
 	grep -q 'guest notified' /tmp/l2-balloon.txt 2>/dev/null
