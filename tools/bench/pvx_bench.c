@@ -77,7 +77,7 @@ enum {
 	OP_MEMCPY,		/* same */
 	OP_HC_LOOP,		/* a0 nr, a1 arg, a2 calls */
 	OP_TIMER_INIT,		/* kvmclock, both vectors, the LVT timer */
-	OP_TIMER,		/* a0 pvx or not, a1 TSC kHz, a2 expiries */
+	OP_TIMER,		/* a0 TIMER_*, a1 TSC kHz, a2 expiries */
 };
 
 /*
@@ -90,6 +90,9 @@ enum {
 #define MSR_X2APIC_LVTT	0x832
 #define LVTT_TSC_DEADLINE	(2u << 17)
 #define MSR_TSC_DEADLINE	0x6e0
+
+/* The timer row's variants: the stock one first. */
+enum { TIMER_LAPIC, TIMER_PVX, TIMER_PVX_TSC, NR_TIMER_VARIANTS };
 
 struct bench_cmd {
 	uint64_t op, a0, a1, a2;
@@ -181,22 +184,27 @@ static uint64_t guest_memcpy(uint64_t src, uint64_t dst, uint64_t n)
 
 /*
  * @n one-shot deadlines TIMER_DELTA_NS ahead, each awaited halted: on
- * pvx's TIMER_SET, or on the LAPIC's TSC-deadline MSR (@tsc_khz turns
- * the delta into TSC ticks).  Both deadlines are taken from kvmclock
- * before the arming exit, as a guest's clockevent computes them, so
- * what the exit itself costs counts as lateness.
+ * the LAPIC's TSC-deadline MSR, or on pvx's TIMER_SET with the delta or
+ * with a TSC deadline (@tsc_khz turns the delta into TSC ticks).  Every
+ * deadline is taken from kvmclock before the arming exit, as a guest's
+ * clockevent computes it, so a delta pays for the exit in lateness.
  */
-static uint64_t guest_timer(bool pvx, uint64_t tsc_khz, uint64_t n)
+static uint64_t guest_timer(uint64_t how, uint64_t tsc_khz, uint64_t n)
 {
-	uint64_t vec = pvx ? VEC_PVX_TIMER : VEC_LAPIC_TIMER;
+	uint64_t vec = how == TIMER_LAPIC ? VEC_LAPIC_TIMER : VEC_PVX_TIMER;
 	uint64_t i, seen, t, delta_tsc = TIMER_DELTA_NS * tsc_khz / 1000000;
 
 	for (i = 0; i < n; i++) {
 		seen = guest_irq_vec_count[vec];
 		t = guest_kvmclock_ns();
-		if (pvx) {
+		if (how == TIMER_PVX) {
 			if (guest_hypercall(PVX_HC_TIMER_SET, TIMER_DELTA_NS,
 					    0, 0, 0))
+				return i;
+		} else if (how == TIMER_PVX_TSC) {
+			if (guest_hypercall(PVX_HC_TIMER_SET,
+					    guest_tsc() + delta_tsc,
+					    PVX_TIMER_TSC_DEADLINE, 0, 0))
 				return i;
 		} else {
 			guest_wrmsr(MSR_TSC_DEADLINE, guest_tsc() + delta_tsc);
@@ -807,26 +815,29 @@ struct timer_run {
 	uint64_t exits, busy, fired, early;
 };
 
-static bool timer_once(int pvx, struct bench_vm *v, bool use_pvx,
-		       uint64_t khz, struct timer_run *tr)
+static bool timer_once(int pvx, struct bench_vm *v, int how, uint64_t khz,
+		       struct timer_run *tr)
 {
+	static const char *const what[] = {
+		"TSC deadline", "TIMER_SET", "TIMER_SET by TSC deadline",
+	};
 	struct pvx_vm_stats st;
 	uint64_t b0, f0 = 0;
 	struct sample s;
 	int i;
 
-	if (use_pvx && pvx_find_vm(pvx, v->id, &st) == 1)
+	if (pvx_find_vm(pvx, v->id, &st) == 1)
 		f0 = st.timers_fired;
 	b0 = l1_busy_ns();
-	if (!run_op(v, OP_TIMER, use_pvx, khz, NR_TIMER, NULL, &s))
+	if (!run_op(v, OP_TIMER, how, khz, NR_TIMER, NULL, &s))
 		return false;
 	tr->busy += l1_busy_ns() - b0;
 	if (s.ret != NR_TIMER) {
-		tap_diag("%s: %llu of %d expiries", use_pvx ? "TIMER_SET" :
-			 "TSC deadline", (unsigned long long)s.ret, NR_TIMER);
+		tap_diag("%s: %llu of %d expiries", what[how],
+			 (unsigned long long)s.ret, NR_TIMER);
 		return false;
 	}
-	if (use_pvx && pvx_find_vm(pvx, v->id, &st) == 1)
+	if (pvx_find_vm(pvx, v->id, &st) == 1)
 		tr->fired += st.timers_fired - f0;
 	tr->exits += s.exits;
 	for (i = 0; i < NR_TIMER; i++) {
@@ -840,19 +851,26 @@ static bool timer_once(int pvx, struct bench_vm *v, bool use_pvx,
 
 /*
  * 1000 one-shot deadlines 200 us ahead, each awaited in HLT, per run:
- * pvx_clock's path (TIMER_SET, the vector from pvx's hrtimer) against a
- * stock guest's (the LAPIC timer in TSC-deadline mode, whose MSR write
- * KVM handles on its fastpath), A B B A, in one VM.
+ * pvx_clock's paths (TIMER_SET with a delta and with a TSC deadline, the
+ * vector sent from pvx's hrtimer) against a stock guest's (the LAPIC
+ * timer in TSC-deadline mode, whose MSR write KVM handles on its
+ * fastpath), A B C C B A, in one VM.
  */
-#define TIMER_RATIO	"timer_set/lapic_tsc_deadline"
-
 static void row_timer(int pvx)
 {
-	static const char *const name[2] = { "lapic_tsc_deadline", "timer_set" };
-	struct series ex[2] = {0}, busy[2] = {0}, med[2] = {0}, p99[2] = {0};
-	struct series early[2] = {0}, fired = {0}, r_busy = {0}, r_med = {0};
-	struct series r_p99 = {0};
-	static struct timer_run tr[2];
+	static const char *const name[NR_TIMER_VARIANTS] = {
+		"lapic_tsc_deadline", "timer_set", "timer_set_tsc",
+	};
+	static const char *const ratio[NR_TIMER_VARIANTS] = {
+		NULL, "timer_set/lapic_tsc_deadline",
+		"timer_set_tsc/lapic_tsc_deadline",
+	};
+	struct series ex[NR_TIMER_VARIANTS] = {0}, busy[NR_TIMER_VARIANTS] = {0};
+	struct series med[NR_TIMER_VARIANTS] = {0}, p99[NR_TIMER_VARIANTS] = {0};
+	struct series early[NR_TIMER_VARIANTS] = {0}, fired[NR_TIMER_VARIANTS] = {0};
+	struct series r_busy[NR_TIMER_VARIANTS] = {0};
+	struct series r_med[NR_TIMER_VARIANTS] = {0}, r_p99[NR_TIMER_VARIANTS] = {0};
+	static struct timer_run tr[NR_TIMER_VARIANTS];
 	struct bench_vm v;
 	struct sample s;
 	int khz, r, i, k;
@@ -869,39 +887,44 @@ static void row_timer(int pvx)
 			 (long long)s.ret);
 	for (r = 0; r < reps && ok; r++) {
 		memset(tr, 0, sizeof(tr));
-		for (i = 0; i < 4 && ok; i++) {
-			k = i == 1 || i == 2;
+		for (i = 0; i < 2 * NR_TIMER_VARIANTS && ok; i++) {
+			k = i < NR_TIMER_VARIANTS ? i : 2 * NR_TIMER_VARIANTS - 1 - i;
 			ok = timer_once(pvx, &v, k, khz, &tr[k]);
 		}
 		if (!ok)
 			break;
-		for (k = 0; k < 2; k++) {
+		for (k = 0; k < NR_TIMER_VARIANTS; k++) {
 			add(&ex[k], tr[k].exits / (2.0 * NR_TIMER));
 			add(&busy[k], tr[k].busy / (2.0 * NR_TIMER));
 			add(&med[k], percentile(tr[k].late, tr[k].n, 50));
 			add(&p99[k], percentile(tr[k].late, tr[k].n, 99));
 			add(&early[k], tr[k].early);
+			add(&fired[k], tr[k].fired / 2.0);
+			if (!k)
+				continue;
+			add(&r_busy[k], (double)tr[k].busy / tr[0].busy);
+			add(&r_med[k], med[k].v[r] / med[0].v[r]);
+			add(&r_p99[k], p99[k].v[r] / p99[0].v[r]);
 		}
-		add(&fired, tr[1].fired / 2.0);
-		add(&r_busy, (double)tr[1].busy / tr[0].busy);
-		add(&r_med, med[1].v[r] / med[0].v[r]);
-		add(&r_p99, p99[1].v[r] / p99[0].v[r]);
 	}
-	if (tap_ok(ok, "timer: %d rounds of %d deadlines, TIMER_SET and TSC-deadline",
-		   reps, NR_TIMER)) {
-		for (k = 0; k < 2; k++) {
-			emit("timer", "exits_per_expiry", name[k], "exits", &ex[k]);
-			emit("timer", "l1_busy_ns_per_expiry", name[k],
-			     "ns (TCG) of L1 CPU", &busy[k]);
-			emit("timer", "lateness_median", name[k], "ns (TCG)", &med[k]);
-			emit("timer", "lateness_p99", name[k], "ns (TCG)", &p99[k]);
-			emit("timer", "early", name[k], "expiries", &early[k]);
-		}
-		emit("timer", "pvx_timers_fired", "timer_set", "interrupts", &fired);
-		emit("timer", "l1_busy_ratio", TIMER_RATIO, "ratio", &r_busy);
-		emit("timer", "lateness_median_ratio", TIMER_RATIO, "ratio", &r_med);
-		emit("timer", "lateness_p99_ratio", TIMER_RATIO, "ratio", &r_p99);
+	if (!tap_ok(ok, "timer: %d rounds of %d deadlines, TIMER_SET and TSC-deadline",
+		    reps, NR_TIMER))
+		goto out;
+	for (k = 0; k < NR_TIMER_VARIANTS; k++) {
+		emit("timer", "exits_per_expiry", name[k], "exits", &ex[k]);
+		emit("timer", "l1_busy_ns_per_expiry", name[k],
+		     "ns (TCG) of L1 CPU", &busy[k]);
+		emit("timer", "lateness_median", name[k], "ns (TCG)", &med[k]);
+		emit("timer", "lateness_p99", name[k], "ns (TCG)", &p99[k]);
+		emit("timer", "early", name[k], "expiries", &early[k]);
+		if (!k)
+			continue;
+		emit("timer", "pvx_timers_fired", name[k], "interrupts", &fired[k]);
+		emit("timer", "l1_busy_ratio", ratio[k], "ratio", &r_busy[k]);
+		emit("timer", "lateness_median_ratio", ratio[k], "ratio", &r_med[k]);
+		emit("timer", "lateness_p99_ratio", ratio[k], "ratio", &r_p99[k]);
 	}
+out:
 	vm_free(v.vm);
 }
 
