@@ -661,8 +661,10 @@ static void fz_gen(struct fz_ctx *c, struct fz_call *call)
 		case 3:
 			call->a[0] = rng_below(r, 2) ? rng_below(r, 2000000) :
 				     rng_next(r) >> rng_below(r, 64);
+			/* a TSC deadline: any value, passed or 2^64 ticks off */
 			call->a[1] = rng_below(r, 4) ? 0 : rng_below(r, 2) ?
-				     PVX_TIMER_CANCEL : rng_next(r);
+				     PVX_TIMER_CANCEL : rng_below(r, 2) ?
+				     PVX_TIMER_TSC_DEADLINE : rng_next(r);
 			break;
 		case 14:	/* LOCKHINT_SET: a count the host only reads */
 		case 15:	/* LOCK_WAIT: no address */
