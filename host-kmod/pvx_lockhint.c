@@ -99,14 +99,22 @@ static long pvx_lock_wait(struct pvx_call *call)
 		return -EINVAL;
 	atomic64_inc(&lh->waits);
 
+	/*
+	 * The budget first: a look reads every other vCPU's count, and a
+	 * guest can call as fast as it can exit.  A look that finds nobody
+	 * costs as much as one that boosts.
+	 */
+	if (!pvx_rate_take(&call->vm->yield.rate, pvx_yield_rate_hz())) {
+		atomic64_inc(&lh->refused);
+		return PVX_LOCK_WAIT_RATE_LIMITED;
+	}
 	pv = pvx_lockhint_pick(call);
 	if (!pv) {
 		atomic64_inc(&lh->none);
 		return PVX_LOCK_WAIT_NONE;
 	}
 	id = (long)pvx_compat_vcpu_id(pv->vcpu) << 8;
-	if (!pvx_rate_take(&call->vm->yield.rate, pvx_yield_rate_hz()) ||
-	    pvx_compat_yield_to(pv->vcpu) <= 0) {
+	if (pvx_compat_yield_to(pv->vcpu) <= 0) {
 		atomic64_inc(&lh->refused);
 		return id | PVX_LOCK_WAIT_REFUSED;
 	}

@@ -21,6 +21,8 @@
 #define NEED_RESCHED_ONLY 0x80000000U	/* x86: count 0, no resched wanted */
 #define SLOT_GPA	0x8000000ULL	/* 128 MiB: above the 64 MiB of RAM */
 #define SLOT_SIZE	0x200000ULL
+#define RATE_PARAM	"/sys/module/pvx_host/parameters/yield_rate_hz"
+#define BUDGET		2	/* LOCK_WAITs a second, for test_budget() */
 
 enum {
 	STEP_REFUSE = 1,
@@ -126,6 +128,25 @@ static void *vcpu_runner(struct vcpu *vcpu)
 		*cmd = vcpu_get_ucall(vcpu, &uc);
 	while (*cmd == UCALL_SYNC);
 	return NULL;
+}
+
+/* WAITS calls: how many found none, were rate limited, or else. */
+static void guest_budget_waiter(uint64_t arg)
+{
+	uint64_t i, r, none = 0, limited = 0, other = 0;
+
+	(void)arg;
+	for (i = 0; i < WAITS; i++) {
+		r = lock_wait();
+		if (r == PVX_LOCK_WAIT_NONE)
+			none++;
+		else if (r == PVX_LOCK_WAIT_RATE_LIMITED)
+			limited++;
+		else
+			other++;
+	}
+	GUEST_SYNC(STEP_WAITS, none, limited, other);
+	GUEST_DONE();
 }
 
 static bool wait_ready(struct vm *vm, int id)
@@ -301,6 +322,61 @@ static void test_boosts(int pvx)
 	vm_free(other);
 }
 
+/*
+ * A guest may call LOCK_WAIT as fast as it can exit; each call makes the
+ * host look at every other vCPU of the VM and read their counts.  The
+ * budget must stop the looking, not only the boosting: with BUDGET calls
+ * a second, WAITS calls in a row look BUDGET times (twice that if they
+ * straddle a second) and are refused the rest without a look, which the
+ * passed-over count of the preempted vCPU 1 (count zero) shows.
+ */
+static void test_budget(int pvx)
+{
+	uint64_t cmd = 0, none, limited, other, id;
+	char old[32] = "", buf[32];
+	struct pvx_vm_stats st;
+	struct ucall uc;
+	struct vm *vm;
+
+	if (read_file(RATE_PARAM, old, sizeof(old)) < 0) {
+		tap_ok(false, "read %s", RATE_PARAM);
+		return;
+	}
+	vm = vm_create();
+	vcpu_add(vm, guest_budget_waiter, 0);
+	vcpu_add(vm, guest_spinner, 1);
+	id = pvx_attach(pvx, vm->fd, PVX_F_LOCKHINT, 0);
+	vcpu_thread_start(vm->vcpus[1], vcpu_runner, &cmd);
+	tap_ok(wait_ready(vm, 1), "vCPU 1 registered count 0 and spins");
+	snprintf(buf, sizeof(buf), "%d\n", BUDGET);
+	write_file(RATE_PARAM, buf);
+	if (vcpu_expect_step(vm->vcpus[0], STEP_WAITS, &uc)) {
+		none = uc.args[1];
+		limited = uc.args[2];
+		other = uc.args[3];
+		tap_diag("%d waits at %d a second: %llu found none, %llu rate limited, %llu else",
+			 WAITS, BUDGET, (unsigned long long)none,
+			 (unsigned long long)limited, (unsigned long long)other);
+		TAP_EQ(other, 0, "every wait found none or was rate limited");
+		tap_ok(none >= 1 && none <= 2 * BUDGET,
+		       "%llu waits looked: the budget's, at most two seconds' worth",
+		       (unsigned long long)none);
+		TAP_EQ(none + limited, WAITS, "the rest rate limited");
+	}
+	write_file(RATE_PARAM, old);
+	guest_global(vm, stop) = 1;
+	vcpu_thread_join(vm->vcpus[1]);
+	if (tap_ok(pvx_find_vm(pvx, id, &st) == 1, "VM listed in stats")) {
+		/* Signed: more looks than waits must not wrap to "few". */
+		tap_ok((int64_t)st.lock_zero_count <= (int64_t)(2 * BUDGET),
+		       "vCPU 1 passed over only by the waits that looked (%llu)",
+		       (unsigned long long)st.lock_zero_count);
+		TAP_EQ(st.lock_refused, WAITS - st.lock_none,
+		       "stats: rate limited waits counted refused");
+	}
+	vm_free(vm);
+}
+
 int main(void)
 {
 	int pvx;
@@ -311,6 +387,7 @@ int main(void)
 
 	test_refusals(pvx);
 	test_boosts(pvx);
+	test_budget(pvx);
 	close(pvx);
 	tap_finish();
 }

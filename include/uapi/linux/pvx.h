@@ -68,7 +68,7 @@ struct pvx_vm_stats {
 	/* Revision 3: PVX_HC_LOCK_WAIT. */
 	__u64 lock_waits;	/* calls */
 	__u64 lock_boosts;	/* ... that boosted a vCPU */
-	__u64 lock_refused;	/* ... that found one, rate limited or declined */
+	__u64 lock_refused;	/* ... rate limited, or that found one declined */
 	__u64 lock_none;	/* ... that found no candidate */
 	__u64 lock_zero_count;	/* preempted vCPUs passed over: count zero */
 	__u64 lock_unreadable;	/* preempted vCPUs passed over: count unreadable */

@@ -177,8 +177,9 @@ struct pvx_probe_info {
  * PVX_HC_LOCK_WAIT(0, 0, 0, 0): the calling vCPU is about to halt in a
  * spinlock's slow path.  The host looks, round robin, for another vCPU of
  * this VM that is preempted (runnable, not running) and whose registered
- * count reads non-zero now, and gives it the caller's time, under the
- * VM's yield budget (as PVX_HC_YIELD_TO).  A heuristic: a non-zero count
+ * count reads non-zero now, and gives it the caller's time.  Each call
+ * takes one of the VM's yield budget (as PVX_HC_YIELD_TO) before it looks,
+ * since the looking is the host's work.  A heuristic: a non-zero count
  * says "not preemptible now", not "holds the lock this vCPU waits for".
  * The result's low byte is a PVX_LOCK_WAIT_* code, bits 8 and up the id
  * of the vCPU boosted or refused.  The guest halts as before in every
@@ -186,7 +187,8 @@ struct pvx_probe_info {
  */
 #define PVX_LOCK_WAIT_BOOSTED	0	/* a candidate was boosted */
 #define PVX_LOCK_WAIT_NONE	1	/* no preempted vCPU with a non-zero count */
-#define PVX_LOCK_WAIT_REFUSED	2	/* one found; rate limited or scheduler declined */
+#define PVX_LOCK_WAIT_REFUSED	2	/* one found; the scheduler declined */
+#define PVX_LOCK_WAIT_RATE_LIMITED 3	/* the VM's yield budget is spent: nothing looked at */
 #define PVX_LOCK_WAIT_CODE(r)	((r) & 0xff)
 #define PVX_LOCK_WAIT_VCPU(r)	((r) >> 8)
 #define PVX_PREEMPT_COUNT_MASK	0x7fffffffU
