@@ -68,6 +68,10 @@ build_check() {
 # pvxctl's command line (no /dev/pvx needed); the packaging: make deb,
 # lintian, dkms build against the stock lane's headers.
 build_check pvxctl "command-line tests" make -s -C "$REPO_DIR/tools/pvxctl" check
+# Debian's python3, whose docutils deps.sh installs (a python3 of its own
+# on PATH, as pyenv's, would not have it).
+build_check docs "reStructuredText, conflict markers" \
+	/usr/bin/python3 "$REPO_DIR/tools/docs-check.py" "$REPO_DIR"
 if [ "${PVX_NO_PACKAGING:-0}" != 1 ]; then
 	build_check packaging "deb, lintian, dkms build" \
 		env PVX_PKG_KDIR="$STOCK_KDIR" "$REPO_DIR/tools/packaging-test.sh"
