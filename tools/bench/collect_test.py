@@ -56,6 +56,19 @@ ok(data and data["kernel"] == "6.12-test" and len(data["figures"]) ==
 ok(data and all(k in data for k in ("qemu", "commit", "machine", "note")),
    "bench.json records QEMU, commit and machine")
 ok("absolute times mean nothing" in out, "the output says TCG times mean nothing")
+sweep = [e for e in all_figs if e[0] == "msr_sweep"]
+ok(all(("msr_sweep", f, v % n) in sweep for n in collect.SWEEP_SIZES
+       for f, v in (("exits_per_write", "wrmsr_loop_%d"),
+                    ("exits_per_write", "msr_batch_%d"),
+                    ("exits", "msr_batch_%d"), ("pvx_calls", "msr_batch_%d")))
+   and all(("msr_sweep", "host_time_ratio",
+            "msr_batch_%d/wrmsr_loop_%d" % (n, n)) in sweep
+           for n in collect.SWEEP_SIZES) and len(sweep) == 6 * 5,
+   "expected() lists the sweep's 6 figures at each of its 5 sizes")
+lost = ("msr_sweep", "exits_per_write", "msr_batch_256")
+rc, out, _ = run(tap([e for e in all_figs if e != lost]))
+ok(rc == 1 and "MISSING msr_sweep/exits_per_write/msr_batch_256" in out,
+   "a missing sweep figure: exit 1, named")
 rc, out, data = run(tap(all_figs[1:]))
 miss = "%s/%s/%s" % all_figs[0]
 ok(rc == 1 and ("MISSING " + miss) in out, "one figure missing: exit 1, named")
