@@ -96,6 +96,9 @@ stage: check-kdir tools selftests
 		cp $$m $(STAGE)/l2/; done
 	cp tools/pvxctl/pvxctl $(STAGE)/
 	find selftests -maxdepth 1 -name '*_test' -type f -perm -u+x -exec cp {} $(STAGE)/selftests/ \;
+	$(MAKE) -C tools/bench
+	mkdir -p $(STAGE)/bench
+	cp tools/bench/pvx_bench $(STAGE)/bench/
 
 run:
 	tools/testbed/run.sh

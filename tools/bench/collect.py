@@ -30,6 +30,8 @@ PROGRAMS = ["bench/pvx_bench"]
 # What each row measures (the table's headings), in issue #16's order.
 ROWS = {
     "msr64": "64 MSR writes: MSR_BATCH vs a WRMSR loop",
+    "msr_sweep": "MSR_BATCH of 1, 4, 16, 64, 256 entries vs a WRMSR loop "
+                 "of the same length",
     "fresh256": "256 fresh pages read then written: PREFAULT_WRITE vs no hint "
                 "vs KVM_PRE_FAULT_MEMORY (a read fault: a reference) vs the "
                 "VMM's MADV_POPULATE_WRITE + KVM_PRE_FAULT_MEMORY",
@@ -43,6 +45,10 @@ ROWS = {
 }
 
 
+# msr_sweep's batch sizes (pvx_bench.c's sweep_sizes).
+SWEEP_SIZES = (1, 4, 16, 64, 256)
+
+
 def expected():
     """(row, figure, variant) of every figure the rows promise."""
     e = []
@@ -50,6 +56,12 @@ def expected():
         e += [("msr64", "exits", v), ("msr64", "host_ns", v)]
     e += [("msr64", "pvx_calls", "msr_batch"),
           ("msr64", "host_time_ratio", "msr_batch/wrmsr_loop")]
+    for n in SWEEP_SIZES:
+        a, b = "wrmsr_loop_%d" % n, "msr_batch_%d" % n
+        e += [("msr_sweep", f, v) for f in ("exits", "exits_per_write")
+              for v in (a, b)]
+        e += [("msr_sweep", "pvx_calls", b),
+              ("msr_sweep", "host_time_ratio", b + "/" + a)]
     for v in ("no_hint", "prefault_write", "kvm_pre_fault_memory",
               "populate_write_pre_fault"):
         e += [("fresh256", "exits", v), ("fresh256", "host_ns", v)]
@@ -99,8 +111,6 @@ NOT_DONE = [
     "balloon 1 GiB in L2 vs virtio-balloon and free page reporting",
     "the L2 baseline with kvm-pv-unhalt, kvm-pv-sched-yield, kvm-pv-ipi",
     "COPY_PAGES split-phase and on a DMA engine",
-    "PNG plots",
-    "a short bench in make check",
 ]
 
 TCG_NOTE = ("Under TCG (L1 is emulated, L2 is nested SVM in that emulation) "
@@ -214,6 +224,9 @@ def main():
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--accel", default="tcg")
     ap.add_argument("--rst", help="also write the table as reStructuredText")
+    ap.add_argument("--counts", help="also write 'passed failed skipped' "
+                    "for make check: each figure present one passed result, "
+                    "each missing one failed (a failed program is parse.py's)")
     ap.add_argument("--commit", help="the commit measured (default: the "
                     "repository's HEAD now), '+dirty' appended if it had changes")
     ap.add_argument("--repo", default=os.path.join(os.path.dirname(
@@ -260,6 +273,11 @@ def main():
     with open(a.json, "w") as f:
         json.dump(result, f, indent=1)
         f.write("\n")
+
+    if a.counts:
+        with open(a.counts, "w") as f:
+            f.write("%d %d 0\n" % (len(expected()) - len(missing),
+                                   len(missing)))
 
     if a.rst:
         with open(a.rst, "w") as f:

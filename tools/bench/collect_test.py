@@ -34,17 +34,47 @@ def tap(figs, rc=0):
     return "\n".join(lines) + "\n"
 
 
-def run(text):
+def run(text, counts=False):
     with tempfile.TemporaryDirectory() as d:
         p = os.path.join(d, "tap.log")
         j = os.path.join(d, "bench.json")
+        c = os.path.join(d, "counts")
         with open(p, "w") as f:
             f.write(text)
         r = subprocess.run([sys.executable, os.path.join(HERE, "collect.py"),
-                            "--tap", p, "--json", j, "--qemu", "/bin/true"],
+                            "--tap", p, "--json", j, "--qemu", "/bin/true"]
+                           + (["--counts", c] if counts else []),
                            capture_output=True, text=True)
         data = json.load(open(j)) if os.path.exists(j) else None
+        if counts:
+            data = open(c).read().split() if os.path.exists(c) else None
         return r.returncode, r.stdout + r.stderr, data
+
+
+def plot(data):
+    """plot.py on @data as bench.json: exit status, output, {png: bytes}."""
+    with tempfile.TemporaryDirectory() as d:
+        j = os.path.join(d, "bench.json")
+        out = os.path.join(d, "plots")
+        os.mkdir(out)
+        # a stale plot of an earlier run must not survive a failed one
+        for name in ("msr_sweep.png", "ratios.png"):
+            with open(os.path.join(out, name), "w") as f:
+                f.write("stale")
+        with open(j, "w") as f:
+            json.dump(data, f)
+        r = subprocess.run([sys.executable, os.path.join(HERE, "plot.py"),
+                            "--json", j, "--out", out],
+                           capture_output=True, text=True)
+        pngs = {}
+        for name in os.listdir(out):
+            with open(os.path.join(out, name), "rb") as f:
+                pngs[name] = f.read()
+        return r.returncode, r.stdout + r.stderr, pngs
+
+
+def is_png(b):
+    return b is not None and b[:8] == b"\x89PNG\r\n\x1a\n" and len(b) > 10000
 
 
 print("TAP version 13")
@@ -56,6 +86,59 @@ ok(data and data["kernel"] == "6.12-test" and len(data["figures"]) ==
 ok(data and all(k in data for k in ("qemu", "commit", "machine", "note")),
    "bench.json records QEMU, commit and machine")
 ok("absolute times mean nothing" in out, "the output says TCG times mean nothing")
+full = data
+sweep = [e for e in all_figs if e[0] == "msr_sweep"]
+ok(all(("msr_sweep", f, v % n) in sweep for n in collect.SWEEP_SIZES
+       for f, v in (("exits_per_write", "wrmsr_loop_%d"),
+                    ("exits_per_write", "msr_batch_%d"),
+                    ("exits", "msr_batch_%d"), ("pvx_calls", "msr_batch_%d")))
+   and all(("msr_sweep", "host_time_ratio",
+            "msr_batch_%d/wrmsr_loop_%d" % (n, n)) in sweep
+           for n in collect.SWEEP_SIZES) and len(sweep) == 6 * 5,
+   "expected() lists the sweep's 6 figures at each of its 5 sizes")
+lost = ("msr_sweep", "exits_per_write", "msr_batch_256")
+rc, out, _ = run(tap([e for e in all_figs if e != lost]))
+ok(rc == 1 and "MISSING msr_sweep/exits_per_write/msr_batch_256" in out,
+   "a missing sweep figure: exit 1, named")
+rc, out, counts = run(tap(all_figs), counts=True)
+ok(rc == 0 and counts == [str(len(all_figs)), "0", "0"],
+   "--counts: every figure one passed result (%s)" % counts)
+rc, out, counts = run(tap(all_figs[2:]), counts=True)
+ok(rc == 1 and counts == [str(len(all_figs) - 2), "2", "0"],
+   "--counts: each missing figure one failed result (%s)" % counts)
+
+try:
+    import matplotlib  # noqa: F401
+    why = None
+except ImportError as err:
+    why = "matplotlib is not importable by %s (%s)" % (sys.executable, err)
+if why:
+    print("# the plot step is not tested: " + why)
+    ok(True, "plot step # SKIP " + why)
+else:
+    rc, out, pngs = plot(full)
+    ok(rc == 0 and is_png(pngs.get("msr_sweep.png"))
+       and is_png(pngs.get("ratios.png")),
+       "plot.py draws msr_sweep.png and ratios.png (%d)" % rc)
+    part = dict(full, figures=[f for f in full["figures"]
+                               if (f["row"], f["figure"], f["variant"]) !=
+                               ("msr_sweep", "host_time_ratio",
+                                "msr_batch_16/wrmsr_loop_16")])
+    rc, out, pngs = plot(part)
+    ok(rc == 1 and "MISSING msr_sweep.png: msr_sweep/host_time_ratio/"
+       "msr_batch_16/wrmsr_loop_16" in out and "msr_sweep.png" not in pngs,
+       "a sweep figure missing: exit 1, named, no msr_sweep.png left")
+    ok(rc == 1 and "MISSING ratios.png" in out and "ratios.png" not in pngs,
+       "the same figure missing: no ratios.png either")
+    part = dict(full, figures=[f for f in full["figures"]
+                               if f["row"] != "copy1k"])
+    rc, out, pngs = plot(part)
+    ok(rc == 1 and "MISSING ratios.png: copy1k/guest_time_ratio" in out
+       and "ratios.png" not in pngs and is_png(pngs.get("msr_sweep.png")),
+       "another row's ratio missing: no ratios.png, msr_sweep.png drawn")
+    rc, out, pngs = plot(dict(full, figures=[]))
+    ok(rc == 1 and not pngs, "no figures at all: exit 1, no plot")
+
 rc, out, data = run(tap(all_figs[1:]))
 miss = "%s/%s/%s" % all_figs[0]
 ok(rc == 1 and ("MISSING " + miss) in out, "one figure missing: exit 1, named")

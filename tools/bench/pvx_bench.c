@@ -78,6 +78,8 @@ enum {
 	OP_HC_LOOP,		/* a0 nr, a1 arg, a2 calls */
 	OP_TIMER_INIT,		/* kvmclock, both vectors, the LVT timer */
 	OP_TIMER,		/* a0 TIMER_*, a1 TSC kHz, a2 expiries */
+	OP_WRMSR_N,		/* a0 writes */
+	OP_MSR_BATCH_N,		/* a0 entries of sweep_list */
 };
 
 /*
@@ -102,6 +104,11 @@ static struct bench_cmd cmd;
 static struct pvx_msr_entry msr_list[NR_MSR_WRITES] __aligned(4096);
 static struct pvx_copy_entry copy_list[COPY_CHUNK] __aligned(4096);
 static struct pvx_gfn_range fresh_range __aligned(64);
+/* msr_sweep's batch sizes; the largest fills a whole list. */
+static const int sweep_sizes[] = { 1, 4, 16, 64, 256 };
+#define NR_SWEEP	((int)ARRAY_SIZE(sweep_sizes))
+#define SWEEP_MAX	(PVX_LIST_MAX_BYTES / sizeof(struct pvx_msr_entry))
+static struct pvx_msr_entry sweep_list[SWEEP_MAX] __aligned(4096);
 /* Each expiry's lateness, kvmclock ns after its deadline (< 0: early). */
 static int64_t timer_late[NR_TIMER];
 
@@ -245,6 +252,14 @@ static uint64_t guest_do(const struct bench_cmd *c)
 		return guest_hypercall(PVX_HC_SET_VECTOR, VEC_PVX_TIMER, 0, 0, 0);
 	case OP_TIMER:
 		return guest_timer(c->a0, c->a1, c->a2);
+	case OP_WRMSR_N:
+		/* msr64's values are architecturally valid for 64 writes only */
+		for (i = 0; i < c->a0; i++)
+			guest_wrmsr(msrs[i % 8], msr_value(i % NR_MSR_WRITES));
+		return c->a0;
+	case OP_MSR_BATCH_N:
+		return guest_hypercall(PVX_HC_MSR_BATCH, (uint64_t)sweep_list,
+				       c->a0, 0, 0);
 	}
 	return ~0ULL;
 }
@@ -477,6 +492,78 @@ static void row_msr(int pvx)
 		emit("msr64", "host_ns", "wrmsr_loop", "ns (TCG), two runs", &f.t_a);
 		emit("msr64", "host_ns", "msr_batch", "ns (TCG), two runs", &f.t_b);
 		emit("msr64", "host_time_ratio", "msr_batch/wrmsr_loop", "ratio", &f.ratio);
+	}
+	vm_free(v.vm);
+}
+
+/*
+ * MSR_BATCH of 1 to 256 entries against a WRMSR loop of the same length,
+ * to show where a batch starts to pay for its hypercall and its list.
+ * Past 64 writes msr64's writes repeat, since its values (a TPR class, a
+ * masked LVT vector, a timer divide setting) are only architecturally
+ * valid for the first 64; KVM would mask anything larger silently.
+ */
+static void row_msr_sweep(int pvx)
+{
+	struct series per_a[NR_SWEEP] = {0}, per_b[NR_SWEEP] = {0};
+	struct series calls[NR_SWEEP] = {0};
+	static struct abba f[NR_SWEEP];
+	char a[32], b[32], ab[64];
+	struct pvx_msr_entry *l;
+	struct sample s[4];
+	struct bench_vm v;
+	bool ok = true, batch;
+	int r, k, i, n;
+	uint64_t c0;
+
+	memset(f, 0, sizeof(f));
+	bench_vm_create(&v);
+	v.id = pvx_attach(pvx, v.vm->fd, PVX_F_MSR_BATCH, 0);
+	l = guest_ptr(v.vm, (uint64_t)sweep_list);
+	for (i = 0; i < (int)SWEEP_MAX; i++) {
+		l[i].index = msrs[i % 8];
+		l[i].value = msr_value(i % NR_MSR_WRITES);
+	}
+	for (r = 0; r < reps && ok; r++) {
+		for (k = 0; k < NR_SWEEP && ok; k++) {
+			n = sweep_sizes[k];
+			c0 = pvx_calls(pvx, v.id, PVX_HC_MSR_BATCH);
+			for (i = 0; i < 4 && ok; i++) {
+				batch = i == 1 || i == 2;
+				ok = run_op(&v, batch ? OP_MSR_BATCH_N : OP_WRMSR_N,
+					    n, 0, 0, NULL, &s[i]);
+				if (ok && s[i].ret != (uint64_t)n) {
+					tap_diag("%s of %d wrote %llu",
+						 batch ? "MSR_BATCH" : "WRMSR loop",
+						 n, (unsigned long long)s[i].ret);
+					ok = false;
+				}
+				/* the closing message's exit is not a write's */
+				if (ok)
+					add(batch ? &per_b[k] : &per_a[k],
+					    (s[i].exits - 1.0) / n);
+			}
+			if (!ok)
+				break;
+			add(&calls[k], (pvx_calls(pvx, v.id, PVX_HC_MSR_BATCH) - c0) / 2.0);
+			add_abba(&f[k], s, false);
+		}
+	}
+	if (tap_ok(ok, "msr_sweep: %d rounds of MSR_BATCH and WRMSR loops of 1 to %d writes",
+		   reps, (int)SWEEP_MAX)) {
+		for (k = 0; k < NR_SWEEP; k++) {
+			snprintf(a, sizeof(a), "wrmsr_loop_%d", sweep_sizes[k]);
+			snprintf(b, sizeof(b), "msr_batch_%d", sweep_sizes[k]);
+			snprintf(ab, sizeof(ab), "%s/%s", b, a);
+			emit("msr_sweep", "exits", a, "exits", &f[k].ex_a);
+			emit("msr_sweep", "exits", b, "exits", &f[k].ex_b);
+			emit("msr_sweep", "exits_per_write", a,
+			     "exits per write, closing exit off", &per_a[k]);
+			emit("msr_sweep", "exits_per_write", b,
+			     "exits per write, closing exit off", &per_b[k]);
+			emit("msr_sweep", "pvx_calls", b, "calls", &calls[k]);
+			emit("msr_sweep", "host_time_ratio", ab, "ratio", &f[k].ratio);
+		}
 	}
 	vm_free(v.vm);
 }
@@ -1072,6 +1159,8 @@ int main(int argc, char **argv)
 	emit_meta();
 	if (!*only || strstr(only, "msr"))
 		row_msr(pvx);
+	if (!*only || strstr(only, "sweep"))
+		row_msr_sweep(pvx);
 	if (!*only || strstr(only, "fresh"))
 		row_prefault(pvx);
 	if (!*only || strstr(only, "copy"))

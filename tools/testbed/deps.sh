@@ -46,7 +46,8 @@ ensure_pkgs() {
 # fakeroot: make deb and tools/packaging-test.sh.
 ensure_pkgs qemu-system-x86 busybox-static cpio linux-source-6.12 flex bison bc \
 	libelf-dev libssl-dev ccache kmod dwarves xz-utils gzip gcc make \
-	libc6-dev libjson-c-dev jq python3 python3-docutils file fio \
+	libc6-dev libjson-c-dev jq python3 python3-docutils python3-matplotlib \
+	file fio \
 	debhelper dh-dkms dkms lintian fakeroot
 
 DEBVER=$(apt-cache policy linux-source-6.12 | awk '/Candidate:/ {print $2}')
