@@ -6,7 +6,8 @@
 # figure is missing.  Under TCG only counts and ratios mean anything.
 #
 # PVX_BENCH_OUT (default $PVX_CACHE/out/bench) gets tap.log, console.log,
-# bench.json, bench.rst (the table for Documentation/perf/README.rst);
+# bench.json, bench.rst (the table for Documentation/perf/README.rst),
+# plots/*.png (tools/bench/plot.py);
 # PVX_STAGE_BENCH reuses a stage; PVX_BENCH_REPS (7).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -48,4 +49,7 @@ grep -E '^FAIL' "$out/parse.log" || true
 python3 "$REPO/tools/bench/collect.py" --tap "$out/tap.log" \
 	--json "$out/bench.json" --rst "$out/bench.rst" --qemu "$QEMU" --accel "${PVX_L1_ACCEL:-tcg}" \
 	--commit "$commit" --repo "$REPO" || rc=1
+# Debian's python3, which has python3-matplotlib (deps.sh).
+/usr/bin/python3 "$REPO/tools/bench/plot.py" --json "$out/bench.json" \
+	--out "$out/plots" || rc=1
 exit $rc
