@@ -34,7 +34,8 @@ boot() {
 }
 
 { [ -f "$PVX_CACHE/stock.env" ] && [ -f "$PVX_CACHE/qemu.env" ] &&
-	command -v dh_dkms dkms lintian > /dev/null; } ||
+	command -v dh_dkms dkms lintian > /dev/null &&
+	/usr/bin/python3 -c 'import docutils, matplotlib' 2> /dev/null; } ||
 	"$TESTBED_DIR/deps.sh" || tb_die "deps.sh failed"
 # stock61 (Debian 12's 6.1) when the lanes name it (by default they do)
 if [[ " $LANES " == *" stock61 "* ]] && [ ! -f "$PVX_CACHE/stock61.env" ]; then
