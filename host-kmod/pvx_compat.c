@@ -719,8 +719,8 @@ void pvx_compat_inject_vector(struct kvm_vcpu *vcpu, u8 vector)
 			  vector, 0);
 }
 
-/* Further ahead than this is "never" (more than a year at 8 GHz). */
-#define PVX_TSC_DEADLINE_MAX_NS	(365ULL * 24 * 3600 * NSEC_PER_SEC)
+/* Further ahead than this is "never": a year. */
+#define PVX_TSC_DEADLINE_MAX_MS	(365ULL * 24 * 3600 * MSEC_PER_SEC)
 
 /*
  * The host time at which the vCPU's TSC reads @tsc, as KVM's LAPIC
@@ -749,8 +749,13 @@ int pvx_compat_tsc_deadline(struct kvm_vcpu *vcpu, u64 tsc, ktime_t *expires)
 		*expires = now;
 		return 0;
 	}
-	/* At most 2^63 ticks: the product fits in 128 bits, the quotient may not. */
-	if (tsc - guest_tsc > div_u64(PVX_TSC_DEADLINE_MAX_NS, NSEC_PER_MSEC) * khz) {
+	/*
+	 * khz ticks a millisecond: the bound is a quotient, so that no
+	 * product can overflow, whatever frequency the VMM set
+	 * (KVM_SET_TSC_KHZ) and whatever deadline the guest asked; below
+	 * it the nanoseconds fit with room to spare.
+	 */
+	if (div_u64(tsc - guest_tsc, khz) >= PVX_TSC_DEADLINE_MAX_MS) {
 		*expires = KTIME_MAX;
 		return 0;
 	}
