@@ -156,8 +156,8 @@ int pvx_unregister_event_notifier(struct notifier_block *nb)
 }
 EXPORT_SYMBOL_GPL(pvx_unregister_event_notifier);
 
-/* This CPU's one-shot timer: the notification comes delta_ns from now. */
 /*
+ * This CPU's one-shot timer: the notification comes delta_ns from now.
  * Interrupts or preemption off: the TSC read and the call must be on one
  * vCPU, whose TSC the host converts.  An absolute deadline is what the
  * LAPIC's TSC-deadline mode takes too: the exit's own time does not push
