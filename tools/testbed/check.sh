@@ -78,6 +78,26 @@ if [ "${PVX_NO_PACKAGING:-0}" != 1 ]; then
 		env PVX_PKG_KDIR="$STOCK_KDIR" "$REPO_DIR/tools/packaging-test.sh"
 fi
 
+# bench_check OUT: make bench's collector and plots on the short bench of
+# a boot's tap.log; a figure missing or a plot not drawn fails.
+bench_check() {
+	local o=$1 p f s
+	if python3 "$REPO_DIR/tools/bench/collect.py" --tap "$o/tap.log" \
+		--json "$o/bench.json" --counts "$o/bench-counts" \
+		> "$o/bench.log" 2>&1; then :; fi
+	grep -E '^(MISSING|FAILED) ' "$o/bench.log" | sed 's/^/FAIL bench: /'
+	read -r p f s < "$o/bench-counts" || { p=0 f=1 s=0; echo "FAIL bench: no counts (log: $o/bench.log)"; }
+	if /usr/bin/python3 "$REPO_DIR/tools/bench/plot.py" --json "$o/bench.json" \
+		--out "$o/plots" >> "$o/bench.log" 2>&1; then
+		p=$((p + 1))
+	else
+		echo "FAIL bench/plots: plot.py failed (log: $o/bench.log)"
+		f=$((f + 1))
+	fi
+	tb_log "bench: $p figures and plots present, $f missing (log: $o/bench.log)"
+	P=$((P + p)) F=$((F + f)) S=$((S + s))
+}
+
 for lane in $LANES; do
 	tl=$(date +%s)
 	out=$PVX_CACHE/out/$lane
@@ -111,7 +131,13 @@ for lane in $LANES; do
 		F=$((F + 1)); continue
 	fi
 	tb=$(date +%s)
-	boot "$lane" "$out" --lane "$lane" --stage "$stage"
+	# The stock lane ends with a short bench (make bench's rows, two
+	# rounds: about 20 s) so that make bench cannot rot: every figure
+	# the rows promise counts as one result, the plots as one more.
+	BENCHARG=()
+	[ "$lane" = stock ] && BENCHARG=(--bench)
+	boot "$lane" "$out" --lane "$lane" --stage "$stage" "${BENCHARG[@]}"
+	[ "$lane" = stock ] && bench_check "$out"
 	te=$(date +%s)
 	tb_log "$lane: build+stage $((tb - tl))s, L1 boot+tests $((te - tb))s; logs in $out"
 

@@ -18,6 +18,8 @@
 #               its "edu" DMA device, intel_iommu=on, vfio-pci and
 #               vfio_iommu_type1 loaded; default tests: selftests/iommu_test
 #               (which other boots leave out: they have no edu)
+#   --bench     also run bench/pvx_bench, last (it reloads pvx_host), with
+#               PVX_BENCH_REPS (default 2): make check's short bench
 #   --timeout   hard limit for the whole boot (default 600 s stock,
 #               900 s debug; env PVX_L1_TIMEOUT); per test PVX_TEST_TIMEOUT
 #               (300 s)
@@ -31,7 +33,7 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 LANE='' STAGE=${PVX_STAGE:-} TESTS='' L2=0 L2STAGE='' OUT='' TIMEOUT=${PVX_L1_TIMEOUT:-}
-IOMMU=0
+IOMMU=0 BENCH=0
 STALL=${PVX_L1_STALL:-90}
 TEST_TIMEOUT=${PVX_TEST_TIMEOUT:-300}
 MEM=${PVX_L1_MEM:-3072}
@@ -42,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--tests) TESTS=$2; TESTS_SET=1; shift 2 ;;
 	--l2) L2=1; shift ;;
 	--iommu) IOMMU=1; shift ;;
+	--bench) BENCH=1; shift ;;
 	--l2-stage) L2STAGE=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
@@ -136,6 +139,13 @@ if [ -z "${TESTS_SET:-}" ]; then
 	if [ "$IOMMU" = 1 ]; then TESTS=selftests/iommu_test; fi
 	if [ "$L2" = 1 ]; then TESTS="$TESTS l1/l2-smoke.sh"; fi
 fi
+# Last: its KVM_HC_* row unloads and reloads pvx_host.
+BENCH_APPEND=
+if [ "$BENCH" = 1 ]; then
+	[ -x "$STAGE/bench/pvx_bench" ] || tb_die "--bench: no bench/pvx_bench in $STAGE"
+	TESTS="$TESTS bench/pvx_bench"
+	BENCH_APPEND="PVX_BENCH_REPS=${PVX_BENCH_REPS:-2}"
+fi
 : > "$ROOT/pvx/tests.list"
 for t in $TESTS; do echo "$t" >> "$ROOT/pvx/tests.list"; done
 # what /init runs (KUnit modules first), for parse.py's "never started" check
@@ -196,7 +206,7 @@ MON=$(mktemp -u /tmp/pvx-l1mon.XXXXXX)
 	-display none -monitor "unix:$MON,server=on,wait=off" -no-reboot \
 	-d cpu_reset -D "$OUT/qemu-debug.log" \
 	-kernel "$VMLINUZ" -initrd "$OUT/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off nokaslr $APPEND_MACHINE ${PVX_L1_APPEND:-}" \
+	-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off nokaslr $APPEND_MACHINE $BENCH_APPEND ${PVX_L1_APPEND:-}" \
 	-serial "file:$OUT/console.log" -serial "file:$OUT/tap.log" \
 	-serial "file:$OUT/heartbeat.log" \
 	"${VIRTFS[@]}" < /dev/null > "$OUT/qemu.log" 2>&1 &
