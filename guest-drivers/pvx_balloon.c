@@ -26,6 +26,10 @@
  * the next call resumes from (pvx_balloon_batch()).  A range left done
  * in part when the host refuses the rest has its block cut into single
  * pages, so that the balloon holds exactly the pages the host holds.
+ *
+ * Ballooned pages are PageOffline, as virtio_balloon's are: kdump's
+ * makedumpfile, hibernation and /proc/kcore leave them alone, the host
+ * having taken their contents.
  */
 #define pr_fmt(fmt) "pvx_balloon: " fmt
 
@@ -49,7 +53,7 @@
 #define PVX_RANGES_PER_CALL	(PVX_LIST_MAX_BYTES / sizeof(struct pvx_gfn_range))
 
 struct pvx_balloon {
-	struct mutex lock;		/* held across no hypercall */
+	struct mutex lock;		/* for one call, or one resend */
 	struct list_head blocks;	/* pages given away; order in private */
 	unsigned long pages;		/* given away now */
 	unsigned long target;
@@ -68,11 +72,40 @@ struct pvx_balloon {
 static struct pvx_balloon pvx_balloon;
 
 /*
+ * Every page of a block in the balloon is PageOffline, and no page out of
+ * it is: the page type shares _mapcount, which the allocator checks when
+ * a page is freed ("Bad page"), so it comes off before a page leaves.
+ */
+static void pvx_balloon_add(struct pvx_balloon *b, struct page *page,
+			    unsigned int order)
+{
+	unsigned long i;
+
+	for (i = 0; i < 1UL << order; i++)
+		__SetPageOffline(page + i);
+	set_page_private(page, order);
+	list_add(&page->lru, &b->blocks);
+}
+
+/* Takes @page's block out of the balloon; returns its order. */
+static unsigned int pvx_balloon_take(struct page *page)
+{
+	unsigned int order = page_private(page);
+	unsigned long i;
+
+	list_del(&page->lru);
+	set_page_private(page, 0);
+	for (i = 0; i < 1UL << order; i++)
+		__ClearPageOffline(page + i);
+	return order;
+}
+
+/*
  * Range @i of a call was done in part: its block is cut into single
  * pages, the first @head of which went the host's way.  @to_host: those
  * were inflated (they join the balloon, the rest go back to the
  * allocator); else deflated (they go back, the rest stay ballooned).
- * Returns @head.
+ * The block is out of the balloon.  Returns @head.
  */
 static unsigned long pvx_balloon_split(struct pvx_balloon *b, unsigned int i,
 				       unsigned long head, bool to_host)
@@ -82,12 +115,10 @@ static unsigned long pvx_balloon_split(struct pvx_balloon *b, unsigned int i,
 
 	split_page(page, b->orders[i]);
 	for (j = 0; j < n; j++) {
-		if ((j < head) == to_host) {
-			set_page_private(page + j, 0);
-			list_add(&page[j].lru, &b->blocks);
-		} else {
+		if ((j < head) == to_host)
+			pvx_balloon_add(b, page + j, 0);
+		else
 			__free_page(page + j);
-		}
 	}
 	return head;
 }
@@ -130,8 +161,7 @@ static unsigned long pvx_balloon_give(struct pvx_balloon *b, unsigned int n)
 	head = ret < n ? b->ranges[ret].gfn - page_to_pfn(pages[ret]) : 0;
 	for (i = 0; i < n; i++) {
 		if (i < ret) {
-			set_page_private(pages[i], orders[i]);
-			list_add(&pages[i]->lru, &b->blocks);
+			pvx_balloon_add(b, pages[i], orders[i]);
 			got += 1UL << orders[i];
 		} else if (i == ret && head) {
 			got += pvx_balloon_split(b, i, head, true);
@@ -200,10 +230,8 @@ static void pvx_balloon_resend(struct pvx_balloon *b)
 	while (!list_empty(&old)) {
 		for (n = 0, sent = 0; n < per_call && !list_empty(&old); n++) {
 			page = list_first_entry(&old, struct page, lru);
-			list_del(&page->lru);
 			b->batch[n] = page;
-			b->orders[n] = page_private(page);
-			set_page_private(page, 0);
+			b->orders[n] = pvx_balloon_take(page);
 			b->ranges[n].gfn = page_to_pfn(page);
 			b->ranges[n].npages = 1U << b->orders[n];
 			b->ranges[n].status = 0;
@@ -231,9 +259,9 @@ static unsigned long pvx_balloon_deflate_some(struct pvx_balloon *b,
 
 	while (n < per_call && got < want && !list_empty(&b->blocks)) {
 		pages[n] = list_first_entry(&b->blocks, struct page, lru);
-		list_del(&pages[n]->lru);
+		b->orders[n] = pvx_balloon_take(pages[n]);
 		b->ranges[n].gfn = page_to_pfn(pages[n]);
-		b->ranges[n].npages = 1U << page_private(pages[n]);
+		b->ranges[n].npages = 1U << b->orders[n];
 		b->ranges[n].status = 0;
 		got += b->ranges[n].npages;
 		n++;
@@ -251,26 +279,23 @@ static unsigned long pvx_balloon_deflate_some(struct pvx_balloon *b,
 		/* A call that stopped inside a range rewrote it. */
 		for (i = 0; i < ret; i++) {
 			b->ranges[i].gfn = page_to_pfn(pages[i]);
-			b->ranges[i].npages = 1U << page_private(pages[i]);
+			b->ranges[i].npages = 1U << b->orders[i];
 		}
 		pvx_prefault_write(b->ranges, ret);
 	}
 
 	got = 0;
 	for (i = 0; i < n; i++) {
-		unsigned int order = page_private(pages[i]);
+		unsigned int order = b->orders[i];
 
-		b->orders[i] = order;
 		if (i < ret || i == forgot) {
-			set_page_private(pages[i], 0);
 			__free_pages(pages[i], order);
 			got += 1UL << order;
 		} else if (i == ret && head) {
-			set_page_private(pages[i], 0);
 			got += pvx_balloon_split(b, i, head, false);
 		} else {
 			/* The host kept it: it stays in the balloon. */
-			list_add(&pages[i]->lru, &b->blocks);
+			pvx_balloon_add(b, pages[i], order);
 		}
 	}
 	b->pages -= got;
@@ -288,16 +313,22 @@ static void pvx_balloon_work(struct work_struct *work)
 		b->resend = false;
 		pvx_balloon_resend(b);
 	}
+	mutex_unlock(&b->lock);
+	/*
+	 * The lock is dropped between calls: the OOM notifier waits for it,
+	 * and must get it within one call, not after the whole inflation.
+	 */
 	do {
+		mutex_lock(&b->lock);
 		if (b->pages < b->target)
 			moved = pvx_balloon_inflate_some(b, b->target - b->pages);
 		else if (b->pages > b->target)
 			moved = pvx_balloon_deflate_some(b, b->pages - b->target);
 		else
 			moved = 0;
+		mutex_unlock(&b->lock);
 		cond_resched();
 	} while (moved);
-	mutex_unlock(&b->lock);
 }
 
 /*
@@ -342,9 +373,12 @@ static int pvx_balloon_oom(struct notifier_block *nb, unsigned long unused,
 	struct pvx_balloon *b = &pvx_balloon;
 	unsigned long got;
 
-	/* Never wait here: if the worker holds the lock, it is deflating. */
-	if (!mutex_trylock(&b->lock))
-		return NOTIFY_OK;
+	/*
+	 * The worker holds the lock for one call at most, and its
+	 * allocations never enter the OOM path (__GFP_NORETRY): waiting is
+	 * safe, and an OOM while the balloon inflates must deflate too.
+	 */
+	mutex_lock(&b->lock);
 	got = pvx_balloon_deflate_some(b, PVX_OOM_PAGES);
 	b->oom_deflated += got;
 	if (b->target > b->pages)
@@ -366,9 +400,7 @@ static unsigned long pvx_balloon_release_all(struct pvx_balloon *b)
 	unsigned int order;
 
 	list_for_each_entry_safe(page, tmp, &b->blocks, lru) {
-		list_del(&page->lru);
-		order = page_private(page);
-		set_page_private(page, 0);
+		order = pvx_balloon_take(page);
 		__free_pages(page, order);
 		got += 1UL << order;
 	}

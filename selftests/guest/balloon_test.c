@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * balloon_test: pvx_balloon's pages are PageOffline while ballooned, as
+ * virtio_balloon's are, so that kdump's makedumpfile, hibernation and
+ * /proc/kcore skip memory whose contents the host took.  /proc/kpageflags
+ * tells (KPF_OFFLINE): inflating N pages makes exactly N more frames
+ * offline, deflating them (whole blocks, and a part of a 2 MiB block)
+ * brings the count back, and the frames given back are usable memory
+ * with no "Bad page" from the allocator (the page type shares the
+ * mapcount field that the allocator checks on free).
+ *
+ * Under memory pressure the balloon gives memory back: a process that
+ * allocates more than is left beside a big balloon survives, and so does
+ * one that allocates while the balloon is still inflating (the OOM
+ * notifier used to give up when the inflating worker held the lock, and
+ * the OOM killer came instead).
+ *
+ * Options (environment in brackets):
+ *   -m DIR   load modules from DIR [PVX_MODULE_DIR]; default: loaded, or
+ *            modprobe
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "gtest.h"
+
+#define KPF_OFFLINE	23	/* include/uapi/linux/kernel-page-flags.h */
+#define BDIR		"/sys/kernel/pvx_balloon"
+
+/* Frames with KPF_OFFLINE set in /proc/kpageflags; -errno on failure. */
+static long offline_frames(void)
+{
+	uint64_t buf[4096];
+	long n = 0;
+	ssize_t got;
+	int fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while ((got = read(fd, buf, sizeof(buf))) > 0) {
+		for (size_t i = 0; i < (size_t)got / sizeof(buf[0]); i++)
+			n += (buf[i] >> KPF_OFFLINE) & 1;
+	}
+	if (got < 0)
+		n = -errno;
+	close(fd);
+	return n;
+}
+
+/* Sets the balloon's target (the write returns when it is reached). */
+static int balloon_to(uint64_t pages)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%" PRIu64, pages);
+	return gt_write(BDIR "/target_pages", s);
+}
+
+static uint64_t balloon_pages(void)
+{
+	uint64_t v = UINT64_MAX;
+
+	gt_read_u64(BDIR "/pages", &v);
+	return v;
+}
+
+/* Kernel log lines holding @needle since @fd was opened (non-blocking). */
+static int kmsg_count(int fd, const char *needle)
+{
+	char line[1024];
+	int n = 0;
+
+	while (gt_kmsg_next(fd, line, sizeof(line)))
+		n += strstr(line, needle) != NULL;
+	return n;
+}
+
+/* A /proc/meminfo field, in pages; 0 if missing. */
+static uint64_t meminfo_pages(const char *key)
+{
+	char line[256];
+	unsigned long long kb = 0;
+	size_t n = strlen(key);
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			if (sscanf(line + n + 1, "%llu", &kb) != 1)
+				kb = 0;
+			break;
+		}
+	fclose(f);
+	return kb / 4;
+}
+
+static uint64_t balloon_u64(const char *file)
+{
+	char path[128];
+	uint64_t v = 0;
+
+	snprintf(path, sizeof(path), BDIR "/%s", file);
+	gt_read_u64(path, &v);
+	return v;
+}
+
+/*
+ * A child that touches @pages pages of anonymous memory and exits 0;
+ * returns its pid.
+ */
+static pid_t hog(uint64_t pages)
+{
+	pid_t pid = fork();
+	size_t len = pages * 4096;
+	char *p;
+
+	TEST_ASSERT(pid >= 0, "fork");
+	if (pid)
+		return pid;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		_exit(2);
+	for (size_t off = 0; off < len; off += 4096)
+		p[off] = 1;
+	_exit(0);
+}
+
+/* How @pid ended, for a message; true if it exited 0. */
+static bool reap(pid_t pid, char *how, size_t len)
+{
+	int st = 0;
+
+	if (waitpid(pid, &st, 0) != pid)
+		snprintf(how, len, "waitpid: %s", strerror(errno));
+	else if (WIFSIGNALED(st))
+		snprintf(how, len, "killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(how, len, "exit %d", WEXITSTATUS(st));
+	return WIFEXITED(st) && !WEXITSTATUS(st);
+}
+
+/* The balloon at most of the free memory, then a process wants more. */
+static void test_oom_full(void)
+{
+	uint64_t avail = meminfo_pages("MemAvailable"), before, left;
+	uint64_t oom0 = balloon_u64("oom_deflated");
+	char how[64];
+	bool ok;
+
+	TEST_ASSERT(avail > 4 * 16384, "MemAvailable %" PRIu64 " pages", avail);
+	balloon_to(avail - 16384);
+	before = balloon_pages();
+	ok = reap(hog(32768), how, sizeof(how));
+	left = balloon_pages();
+	tap_ok(ok, "OOM beside a full balloon: the process survives (%s; balloon %" PRIu64 " of %" PRIu64 " available pages)",
+	       how, before, avail);
+	tap_ok(balloon_u64("oom_deflated") > oom0 && left < before,
+	       "OOM beside a full balloon: the balloon deflated (%" PRIu64 " -> %" PRIu64 " pages, oom_deflated %" PRIu64 " -> %" PRIu64 ")",
+	       before, left, oom0, balloon_u64("oom_deflated"));
+	tap_ok(balloon_u64("target_pages") <= left,
+	       "OOM beside a full balloon: the target follows (%" PRIu64 " <= %" PRIu64 "), the balloon does not take it again",
+	       balloon_u64("target_pages"), left);
+	balloon_to(0);
+}
+
+/* A process allocates while the worker inflates towards all of memory. */
+static void test_oom_inflating(void)
+{
+	uint64_t avail = meminfo_pages("MemAvailable");
+	uint64_t oom0 = balloon_u64("oom_deflated");
+	char how[64], how2[64];
+	pid_t inflater, pid;
+	bool ok;
+	int i;
+
+	inflater = fork();
+	TEST_ASSERT(inflater >= 0, "fork");
+	if (!inflater)
+		_exit(balloon_to(avail) ? 1 : 0);
+	/* Under way: a quarter of the memory in the balloon. */
+	for (i = 0; i < 3000 && balloon_pages() < avail / 4; i++)
+		usleep(10000);
+	pid = hog(avail / 2);
+	ok = reap(pid, how, sizeof(how));
+	reap(inflater, how2, sizeof(how2));
+	tap_ok(ok, "OOM while the balloon inflates: the process survives (%s; balloon %" PRIu64 " pages, oom_deflated %" PRIu64 " -> %" PRIu64 ")",
+	       how, balloon_pages(), oom0, balloon_u64("oom_deflated"));
+	balloon_to(0);
+}
+
+static void step(long base, uint64_t target, const char *what)
+{
+	long off;
+	int ret = balloon_to(target);
+	uint64_t pages = balloon_pages();
+
+	tap_ok(!ret && pages == target, "%s: target %" PRIu64 ", balloon holds %" PRIu64 " (%d)",
+	       what, target, pages, ret);
+	off = offline_frames();
+	tap_ok(off >= 0 && off - base == (long)pages,
+	       "%s: %ld frames offline, %ld before the balloon + %" PRIu64 " ballooned",
+	       what, off, base, pages);
+}
+
+int main(int argc, char **argv)
+{
+	const size_t len = 64UL << 20;
+	long base;
+	int c, kmsg;
+	char *p;
+
+	while ((c = getopt(argc, argv, "m:")) != -1) {
+		if (c == 'm')
+			gt_set_module_dir(optarg);
+	}
+	tap_init("balloon_test: pvx_balloon's pages are offline while ballooned");
+	gt_require_pvx(PVX_F_BALLOON, "the pvx balloon");
+	if (gt_ensure("pvx_balloon"))
+		tap_bail("pvx_balloon does not load though the host offers the balloon");
+	if (balloon_pages() != 0)
+		tap_bail("the balloon holds %" PRIu64 " pages already", balloon_pages());
+	base = offline_frames();
+	if (base < 0)
+		tap_bail("/proc/kpageflags: %s", strerror(-base));
+	tap_diag("%ld frames offline before the balloon", base);
+	kmsg = gt_kmsg_open();
+
+	/* Whole 2 MiB blocks as far as the allocator has them. */
+	step(base, 4096, "inflate");
+	/* Part of a block back: the block is cut into single pages. */
+	step(base, 4096 - 300, "deflate inside a block");
+	step(base, 4096 + 77, "inflate single pages");
+	step(base, 0, "deflate all");
+
+	test_oom_full();
+	test_oom_inflating();
+	step(base, 0, "after the OOMs");
+
+	/* What came back is memory like any other. */
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	tap_ok(p != MAP_FAILED, "64 MiB allocated and touched after the deflate");
+	if (p != MAP_FAILED) {
+		memset(p, 0x5a, len);
+		munmap(p, len);
+	}
+	tap_ok(kmsg >= 0 && kmsg_count(kmsg, "Bad page") == 0,
+	       "no \"Bad page\" in the kernel log while the balloon moved");
+	if (kmsg >= 0)
+		close(kmsg);
+	tap_finish();
+}
