@@ -18,8 +18,9 @@
 # make fuzz       the hypercall fuzzer alone, longer (PVX_FUZZ_SECONDS,
 #                 1800; PVX_FUZZ_SEED replays a run), on the debug kernel
 # make check-pvxctl  pvxctl's command line, here (TAP; no /dev/pvx needed)
-# make bench      pvx against the stock KVM paths in one L1 boot: table,
-#                 bench.json (tools/bench/, Documentation/perf/README.rst)
+# make bench      pvx against the stock KVM paths in one L1 boot (and the
+#                 IOMMU row in the IOMMU L1): table, bench.json
+#                 (tools/bench/, Documentation/perf/README.rst)
 #
 # KDIR defaults to the running kernel's build tree, else the testbed's
 # Debian 6.12 headers.  GUEST_KDIR (guest modules) defaults to KDIR.

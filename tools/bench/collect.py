@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Collect `make bench` figures from a testbed boot's tap.log.
+"""Collect `make bench` figures from testbed boots' tap.logs.
 
 Benchmark programs print one JSON object per figure on a line of its own,
 `# PVX-BENCH: {...}` (a TAP diagnostic: the testbed's framing and
 parse.py pass it through).  This gathers them, prints a table, writes
 bench.json with the run's kernel, QEMU, commit and machine, and fails,
 naming each one, when a figure the rows promise is missing.  It never
-reads prose.
+reads prose.  --tap may be given more than once (make bench's stock L1
+and its IOMMU L1): the figures of all logs are merged, and each log must
+have pvx_bench's end.
 
-usage: collect.py --tap OUT/tap.log --json OUT/bench.json
+usage: collect.py --tap OUT/tap.log [--tap OUT/iommu/tap.log ...]
+                  --json OUT/bench.json [--no-iommu]
                   [--qemu QEMU_BINARY] [--repo DIR] [--accel tcg]
 Python 3 standard library only (Debian's python3).
 """
@@ -42,15 +45,22 @@ ROWS = {
     "scale": "PVX_HC_PROBE per call with 1, 8, 32 VMs attached",
     "timer": "one-shot deadlines 200 us ahead, awaited halted: TIMER_SET "
              "(delta, TSC deadline) vs the LAPIC timer in TSC-deadline mode",
+    "iommu256": "256 pages mapped for edu behind VT-d, then unmapped: "
+                "IOMMU_MAP/_UNMAP lists of 256 entries vs one hypercall "
+                "of one entry a page (the IOMMU L1)",
 }
+
+# The row only the IOMMU L1 (run-l1.sh --iommu: edu behind VT-d) runs.
+IOMMU_ROW = "iommu256"
 
 
 # msr_sweep's batch sizes (pvx_bench.c's sweep_sizes).
 SWEEP_SIZES = (1, 4, 16, 64, 256)
 
 
-def expected():
-    """(row, figure, variant) of every figure the rows promise."""
+def expected(iommu=True):
+    """(row, figure, variant) of every figure the rows promise; without
+    the IOMMU L1's row if not @iommu."""
     e = []
     for v in ("wrmsr_loop", "msr_batch"):
         e += [("msr64", "exits", v), ("msr64", "host_ns", v)]
@@ -96,13 +106,16 @@ def expected():
         e += [("timer", f, v + "/lapic_tsc_deadline")
               for f in ("l1_busy_ratio", "lateness_median_ratio",
                         "lateness_p99_ratio")]
+    for p in ("map", "unmap") if iommu else ():
+        a, b = p + "_single", p + "_batch"
+        e += [(IOMMU_ROW, f, v) for f in ("exits", "pvx_calls", "host_ns")
+              for v in (a, b)]
+        e += [(IOMMU_ROW, "host_time_ratio", b + "/" + a)]
     return e
 
 
 # Rows of issue #16 this slice does not measure yet.
 NOT_DONE = [
-    "256 IOMMU maps (needs the --iommu L1 with edu behind VT-d; "
-    "iommu_test.c's VFIO setup is not a library yet)",
     "timer in a Linux L2 (pvx_clock vs kvmclock + LAPIC TSC-deadline); "
     "the timer row runs a bare guest in L1's KVM",
     "guest spinlock contention, 4 and 8 vCPUs, vs pv qspinlock",
@@ -121,7 +134,7 @@ TCG_NOTE = ("Under TCG (L1 is emulated, L2 is nested SVM in that emulation) "
             "includes the one exit of the guest's closing message.")
 
 
-def parse(lines):
+def parse(lines, name="tap.log"):
     figures, meta, kernel, ends = [], {}, None, {}
     for n, line in enumerate(lines, 1):
         line = line.replace("\r", "")
@@ -137,7 +150,8 @@ def parse(lines):
         try:
             obj = json.loads(m.group(1))
         except ValueError as err:
-            raise SystemExit("tap.log:%d: bad PVX-BENCH line: %s" % (n, err))
+            raise SystemExit("%s:%d: bad PVX-BENCH line: %s"
+                             % (name, n, err))
         if "meta" in obj:
             meta.update(obj["meta"])
         else:
@@ -219,7 +233,11 @@ def rst_table(figures, result):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tap", required=True)
+    ap.add_argument("--tap", required=True, action="append",
+                    help="a boot's tap.log; again for each further boot "
+                    "(the figures are merged)")
+    ap.add_argument("--no-iommu", action="store_true",
+                    help="do not expect the IOMMU L1's row (%s)" % IOMMU_ROW)
     ap.add_argument("--json", required=True)
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--accel", default="tcg")
@@ -233,20 +251,32 @@ def main():
         os.path.abspath(__file__)), "..", ".."))
     a = ap.parse_args()
 
-    try:
-        with open(a.tap, "rb") as f:
-            lines = f.read().decode("utf-8", "replace").split("\n")
-    except OSError as err:
-        print("bench: %s" % err)
-        return 1
-    figures, meta, kernel, ends = parse(lines)
+    figures, meta, kernel, failed, have = [], {}, None, [], set()
+    for path in a.tap:
+        try:
+            with open(path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").split("\n")
+        except OSError as err:
+            print("bench: %s" % err)
+            return 1
+        figs, m, k, ends = parse(lines, path)
+        for f in figs:
+            key = (f["row"], f["figure"], f["variant"])
+            if key in have:
+                failed.append("%s/%s/%s twice (again in %s)"
+                              % (key + (path,)))
+                continue
+            have.add(key)
+            figures.append(f)
+        meta.update(m)
+        kernel = kernel or k
+        failed += ["%s exited %d (%s)" % (p, ends[p], path) for p in PROGRAMS
+                   if ends.get(p, 0) != 0]
+        failed += ["%s never finished (no PVX-END in %s)" % (p, path)
+                   for p in PROGRAMS if p not in ends]
 
-    have = {(f["row"], f["figure"], f["variant"]) for f in figures}
-    missing = [e for e in expected() if e not in have]
-    failed = ["%s exited %d" % (p, ends[p]) for p in PROGRAMS
-              if ends.get(p, 0) != 0]
-    failed += ["%s never finished (no PVX-END)" % p for p in PROGRAMS
-               if p not in ends]
+    want = expected(iommu=not a.no_iommu)
+    missing = [e for e in want if e not in have]
 
     qver = run([a.qemu, "--version"])
     if a.commit:
@@ -266,6 +296,7 @@ def main():
         "bench": meta,
         "note": TCG_NOTE,
         "figures": figures,
+        "no_iommu": a.no_iommu,
         "missing": ["%s/%s/%s" % e for e in missing],
         "failed": failed,
         "not_done": NOT_DONE,
@@ -276,8 +307,7 @@ def main():
 
     if a.counts:
         with open(a.counts, "w") as f:
-            f.write("%d %d 0\n" % (len(expected()) - len(missing),
-                                   len(missing)))
+            f.write("%d %d 0\n" % (len(want) - len(missing), len(missing)))
 
     if a.rst:
         with open(a.rst, "w") as f:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """collect.py's own test (TAP): every promised figure present passes; one
-missing figure, a bad line or a failed program fails and is named."""
+missing figure, a bad line or a failed program fails and is named; the
+IOMMU L1's log merges with the stock one's, or --no-iommu expects none."""
 import json
 import os
 import subprocess
@@ -34,17 +35,20 @@ def tap(figs, rc=0):
     return "\n".join(lines) + "\n"
 
 
-def run(text, counts=False):
+def run(text, counts=False, args=()):
+    """collect.py on @text, a tap.log, or a list of them (--tap each)."""
     with tempfile.TemporaryDirectory() as d:
-        p = os.path.join(d, "tap.log")
+        taps = []
+        for i, t in enumerate([text] if isinstance(text, str) else text):
+            taps += ["--tap", os.path.join(d, "tap%d.log" % i)]
+            with open(taps[-1], "w") as f:
+                f.write(t)
         j = os.path.join(d, "bench.json")
         c = os.path.join(d, "counts")
-        with open(p, "w") as f:
-            f.write(text)
         r = subprocess.run([sys.executable, os.path.join(HERE, "collect.py"),
-                            "--tap", p, "--json", j, "--qemu", "/bin/true"]
-                           + (["--counts", c] if counts else []),
-                           capture_output=True, text=True)
+                            "--json", j, "--qemu", "/bin/true"] + taps
+                           + (["--counts", c] if counts else [])
+                           + list(args), capture_output=True, text=True)
         data = json.load(open(j)) if os.path.exists(j) else None
         if counts:
             data = open(c).read().split() if os.path.exists(c) else None
@@ -107,6 +111,47 @@ rc, out, counts = run(tap(all_figs[2:]), counts=True)
 ok(rc == 1 and counts == [str(len(all_figs) - 2), "2", "0"],
    "--counts: each missing figure one failed result (%s)" % counts)
 
+# The IOMMU row: its own L1 (make bench's second boot), its own log.
+iommu = [e for e in all_figs if e[0] == collect.IOMMU_ROW]
+stock = [e for e in all_figs if e[0] != collect.IOMMU_ROW]
+ok(all((collect.IOMMU_ROW, f, v) in iommu for f in ("exits", "pvx_calls",
+                                                     "host_ns")
+       for v in ("map_batch", "map_single", "unmap_batch", "unmap_single"))
+   and (collect.IOMMU_ROW, "host_time_ratio",
+        "map_batch/map_single") in iommu
+   and len(iommu) == 14 and collect.IOMMU_ROW in collect.ROWS,
+   "expected() lists iommu256's exits, calls, times and ratios")
+ok(collect.expected(iommu=False) == stock,
+   "expected(iommu=False): all but iommu256")
+for lost in (("iommu256", "exits", "map_batch"),
+             ("iommu256", "host_time_ratio", "map_batch/map_single")):
+    rc, out, _ = run(tap([e for e in all_figs if e != lost]))
+    ok(rc == 1 and "MISSING %s/%s/%s" % lost in out,
+       "an iommu figure missing (%s): exit 1, named" % lost[2])
+rc, out, _ = run(tap(stock))
+ok(rc == 1 and out.count("MISSING iommu256/") == len(iommu),
+   "the stock log alone: every iommu figure missing")
+rc, out, counts = run(tap(stock), counts=True, args=["--no-iommu"])
+ok(rc == 0 and counts == [str(len(stock)), "0", "0"],
+   "--no-iommu: the stock log alone passes, no iommu result (%s)" % counts)
+rc, out, data = run([tap(stock), tap(iommu)])
+ok(rc == 0 and data and len(data["figures"]) == len(all_figs)
+   and not data["missing"], "two --tap logs: their figures merged, exit 0")
+rc, out, _ = run([tap(stock), tap(iommu[1:])])
+ok(rc == 1 and "MISSING %s/%s/%s" % iommu[0] in out,
+   "two logs, an iommu figure in neither: exit 1, named")
+rc, out, _ = run([tap(stock), tap(iommu).replace(
+    "# PVX-END bench/pvx_bench rc=0\n", "")])
+ok(rc == 1 and "never finished (no PVX-END in" in out and "tap1.log" in out,
+   "the second log without pvx_bench's end: exit 1, that log named")
+rc, out, _ = run([tap(stock), tap(iommu, rc=1)])
+ok(rc == 1 and "FAILED bench/pvx_bench exited 1" in out
+   and "tap1.log" in out,
+   "pvx_bench failed in the second log: exit 1, that log named")
+rc, out, _ = run([tap(all_figs), tap(iommu)])
+ok(rc == 1 and "FAILED iommu256/exits/map_single twice" in out,
+   "a figure in two logs: exit 1, named")
+
 try:
     import matplotlib  # noqa: F401
     why = None
@@ -138,6 +183,14 @@ else:
        "another row's ratio missing: no ratios.png, msr_sweep.png drawn")
     rc, out, pngs = plot(dict(full, figures=[]))
     ok(rc == 1 and not pngs, "no figures at all: exit 1, no plot")
+    part = dict(full, figures=[f for f in full["figures"]
+                               if f["row"] != "iommu256"])
+    rc, out, pngs = plot(part)
+    ok(rc == 1 and "MISSING ratios.png: iommu256/host_time_ratio" in out
+       and "ratios.png" not in pngs, "iommu256 missing: no ratios.png")
+    rc, out, pngs = plot(dict(part, no_iommu=True))
+    ok(rc == 0 and is_png(pngs.get("ratios.png")),
+       "iommu256 missing, collected with --no-iommu: ratios.png drawn")
 
 rc, out, data = run(tap(all_figs[1:]))
 miss = "%s/%s/%s" % all_figs[0]

@@ -26,13 +26,18 @@ import collect  # noqa: E402
 TITLE_NOTE = "TCG testbed: counts exact, times only as ratios"
 
 
-def sweep_needs():
-    return [e for e in collect.expected() if e[0] == "msr_sweep"
+def expected(result):
+    """What collect.py expected of the run (--no-iommu: no IOMMU row)."""
+    return collect.expected(iommu=not result.get("no_iommu", False))
+
+
+def sweep_needs(result):
+    return [e for e in expected(result) if e[0] == "msr_sweep"
             and e[1] in ("exits_per_write", "host_time_ratio")]
 
 
-def ratio_needs():
-    return [e for e in collect.expected() if e[1].endswith("_ratio")]
+def ratio_needs(result):
+    return [e for e in expected(result) if e[1].endswith("_ratio")]
 
 
 def footer(result):
@@ -88,7 +93,7 @@ def plot_sweep(plt, have, result, path):
 
 def plot_ratios(plt, have, result, path):
     # in the run's order, so a row's ratios stay together
-    keys = [k for k in have if k in set(ratio_needs())]
+    keys = [k for k in have if k in set(ratio_needs(result))]
     figs = [have[k] for k in keys]
     labels = ["%s %s: %s" % (r, f.replace("_ratio", ""), v)
               for r, f, v in keys]
@@ -141,7 +146,7 @@ def main():
     rc = 0
     for name, needs, draw in PLOTS:
         path = os.path.join(a.out, name)
-        missing = [e for e in needs() if e not in have]
+        missing = [e for e in needs(result) if e not in have]
         if missing:
             for e in missing:
                 print("MISSING %s: %s/%s/%s" % ((name,) + e))

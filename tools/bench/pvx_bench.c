@@ -16,6 +16,10 @@
  * guest global at the guest's "ready" message, then runs the vCPU to its
  * "done" message.  Every count therefore includes the one exit of that
  * closing message, the same for both paths.
+ *
+ * The iommu256 row runs only when asked for by name (PVX_BENCH_ROWS or
+ * argv[1] containing "iommu"): it needs QEMU's edu device behind VT-d,
+ * which only run-l1.sh --iommu's L1 has.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +33,7 @@
 #include <unistd.h>
 #include "pvx_test.h"
 #include "pvx_irq.h"
+#include "pvx_vfio.h"
 
 #define PAGE		4096ULL
 #define MAX_REPS	32	/* two samples each in a series */
@@ -42,6 +47,9 @@
 #define NR_TIMER	1000	/* expiries per run; 4 runs a round */
 #define TIMER_DELTA_NS	200000ULL
 #define COPY_CHUNK	(PVX_LIST_MAX_BYTES / sizeof(struct pvx_copy_entry))
+#define NR_IOMMU	256
+/* Entries one IOMMU_MAP or _UNMAP call takes: its list is one page. */
+#define IOMMU_CHUNK	(PVX_LIST_MAX_BYTES / sizeof(struct pvx_iommu_map))
 
 #define GPA_FRESH	0x20000000ULL	/* NR_FRESH_SLOTS slots, 2 MiB apart */
 #define NR_FRESH_SLOTS	8
@@ -50,6 +58,9 @@
 #define SLOT_FRESH	1
 #define SLOT_SRC	10
 #define SLOT_DST	11
+#define GPA_IOMMU	0x22000000ULL	/* NR_IOMMU pages mapped for edu */
+#define SLOT_IOMMU	12
+#define IOVA_IOMMU	0x1000000ULL	/* edu masks DMA addresses to 28 bits */
 
 /* Linux 6.10's, for userspace headers older than that (Debian 12's 6.1). */
 #ifndef KVM_PRE_FAULT_MEMORY
@@ -80,6 +91,7 @@ enum {
 	OP_TIMER,		/* a0 TIMER_*, a1 TSC kHz, a2 expiries */
 	OP_WRMSR_N,		/* a0 writes */
 	OP_MSR_BATCH_N,		/* a0 entries of sweep_list */
+	OP_IOMMU,		/* a0 PVX_HC_IOMMU_MAP or _UNMAP, a1 entries a call */
 };
 
 /*
@@ -104,6 +116,9 @@ static struct bench_cmd cmd;
 static struct pvx_msr_entry msr_list[NR_MSR_WRITES] __aligned(4096);
 static struct pvx_copy_entry copy_list[COPY_CHUNK] __aligned(4096);
 static struct pvx_gfn_range fresh_range __aligned(64);
+/* The VMM fills both lists once: a call writes only their statuses. */
+static struct pvx_iommu_map iommu_maps[NR_IOMMU] __aligned(4096);
+static struct pvx_iommu_unmap iommu_unmaps[NR_IOMMU] __aligned(4096);
 /* msr_sweep's batch sizes; the largest fills a whole list. */
 static const int sweep_sizes[] = { 1, 4, 16, 64, 256 };
 #define NR_SWEEP	((int)ARRAY_SIZE(sweep_sizes))
@@ -190,6 +205,28 @@ static uint64_t guest_memcpy(uint64_t src, uint64_t dst, uint64_t n)
 }
 
 /*
+ * All NR_IOMMU entries of hypercall @nr's list, @per entries a call.  A
+ * batch call may stop early and return how many entries it completed
+ * (the rep contract): the next call starts at the first one not done.
+ * Returns the entries done, NR_IOMMU unless one was refused.
+ */
+static uint64_t guest_iommu(uint64_t nr, uint64_t per)
+{
+	uint64_t done = 0, k, r, list;
+
+	while (done < NR_IOMMU) {
+		k = NR_IOMMU - done < per ? NR_IOMMU - done : per;
+		list = nr == PVX_HC_IOMMU_MAP ? (uint64_t)&iommu_maps[done] :
+						(uint64_t)&iommu_unmaps[done];
+		r = guest_hypercall(nr, list, k, 0, 0);
+		if ((int64_t)r <= 0 || r > k)
+			return done;
+		done += r;
+	}
+	return done;
+}
+
+/*
  * @n one-shot deadlines TIMER_DELTA_NS ahead, each awaited halted: on
  * the LAPIC's TSC-deadline MSR, or on pvx's TIMER_SET with the delta or
  * with a TSC deadline (@tsc_khz turns the delta into TSC ticks).  Every
@@ -260,6 +297,8 @@ static uint64_t guest_do(const struct bench_cmd *c)
 	case OP_MSR_BATCH_N:
 		return guest_hypercall(PVX_HC_MSR_BATCH, (uint64_t)sweep_list,
 				       c->a0, 0, 0);
+	case OP_IOMMU:
+		return guest_iommu(c->a0, c->a1);
 	}
 	return ~0ULL;
 }
@@ -1015,6 +1054,138 @@ out:
 	vm_free(v.vm);
 }
 
+/* ------------------------------------------------------------ iommu */
+
+/*
+ * One phase of the IOMMU row: every entry mapped (@nr PVX_HC_IOMMU_MAP)
+ * or unmapped again, @per entries a call; checked from the VMM (each
+ * entry's status, the pages pvx has mapped now).  *@calls gets the
+ * phase's @nr calls, as pvx counted them.  The statuses are set to
+ * what pvx never writes first.
+ */
+static bool iommu_once(int pvx, struct bench_vm *v, uint64_t nr, uint64_t per,
+		       struct sample *s, uint64_t *calls)
+{
+	bool map = nr == PVX_HC_IOMMU_MAP;
+	struct pvx_vm_stats st;
+	uint64_t c0, bad = 0;
+	int i;
+
+	for (i = 0; i < NR_IOMMU; i++) {
+		if (map)
+			guest_global(v->vm, iommu_maps[i].status) = 0x55;
+		else
+			guest_global(v->vm, iommu_unmaps[i].status) = 0x5555;
+	}
+	c0 = pvx_calls(pvx, v->id, nr);
+	if (!run_op(v, OP_IOMMU, nr, per, 0, NULL, s))
+		return false;
+	*calls = pvx_calls(pvx, v->id, nr) - c0;
+	for (i = 0; i < NR_IOMMU; i++)
+		bad += map ? guest_global(v->vm, iommu_maps[i].status) != 0 :
+			     guest_global(v->vm, iommu_unmaps[i].status) != 0;
+	if (pvx_find_vm(pvx, v->id, &st) != 1)
+		st.iommu_pages = ~0ULL;
+	if (s->ret != NR_IOMMU || bad ||
+	    st.iommu_pages != (map ? NR_IOMMU : 0)) {
+		tap_diag("IOMMU_%s, %llu a call: %llu of %d done, %llu statuses not 0, %llu mapped",
+			 map ? "MAP" : "UNMAP", (unsigned long long)per,
+			 (unsigned long long)s->ret, NR_IOMMU,
+			 (unsigned long long)bad,
+			 (unsigned long long)st.iommu_pages);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * 256 pages mapped for edu (behind VT-d, through the VMM's VFIO
+ * container) by PVX_HC_IOMMU_MAP with lists of as many entries as one
+ * call takes, against one call of one entry a page; each time unmapped
+ * again the same way, a phase measured on its own.  A B B A in one VM,
+ * after a round that pins the pages in the VMM once.
+ */
+static void row_iommu(int pvx)
+{
+	static const uint64_t nr[2] = { PVX_HC_IOMMU_MAP, PVX_HC_IOMMU_UNMAP };
+	static const uint64_t per[2] = { 1, IOMMU_CHUNK };
+	static const char *const phase[2] = { "map", "unmap" };
+	struct series calls[2][2] = {0};
+	char a[32], b[32], ab[64];
+	struct sample s[2][4];
+	struct abba f[2] = {0};
+	struct pvx_iommu_unmap *ul;
+	struct pvx_iommu_map *ml;
+	uint64_t c[2][4];
+	struct bench_vm v;
+	struct edu e;
+	bool ok = true;
+	int r, i, j, p;
+
+	if (!(pvx_get_features(pvx) & PVX_F_IOMMU)) {
+		tap_skip("iommu256: pvx_host does not offer PVX_F_IOMMU");
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	if (!edu_find(&e)) {
+		tap_skip("iommu256: no edu device (%04x:%04x): run-l1.sh --iommu provides one",
+			 EDU_VENDOR, EDU_DEVICE);
+		return;
+	}
+	allow_unsafe_interrupts();
+	vfio_open(&e);
+	bench_vm_create(&v);
+	vm_add_anon_slot(v.vm, SLOT_IOMMU, GPA_IOMMU, NR_IOMMU * PAGE, 0, true);
+	v.id = pvx_attach(pvx, v.vm->fd, PVX_F_IOMMU, 0);
+	iommu_setup(pvx, v.id, e.container, IOVA_IOMMU, NR_IOMMU * PAGE,
+		    PVX_IOMMU_READ | PVX_IOMMU_WRITE);
+	ml = guest_ptr(v.vm, (uint64_t)iommu_maps);
+	ul = guest_ptr(v.vm, (uint64_t)iommu_unmaps);
+	for (i = 0; i < NR_IOMMU; i++) {
+		ml[i].iova = IOVA_IOMMU + i * PAGE;
+		ml[i].gfn = GPA_IOMMU / PAGE + i;
+		ml[i].npages = 1;
+		ml[i].perms = PVX_IOMMU_READ | PVX_IOMMU_WRITE;
+		ul[i].iova = IOVA_IOMMU + i * PAGE;
+		ul[i].npages = 1;
+	}
+	/* Round -1 pins the pages once: every measured map finds them in. */
+	for (r = -1; r < reps && ok; r++) {
+		/* A B B A, each run a map phase, then an unmap phase */
+		for (i = 0; i < 8 && ok; i++) {
+			p = i % 2;
+			j = i / 2;
+			ok = iommu_once(pvx, &v, nr[p], per[j == 1 || j == 2],
+					&s[p][j], &c[p][j]);
+		}
+		if (!ok || r < 0)
+			continue;
+		for (p = 0; p < 2; p++) {
+			add(&calls[p][0], (c[p][0] + c[p][3]) / 2.0);
+			add(&calls[p][1], (c[p][1] + c[p][2]) / 2.0);
+			add_abba(&f[p], s[p], false);
+		}
+	}
+	if (!tap_ok(ok, "iommu256: %d rounds of 256 pages mapped and unmapped, %d a call and one",
+		    reps, (int)IOMMU_CHUNK))
+		goto out;
+	for (p = 0; p < 2; p++) {
+		snprintf(a, sizeof(a), "%s_single", phase[p]);
+		snprintf(b, sizeof(b), "%s_batch", phase[p]);
+		snprintf(ab, sizeof(ab), "%s/%s", b, a);
+		emit("iommu256", "exits", a, "exits", &f[p].ex_a);
+		emit("iommu256", "exits", b, "exits", &f[p].ex_b);
+		emit("iommu256", "pvx_calls", a, "calls", &calls[p][0]);
+		emit("iommu256", "pvx_calls", b, "calls", &calls[p][1]);
+		emit("iommu256", "host_ns", a, "ns (TCG), two runs", &f[p].t_a);
+		emit("iommu256", "host_ns", b, "ns (TCG), two runs", &f[p].t_b);
+		emit("iommu256", "host_time_ratio", ab, "ratio", &f[p].ratio);
+	}
+out:
+	vm_free(v.vm);
+	vfio_close(&e);
+}
+
 static bool unload(void)
 {
 	int tries;
@@ -1169,6 +1340,9 @@ int main(int argc, char **argv)
 		row_scale(pvx);
 	if (!*only || strstr(only, "timer"))
 		row_timer(pvx);
+	/* Only by name: it needs the IOMMU L1's edu. */
+	if (*only && strstr(only, "iommu"))
+		row_iommu(pvx);
 	/* Last: it unloads and reloads pvx_host. */
 	if (!*only || strstr(only, "kvm_hc"))
 		row_kvm_hc(&pvx);

@@ -1,14 +1,17 @@
 #!/bin/bash
 # make bench: pvx's services against the stock KVM path each replaces, in
-# one L1 boot of the testbed (stock lane).  tools/bench/pvx_bench runs the
-# rows, printing one JSON object per figure (# PVX-BENCH: {...});
-# collect.py gathers them into a table and bench.json, and fails when a
-# figure is missing.  Under TCG only counts and ratios mean anything.
+# two L1 boots of the testbed (stock lane): every row but one, then the
+# IOMMU row (iommu256) in the IOMMU L1 (run-l1.sh --iommu: edu behind
+# VT-d).  tools/bench/pvx_bench runs the rows, printing one JSON object
+# per figure (# PVX-BENCH: {...}); collect.py gathers both boots' into a
+# table and bench.json, and fails when a figure is missing.  Under TCG
+# only counts and ratios mean anything.
 #
 # PVX_BENCH_OUT (default $PVX_CACHE/out/bench) gets tap.log, console.log,
 # bench.json, bench.rst (the table for Documentation/perf/README.rst),
-# plots/*.png (tools/bench/plot.py);
-# PVX_STAGE_BENCH reuses a stage; PVX_BENCH_REPS (7).
+# plots/*.png (tools/bench/plot.py), and the IOMMU boot's logs in iommu/;
+# PVX_STAGE_BENCH reuses a stage; PVX_BENCH_REPS (7); PVX_NO_IOMMU=1
+# leaves the IOMMU boot and its row out.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tools/testbed/common.sh
@@ -36,17 +39,31 @@ make -C "$REPO/tools/bench" > "$out/build.log" 2>&1 || {
 mkdir -p "$stage/bench"
 cp "$REPO/tools/bench/pvx_bench" "$stage/bench/"
 
-# The repetitions reach L1's /init as an environment variable.
-PVX_L1_APPEND="${PVX_L1_APPEND:-} PVX_BENCH_REPS=${PVX_BENCH_REPS:-7}" \
+# The repetitions (and the rows) reach L1's /init as environment variables.
+append="${PVX_L1_APPEND:-} PVX_BENCH_REPS=${PVX_BENCH_REPS:-7}"
+PVX_L1_APPEND="$append" \
 	tb_boot "$out" --lane stock --stage "$stage" --tests bench/pvx_bench ||
 	tb_log "the L1 boot failed: the collector names what is missing"
+outs=("$out") taps=(--tap "$out/tap.log")
+if [ "${PVX_NO_IOMMU:-0}" != 1 ]; then
+	rm -rf "$out/iommu" "$out/iommu".hung?
+	PVX_L1_APPEND="$append PVX_BENCH_ROWS=iommu" \
+		tb_boot "$out/iommu" --lane stock --stage "$stage" --iommu \
+		--tests bench/pvx_bench ||
+		tb_log "the IOMMU L1 boot failed: the collector names what is missing"
+	outs+=("$out/iommu") taps+=(--tap "$out/iommu/tap.log")
+else
+	taps+=(--no-iommu)
+fi
 for h in "${TB_HUNG[@]}"; do tb_log "lost boot: $h"; done
 
 rc=0
-"$TESTBED_DIR/parse.py" --lane stock --out "$out" --counts "$out/counts" \
-	> "$out/parse.log" || rc=1
-grep -E '^FAIL' "$out/parse.log" || true
-python3 "$REPO/tools/bench/collect.py" --tap "$out/tap.log" \
+for o in "${outs[@]}"; do
+	"$TESTBED_DIR/parse.py" --lane stock --out "$o" --counts "$o/counts" \
+		> "$o/parse.log" || rc=1
+	grep -E '^FAIL' "$o/parse.log" || true
+done
+python3 "$REPO/tools/bench/collect.py" "${taps[@]}" \
 	--json "$out/bench.json" --rst "$out/bench.rst" --qemu "$QEMU" --accel "${PVX_L1_ACCEL:-tcg}" \
 	--commit "$commit" --repo "$REPO" || rc=1
 # Debian's python3, which has python3-matplotlib (deps.sh).
