@@ -78,11 +78,14 @@ if [ "${PVX_NO_PACKAGING:-0}" != 1 ]; then
 		env PVX_PKG_KDIR="$STOCK_KDIR" "$REPO_DIR/tools/packaging-test.sh"
 fi
 
-# bench_check OUT: make bench's collector and plots on the short bench of
-# a boot's tap.log; a figure missing or a plot not drawn fails.
+# bench_check OUT [COLLECT-ARGS...]: make bench's collector and plots on
+# the short bench of OUT/tap.log and of the logs COLLECT-ARGS name (--tap
+# LOG: the IOMMU L1's; --no-iommu without it); a figure missing or a plot
+# not drawn fails.
 bench_check() {
 	local o=$1 p f s
-	if python3 "$REPO_DIR/tools/bench/collect.py" --tap "$o/tap.log" \
+	shift
+	if python3 "$REPO_DIR/tools/bench/collect.py" --tap "$o/tap.log" "$@" \
 		--json "$o/bench.json" --counts "$o/bench-counts" \
 		> "$o/bench.log" 2>&1; then :; fi
 	grep -E '^(MISSING|FAILED) ' "$o/bench.log" | sed 's/^/FAIL bench: /'
@@ -137,7 +140,6 @@ for lane in $LANES; do
 	BENCHARG=()
 	[ "$lane" = stock ] && BENCHARG=(--bench)
 	boot "$lane" "$out" --lane "$lane" --stage "$stage" "${BENCHARG[@]}"
-	[ "$lane" = stock ] && bench_check "$out"
 	te=$(date +%s)
 	tb_log "$lane: build+stage $((tb - tl))s, L1 boot+tests $((te - tb))s; logs in $out"
 
@@ -180,10 +182,20 @@ for lane in $LANES; do
 	# The IOMMU proof (iommu_test: edu's DMA through VT-d and VFIO) in an
 	# L1 of its own on both lanes: it needs a q35 machine with VT-d and
 	# the edu device, and the other tests keep their -M pc machine.
+	# On the stock lane it ends with make bench's IOMMU row (iommu256,
+	# about 1 s), whose figures bench_check collects with the stock boot's.
 	if [ "${PVX_NO_IOMMU:-0}" != 1 ]; then
 		ti=$(date +%s)
-		boot "$lane-iommu" "$out-iommu" --lane "$lane" --stage "$stage" --iommu
+		IOMMUBENCH=() iappend=${PVX_L1_APPEND:-}
+		if [ "$lane" = stock ]; then
+			IOMMUBENCH=(--bench) iappend="$iappend PVX_BENCH_ROWS=iommu"
+		fi
+		PVX_L1_APPEND="$iappend" boot "$lane-iommu" "$out-iommu" \
+			--lane "$lane" --stage "$stage" --iommu "${IOMMUBENCH[@]}"
 		tb_log "$lane: IOMMU proof in its own L1 $(( $(date +%s) - ti ))s; logs in $out-iommu"
+		[ "$lane" = stock ] && bench_check "$out" --tap "$out-iommu/tap.log"
+	elif [ "$lane" = stock ]; then
+		bench_check "$out" --no-iommu
 	fi
 
 	# The hypercall fuzzer (selftests/fuzz_test) in an L1 of its own on
