@@ -29,10 +29,16 @@
  *
  * Ballooned pages are PageOffline, as virtio_balloon's are: kdump's
  * makedumpfile, hibernation and /proc/kcore leave them alone, the host
- * having taken their contents.
+ * having taken their contents.  Single pages are movable, through the
+ * kernel's balloon compaction (as virtio_balloon's): compaction moves one
+ * by asking the host to take the new page and give back the old one, so
+ * that scattered ballooned pages do not pin the guest's memory in pieces.
+ * 2 MiB blocks are whole pageblocks already and stay where they are.
  */
 #define pr_fmt(fmt) "pvx_balloon: " fmt
 
+#include <linux/balloon_compaction.h>
+#include <linux/delay.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
 #include <linux/kobject.h>
@@ -54,10 +60,12 @@
 
 struct pvx_balloon {
 	struct mutex lock;		/* for one call, or one resend */
-	struct list_head blocks;	/* pages given away; order in private */
+	struct list_head blocks;	/* 2 MiB blocks given away */
+	struct balloon_dev_info dev;	/* single pages given away: movable */
 	unsigned long pages;		/* given away now */
 	unsigned long target;
 	unsigned long inflated, deflated, oom_deflated;
+	unsigned long migrated, host_forgot;
 	struct pvx_gfn_range *ranges;	/* one page: the hypercall list */
 	struct page *batch[PVX_RANGES_PER_CALL];	/* ranges[i]'s block */
 	unsigned int orders[PVX_RANGES_PER_CALL];
@@ -72,32 +80,96 @@ struct pvx_balloon {
 static struct pvx_balloon pvx_balloon;
 
 /*
- * Every page of a block in the balloon is PageOffline, and no page out of
- * it is: the page type shares _mapcount, which the allocator checks when
- * a page is freed ("Bad page"), so it comes off before a page leaves.
+ * Every page in the balloon is PageOffline, and no page out of it is: the
+ * page type shares _mapcount, which the allocator checks when a page is
+ * freed ("Bad page"), so it comes off before a page leaves.  Out of the
+ * balloon, in the driver's hands, a page's private field holds its order.
  */
 static void pvx_balloon_add(struct pvx_balloon *b, struct page *page,
 			    unsigned int order)
 {
 	unsigned long i;
 
+	if (!order) {
+		/* Locks the page, sets PageOffline and makes it movable. */
+		balloon_page_enqueue(&b->dev, page);
+		return;
+	}
 	for (i = 0; i < 1UL << order; i++)
 		__SetPageOffline(page + i);
 	set_page_private(page, order);
 	list_add(&page->lru, &b->blocks);
 }
 
-/* Takes @page's block out of the balloon; returns its order. */
-static unsigned int pvx_balloon_take(struct page *page)
+/*
+ * Takes an entry out of the balloon, single pages first (they fragment
+ * the guest's memory, blocks do not); returns its order, or -1 when the
+ * balloon has none to give now (compaction may hold a few singles).
+ */
+static int pvx_balloon_pop(struct pvx_balloon *b, struct page **pagep)
 {
-	unsigned int order = page_private(page);
+	unsigned int order;
+	struct page *page;
 	unsigned long i;
+	LIST_HEAD(one);
 
+	if (balloon_page_list_dequeue(&b->dev, &one, 1)) {
+		page = list_first_entry(&one, struct page, lru);
+		list_del(&page->lru);
+		set_page_private(page, 0);
+		*pagep = page;
+		return 0;
+	}
+	page = list_first_entry_or_null(&b->blocks, struct page, lru);
+	if (!page)
+		return -1;
 	list_del(&page->lru);
-	set_page_private(page, 0);
+	order = page_private(page);
 	for (i = 0; i < 1UL << order; i++)
 		__ClearPageOffline(page + i);
+	*pagep = page;
 	return order;
+}
+
+/*
+ * Singles that compaction has isolated are off the list until it gives
+ * up on them: it cannot take the lock we hold, so it does, soon.
+ */
+static bool pvx_balloon_isolated(struct pvx_balloon *b)
+{
+	unsigned long flags, n;
+
+	spin_lock_irqsave(&b->dev.pages_lock, flags);
+	n = b->dev.isolated_pages;
+	spin_unlock_irqrestore(&b->dev.pages_lock, flags);
+	return n;
+}
+
+/* Takes the whole balloon out onto @list (orders in private). */
+static void pvx_balloon_take_all(struct pvx_balloon *b,
+				 struct list_head *list)
+{
+	struct page *page;
+	int order;
+
+	for (;;) {
+		order = pvx_balloon_pop(b, &page);
+		if (order >= 0) {
+			set_page_private(page, order);
+			list_add_tail(&page->lru, list);
+			continue;
+		}
+		if (!pvx_balloon_isolated(b))
+			break;
+		usleep_range(500, 1000);
+	}
+}
+
+/* A page out of the balloon back to the allocator. */
+static void pvx_balloon_free(struct page *page, unsigned int order)
+{
+	set_page_private(page, 0);
+	__free_pages(page, order);
 }
 
 /*
@@ -113,6 +185,7 @@ static unsigned long pvx_balloon_split(struct pvx_balloon *b, unsigned int i,
 	struct page *page = b->batch[i];
 	unsigned long j, n = 1UL << b->orders[i];
 
+	set_page_private(page, 0);
 	split_page(page, b->orders[i]);
 	for (j = 0; j < n; j++) {
 		if ((j < head) == to_host)
@@ -123,18 +196,21 @@ static unsigned long pvx_balloon_split(struct pvx_balloon *b, unsigned int i,
 	return head;
 }
 
-static struct page *pvx_balloon_grab(unsigned int *order)
+/* A 2 MiB block if @left pages take one and there is one, else a page. */
+static struct page *pvx_balloon_grab(unsigned long left, unsigned int *order)
 {
 	struct page *page;
 
-	*order = PVX_BLOCK_ORDER;
-	page = alloc_pages(GFP_HIGHUSER | __GFP_NORETRY | __GFP_NOWARN |
-			   __GFP_NOMEMALLOC, *order);
-	if (page)
-		return page;
+	if (left >= 1UL << PVX_BLOCK_ORDER) {
+		*order = PVX_BLOCK_ORDER;
+		page = alloc_pages(GFP_HIGHUSER | __GFP_NORETRY | __GFP_NOWARN |
+				   __GFP_NOMEMALLOC, *order);
+		if (page)
+			return page;
+	}
+	/* Movable, from the movable pageblocks, as compaction wants. */
 	*order = 0;
-	return alloc_page(GFP_HIGHUSER | __GFP_NORETRY | __GFP_NOWARN |
-			  __GFP_NOMEMALLOC);
+	return balloon_page_alloc();
 }
 
 /* Ranges per call: a page of them, or fewer if the host says so. */
@@ -166,7 +242,7 @@ static unsigned long pvx_balloon_give(struct pvx_balloon *b, unsigned int n)
 		} else if (i == ret && head) {
 			got += pvx_balloon_split(b, i, head, true);
 		} else {
-			__free_pages(pages[i], orders[i]);
+			pvx_balloon_free(pages[i], orders[i]);
 		}
 	}
 	if (ret < n)
@@ -185,18 +261,9 @@ static unsigned long pvx_balloon_inflate_some(struct pvx_balloon *b,
 	unsigned long got = 0;
 
 	while (n < per_call && got < want) {
-		pages[n] = pvx_balloon_grab(&orders[n]);
+		pages[n] = pvx_balloon_grab(want - got, &orders[n]);
 		if (!pages[n])
 			break;
-		if (got + (1UL << orders[n]) > want && orders[n]) {
-			/* Too big for what is left: back, and small ones. */
-			__free_pages(pages[n], orders[n]);
-			pages[n] = alloc_page(GFP_HIGHUSER | __GFP_NORETRY |
-					      __GFP_NOWARN | __GFP_NOMEMALLOC);
-			orders[n] = 0;
-			if (!pages[n])
-				break;
-		}
 		b->ranges[n].gfn = page_to_pfn(pages[n]);
 		b->ranges[n].npages = 1U << orders[n];
 		b->ranges[n].status = 0;
@@ -226,12 +293,13 @@ static void pvx_balloon_resend(struct pvx_balloon *b)
 	struct page *page;
 	LIST_HEAD(old);
 
-	list_splice_init(&b->blocks, &old);
+	pvx_balloon_take_all(b, &old);
 	while (!list_empty(&old)) {
 		for (n = 0, sent = 0; n < per_call && !list_empty(&old); n++) {
 			page = list_first_entry(&old, struct page, lru);
+			list_del(&page->lru);
 			b->batch[n] = page;
-			b->orders[n] = pvx_balloon_take(page);
+			b->orders[n] = page_private(page);
 			b->ranges[n].gfn = page_to_pfn(page);
 			b->ranges[n].npages = 1U << b->orders[n];
 			b->ranges[n].status = 0;
@@ -256,10 +324,11 @@ static unsigned long pvx_balloon_deflate_some(struct pvx_balloon *b,
 	struct page **pages = b->batch;
 	unsigned long got = 0, head;
 	long forgot;
+	int order;
 
-	while (n < per_call && got < want && !list_empty(&b->blocks)) {
-		pages[n] = list_first_entry(&b->blocks, struct page, lru);
-		b->orders[n] = pvx_balloon_take(pages[n]);
+	while (n < per_call && got < want &&
+	       (order = pvx_balloon_pop(b, &pages[n])) >= 0) {
+		b->orders[n] = order;
 		b->ranges[n].gfn = page_to_pfn(pages[n]);
 		b->ranges[n].npages = 1U << b->orders[n];
 		b->ranges[n].status = 0;
@@ -271,7 +340,9 @@ static unsigned long pvx_balloon_deflate_some(struct pvx_balloon *b,
 
 	ret = max(pvx_balloon_batch(false, b->ranges, n), 0L);
 	/* The first refused range, if the host had no record of it. */
-	forgot = ret < n && b->ranges[ret].status == -PVX_ENOENT ? ret : -1;
+	forgot = ret < n && b->ranges[ret].status == -PVX_ENOENT ? (long)ret : -1;
+	if (forgot >= 0)
+		b->host_forgot += b->ranges[ret].npages;
 	/* Pages of range @ret deflated before the host stopped. */
 	head = ret < n ? b->ranges[ret].gfn - page_to_pfn(pages[ret]) : 0;
 	/* Writable before the allocator hands them out again. */
@@ -289,7 +360,7 @@ static unsigned long pvx_balloon_deflate_some(struct pvx_balloon *b,
 		unsigned int order = b->orders[i];
 
 		if (i < ret || i == forgot) {
-			__free_pages(pages[i], order);
+			pvx_balloon_free(pages[i], order);
 			got += 1UL << order;
 		} else if (i == ret && head) {
 			got += pvx_balloon_split(b, i, head, false);
@@ -302,6 +373,60 @@ static unsigned long pvx_balloon_deflate_some(struct pvx_balloon *b,
 	b->deflated += got;
 	return got;
 }
+
+/* One page to the host (@inflate) or back: true if the call did it. */
+static bool pvx_balloon_one(struct pvx_balloon *b, struct page *page,
+			    bool inflate)
+{
+	b->ranges[0].gfn = page_to_pfn(page);
+	b->ranges[0].npages = 1;
+	b->ranges[0].status = 0;
+	return pvx_balloon_batch(inflate, b->ranges, 1) == 1;
+}
+
+#ifdef CONFIG_BALLOON_COMPACTION
+/*
+ * Compaction moves a ballooned page: the host takes @newpage, then gives
+ * @page back, so the balloon never shrinks on the way.  -EAGAIN (the
+ * migration is tried again later, or @page goes back to the balloon)
+ * while the worker is in a call, or when the host refuses; a refused
+ * give-back gives @newpage back too.
+ */
+static int pvx_balloon_migrate(struct balloon_dev_info *dev,
+			       struct page *newpage, struct page *page,
+			       enum migrate_mode mode)
+{
+	struct pvx_balloon *b = container_of(dev, struct pvx_balloon, dev);
+	unsigned long flags;
+
+	/* The worker's own allocations may compact: never wait for it. */
+	if (!mutex_trylock(&b->lock))
+		return -EAGAIN;
+	if (!pvx_balloon_one(b, newpage, true)) {
+		mutex_unlock(&b->lock);
+		return -EAGAIN;
+	}
+	if (!pvx_balloon_one(b, page, false)) {
+		if (!pvx_balloon_one(b, newpage, false))
+			pr_warn_ratelimited("migration: host holds pfn %#lx it was given for a move that failed\n",
+					    page_to_pfn(newpage));
+		mutex_unlock(&b->lock);
+		return -EAGAIN;
+	}
+	get_page(newpage);	/* the balloon's reference */
+	spin_lock_irqsave(&dev->pages_lock, flags);
+	balloon_page_insert(dev, newpage);
+	dev->isolated_pages--;
+	__count_vm_event(BALLOON_MIGRATE);
+	spin_unlock_irqrestore(&dev->pages_lock, flags);
+	b->migrated++;
+	mutex_unlock(&b->lock);
+
+	balloon_page_finalize(page);
+	put_page(page);		/* the balloon's reference */
+	return MIGRATEPAGE_SUCCESS;
+}
+#endif
 
 static void pvx_balloon_work(struct work_struct *work)
 {
@@ -398,10 +523,13 @@ static unsigned long pvx_balloon_release_all(struct pvx_balloon *b)
 	unsigned long got = 0;
 	struct page *page, *tmp;
 	unsigned int order;
+	LIST_HEAD(all);
 
-	list_for_each_entry_safe(page, tmp, &b->blocks, lru) {
-		order = pvx_balloon_take(page);
-		__free_pages(page, order);
+	pvx_balloon_take_all(b, &all);
+	list_for_each_entry_safe(page, tmp, &all, lru) {
+		list_del(&page->lru);
+		order = page_private(page);
+		pvx_balloon_free(page, order);
 		got += 1UL << order;
 	}
 	b->pages -= got;
@@ -456,6 +584,8 @@ PVX_BALLOON_SHOW(pages)
 PVX_BALLOON_SHOW(inflated)
 PVX_BALLOON_SHOW(deflated)
 PVX_BALLOON_SHOW(oom_deflated)
+PVX_BALLOON_SHOW(migrated)
+PVX_BALLOON_SHOW(host_forgot)
 
 static ssize_t target_pages_show(struct kobject *kobj,
 				 struct kobj_attribute *attr, char *buf)
@@ -494,20 +624,43 @@ static ssize_t host_target_pages_show(struct kobject *kobj,
 	return sysfs_emit(buf, "%llu\n", target);
 }
 
+/* What the host holds now, asked now: a test compares it with pages. */
+static ssize_t host_pages_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	struct pvx_balloon_info *info = kzalloc(sizeof(*info), GFP_KERNEL);
+	ssize_t ret;
+	long err;
+
+	if (!info)
+		return -ENOMEM;
+	err = pvx_hypercall(PVX_HC_BALLOON_STATS, virt_to_phys(info),
+			    sizeof(*info), 0, 0);
+	ret = err ? -EIO : sysfs_emit(buf, "%llu\n", info->ballooned_pages);
+	kfree(info);
+	return ret;
+}
+
 static struct kobj_attribute pvx_attr_target = __ATTR_RW(target_pages);
+static struct kobj_attribute pvx_attr_host_pages = __ATTR_RO(host_pages);
 static struct kobj_attribute pvx_attr_host_target = __ATTR_RO(host_target_pages);
 static struct kobj_attribute pvx_attr_pages = __ATTR_RO(pages);
 static struct kobj_attribute pvx_attr_inflated = __ATTR_RO(inflated);
 static struct kobj_attribute pvx_attr_deflated = __ATTR_RO(deflated);
 static struct kobj_attribute pvx_attr_oom = __ATTR_RO(oom_deflated);
+static struct kobj_attribute pvx_attr_migrated = __ATTR_RO(migrated);
+static struct kobj_attribute pvx_attr_host_forgot = __ATTR_RO(host_forgot);
 
 static struct attribute *pvx_balloon_attrs[] = {
 	&pvx_attr_target.attr,
 	&pvx_attr_host_target.attr,
+	&pvx_attr_host_pages.attr,
 	&pvx_attr_pages.attr,
 	&pvx_attr_inflated.attr,
 	&pvx_attr_deflated.attr,
 	&pvx_attr_oom.attr,
+	&pvx_attr_migrated.attr,
+	&pvx_attr_host_forgot.attr,
 	NULL,
 };
 
@@ -526,6 +679,10 @@ static int __init pvx_balloon_init(void)
 	}
 	mutex_init(&b->lock);
 	INIT_LIST_HEAD(&b->blocks);
+	balloon_devinfo_init(&b->dev);
+#ifdef CONFIG_BALLOON_COMPACTION
+	b->dev.migratepage = pvx_balloon_migrate;
+#endif
 	INIT_WORK(&b->work, pvx_balloon_work);
 	INIT_WORK(&b->host_work, pvx_balloon_host_work);
 	b->host_target = PVX_BALLOON_NO_TARGET;
@@ -578,6 +735,9 @@ err_info:
 static void __exit pvx_balloon_exit(void)
 {
 	struct pvx_balloon *b = &pvx_balloon;
+	struct page *page, *tmp;
+	unsigned long i;
+	LIST_HEAD(lost);
 
 	sysfs_remove_group(b->kobj, &pvx_balloon_group);
 	kobject_put(b->kobj);
@@ -586,17 +746,33 @@ static void __exit pvx_balloon_exit(void)
 	cancel_work_sync(&b->host_work);
 	unregister_oom_notifier(&pvx_balloon_oom_nb);
 	cancel_work_sync(&b->work);
-	/* Everything back before the module's memory goes. */
+	/*
+	 * Everything back before the module's memory goes: a movable page
+	 * points at b->dev, and compaction would call into this module.
+	 */
 	mutex_lock(&b->lock);
-	while (pvx_balloon_deflate_some(b, ULONG_MAX))
-		;
+	for (;;) {
+		if (pvx_balloon_deflate_some(b, ULONG_MAX))
+			continue;
+		if (!pvx_balloon_isolated(b))
+			break;
+		usleep_range(500, 1000);
+	}
 	/* A host that serves nothing now keeps no record of them. */
 	if (!(pvx_features() & PVX_F_BALLOON))
 		pvx_balloon_release_all(b);
-	mutex_unlock(&b->lock);
-	if (b->pages)
+	if (b->pages) {
+		pvx_balloon_take_all(b, &lost);
+		/* Given away for good: offline, and no longer movable. */
+		list_for_each_entry_safe(page, tmp, &lost, lru) {
+			list_del_init(&page->lru);
+			for (i = 0; i < 1UL << page_private(page); i++)
+				__SetPageOffline(page + i);
+		}
 		pr_warn("%lu pages the host did not give back are lost\n",
 			b->pages);
+	}
+	mutex_unlock(&b->lock);
 	kfree(b->info);
 	free_page((unsigned long)b->ranges);
 }

@@ -7,13 +7,17 @@
  * offline, deflating them (whole blocks, and a part of a 2 MiB block)
  * brings the count back, and the frames given back are usable memory
  * with no "Bad page" from the allocator (the page type shares the
- * mapcount field that the allocator checks on free).
+ * mapcount field that the allocator checks on free).  At every step the
+ * host holds exactly the pages the guest's balloon does.
+ *
+ * Ballooned single pages migrate (balloon compaction, as
+ * virtio_balloon's): a memory block of ZONE_MOVABLE taken offline moves
+ * every one of them out, none is lost, and the host's record follows each
+ * move (a deflate of a moved page finds its record: host_forgot stays 0).
  *
  * Under memory pressure the balloon gives memory back: a process that
  * allocates more than is left beside a big balloon survives, and so does
- * one that allocates while the balloon is still inflating (the OOM
- * notifier used to give up when the inflating worker held the lock, and
- * the OOM killer came instead).
+ * one that allocates while the balloon is still inflating.
  *
  * Options (environment in brackets):
  *   -m DIR   load modules from DIR [PVX_MODULE_DIR]; default: loaded, or
@@ -197,18 +201,138 @@ static void test_oom_inflating(void)
 	balloon_to(0);
 }
 
+/* The balloon as it is: offline frames and the host's record agree. */
+static void check_held(long base, const char *what)
+{
+	uint64_t pages = balloon_pages(), host = UINT64_MAX;
+	long off = offline_frames();
+	int ret = gt_read_u64(BDIR "/host_pages", &host);
+
+	tap_ok(off >= 0 && off - base == (long)pages,
+	       "%s: %ld frames offline, %ld before the balloon + %" PRIu64 " ballooned",
+	       what, off, base, pages);
+	tap_ok(!ret && host == pages,
+	       "%s: the host holds %" PRIu64 " pages, the balloon %" PRIu64 " (%d)",
+	       what, host, pages, ret);
+}
+
 static void step(long base, uint64_t target, const char *what)
 {
-	long off;
 	int ret = balloon_to(target);
 	uint64_t pages = balloon_pages();
 
 	tap_ok(!ret && pages == target, "%s: target %" PRIu64 ", balloon holds %" PRIu64 " (%d)",
 	       what, target, pages, ret);
-	off = offline_frames();
-	tap_ok(off >= 0 && off - base == (long)pages,
-	       "%s: %ld frames offline, %ld before the balloon + %" PRIu64 " ballooned",
-	       what, off, base, pages);
+	check_held(base, what);
+}
+
+
+
+#define MEMDIR	"/sys/devices/system/memory"
+
+/*
+ * Ballooned frames in each memory block, from /proc/kpageflags: @counts
+ * gets one count per block (at most @max), the return is the number of
+ * blocks, or -errno.
+ */
+static long offline_by_block(uint64_t block_pages, long *counts, long max)
+{
+	uint64_t buf[4096], pfn = 0;
+	long nr = 0;
+	ssize_t got;
+	int fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	memset(counts, 0, max * sizeof(*counts));
+	while ((got = read(fd, buf, sizeof(buf))) > 0) {
+		for (size_t i = 0; i < (size_t)got / sizeof(buf[0]); i++, pfn++) {
+			long b = pfn / block_pages;
+
+			if (b >= max)
+				continue;
+			counts[b] += (buf[i] >> KPF_OFFLINE) & 1;
+			if (b + 1 > nr)
+				nr = b + 1;
+		}
+	}
+	close(fd);
+	return got < 0 ? -errno : nr;
+}
+
+static bool block_is(long b, const char *file, const char *want)
+{
+	char path[96], buf[64];
+
+	snprintf(path, sizeof(path), MEMDIR "/memory%ld/%s", b, file);
+	return !gt_read(path, buf, sizeof(buf)) && !strcmp(buf, want);
+}
+
+static int block_set(long b, const char *state)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), MEMDIR "/memory%ld/state", b);
+	return gt_write(path, state);
+}
+
+/*
+ * Ballooned pages move: single pages (a target that grows by less than a
+ * 2 MiB block at a time takes them one by one) are movable, and taking a
+ * memory block of ZONE_MOVABLE offline (the testbed's L2 boots with
+ * movablecore=) migrates every page in it, through the balloon's
+ * migration callback for ballooned ones.  Compaction moves them the same
+ * way, but only those low in a zone, which this VM's initramfs fills.
+ */
+static void test_migration(long base)
+{
+	uint64_t moved0 = balloon_u64("migrated"), forgot0 = balloon_u64("host_forgot");
+	uint64_t target = 0, before, moved, block_bytes = 0, block_pages;
+	long counts[512], nr, b, best = -1;
+	char buf[64];
+	int i, ret;
+
+	if (gt_read(MEMDIR "/block_size_bytes", buf, sizeof(buf)))
+		tap_bail("no " MEMDIR ": memory hotplug is off in this guest kernel");
+	block_bytes = strtoull(buf, NULL, 16);
+	block_pages = block_bytes / 4096;
+	for (i = 0; i < 16; i++) {
+		target += 500;
+		balloon_to(target);
+	}
+	before = balloon_pages();
+	tap_ok(before == target, "migration: %" PRIu64 " single pages ballooned (target %" PRIu64 ")",
+	       before, target);
+	nr = offline_by_block(block_pages, counts, 512);
+	for (b = 0; b < nr; b++)
+		if (counts[b] && block_is(b, "state", "online") &&
+		    block_is(b, "valid_zones", "Movable") &&
+		    (best < 0 || counts[b] > counts[best]))
+			best = b;
+	tap_ok(best >= 0, "migration: a ZONE_MOVABLE memory block holds ballooned pages (memory%ld: %ld of them)",
+	       best, best >= 0 ? counts[best] : 0);
+	if (best < 0) {
+		tap_diag("boot the guest with movablecore= for this check");
+		step(base, 0, "migration: deflate all");
+		return;
+	}
+	ret = block_set(best, "offline");
+	moved = balloon_u64("migrated") - moved0;
+	tap_ok(!ret && moved >= (uint64_t)counts[best],
+	       "migration: memory%ld offline (%d), its %ld ballooned pages moved (migrated +%" PRIu64 ")",
+	       best, ret, counts[best], moved);
+	tap_ok(balloon_pages() == before, "migration: the balloon still holds %" PRIu64 " pages (%" PRIu64 ")",
+	       before, balloon_pages());
+	nr = offline_by_block(block_pages, counts, 512);
+	tap_ok(nr > best && !counts[best], "migration: none left in memory%ld (%ld)",
+	       best, nr > best ? counts[best] : -1L);
+	check_held(base, "migration");
+	ret = block_set(best, "online_movable");
+	tap_ok(!ret, "migration: memory%ld online again (%d)", best, ret);
+	step(base, 0, "migration: deflate all");
+	tap_ok(balloon_u64("host_forgot") == forgot0,
+	       "migration: every moved page's record was the host's (host_forgot %" PRIu64 " -> %" PRIu64 ")",
+	       forgot0, balloon_u64("host_forgot"));
 }
 
 int main(int argc, char **argv)
@@ -241,6 +365,7 @@ int main(int argc, char **argv)
 	step(base, 4096 + 77, "inflate single pages");
 	step(base, 0, "deflate all");
 
+	test_migration(base);
 	test_oom_full();
 	test_oom_inflating();
 	step(base, 0, "after the OOMs");
