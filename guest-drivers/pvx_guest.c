@@ -33,6 +33,7 @@
 #include <linux/notifier.h>
 #include <linux/reboot.h>
 #include <linux/slab.h>
+#include <linux/suspend.h>
 #include <linux/sysfs.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -754,8 +755,28 @@ static void pvx_service_work_fn(struct work_struct *work)
 	kfree(info);
 }
 
+/*
+ * A VM woken from S3 was reset by its VMM on the way (QEMU resets every
+ * vCPU at the wakeup), which the host takes for a new boot: a new
+ * instance that knows none of our vectors.  Ask at once, rather than
+ * when a call first fails.  The same after hibernation.
+ */
+static int pvx_pm_event(struct notifier_block *nb, unsigned long action,
+			void *unused)
+{
+	if (action == PM_POST_SUSPEND || action == PM_POST_HIBERNATION ||
+	    action == PM_POST_RESTORE)
+		mod_delayed_work(system_wq, &pvx_service_work, 0);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block pvx_pm_nb = {
+	.notifier_call = pvx_pm_event,
+};
+
 static void pvx_service_init(void)
 {
+	register_pm_notifier(&pvx_pm_nb);
 	if (!pvx_served && reprobe_ms)
 		schedule_delayed_work(&pvx_service_work,
 				      msecs_to_jiffies(reprobe_ms));
@@ -885,6 +906,7 @@ err_notify:
 
 static void __exit pvx_guest_exit(void)
 {
+	unregister_pm_notifier(&pvx_pm_nb);
 	pvx_service_stop();
 	sysfs_remove_group(pvx_kobj, &pvx_attr_group);
 	kobject_put(pvx_kobj);

@@ -733,12 +733,55 @@ static void pvx_virtio_remove(struct pci_dev *pdev)
 	/* vp lives until the end of this function, whoever holds vdev.dev */
 	struct device *dev = get_device(&vp->vdev.dev);
 
+	/* Gone already (surprise removal): no driver may wait on it. */
+	if (!pci_device_is_present(pdev))
+		virtio_break_device(&vp->vdev);
 	unregister_virtio_device(&vp->vdev);
 	pci_clear_master(pdev);
 	vp_modern_remove(&vp->mdev);
 	pci_disable_device(pdev);
 	put_device(dev);
 }
+
+#ifdef CONFIG_PM_SLEEP
+/*
+ * Suspend and hibernation, as virtio_pci does them: the device loses its
+ * queues (QEMU resets every device when it wakes a VM from S3), so the
+ * virtio core stops the driver and sets the device up anew on the way
+ * back, through this transport's ops.
+ */
+static int pvx_virtio_freeze(struct device *dev)
+{
+	struct pci_dev *pdev = to_pci_dev(dev);
+	struct pvx_virtio_dev *vp = pci_get_drvdata(pdev);
+	int ret;
+
+	ret = virtio_device_freeze(&vp->vdev);
+	if (!ret)
+		pci_disable_device(pdev);
+	return ret;
+}
+
+static int pvx_virtio_restore(struct device *dev)
+{
+	struct pci_dev *pdev = to_pci_dev(dev);
+	struct pvx_virtio_dev *vp = pci_get_drvdata(pdev);
+	int ret;
+
+	ret = pci_enable_device(pdev);
+	if (ret)
+		return ret;
+	pci_set_master(pdev);
+	return virtio_device_restore(&vp->vdev);
+}
+
+static const struct dev_pm_ops pvx_virtio_pm_ops = {
+	SET_SYSTEM_SLEEP_PM_OPS(pvx_virtio_freeze, pvx_virtio_restore)
+};
+#define PVX_VIRTIO_PM_OPS	(&pvx_virtio_pm_ops)
+#else
+#define PVX_VIRTIO_PM_OPS	NULL
+#endif
 
 static ssize_t stats_show(struct device_driver *drv, char *buf)
 {
@@ -770,6 +813,7 @@ static struct pci_driver pvx_virtio_driver = {
 	.probe		= pvx_virtio_probe,
 	.remove		= pvx_virtio_remove,
 	.groups		= pvx_virtio_drv_groups,
+	.driver.pm	= PVX_VIRTIO_PM_OPS,
 };
 
 /* Doorbells per call: the host's cap on list entries, and ours. */

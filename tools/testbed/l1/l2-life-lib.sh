@@ -27,6 +27,24 @@ l2l_setup() {
 		-device virtio-blk-pci,drive=lifedisk,disable-legacy=on"
 }
 
+# l2l_where: each L2 vCPU's RIP, and SysRq's blocked tasks and CPU
+# backtraces on L2's console (seen only with no_console_suspend while
+# L2 suspends or resumes).
+l2l_where() {
+	for c in 0 1 2 3; do
+		: > /tmp/l2mon.log
+		echo "cpu $c" > "$H/run/l2mon.in"
+		echo "info registers" > "$H/run/l2mon.in"
+		sleep 1
+		rip=$(grep -o 'RIP=[0-9a-f]*' /tmp/l2mon.log | head -n 1 | cut -d= -f2)
+		[ -n "$rip" ] && echo "vCPU $c: RIP $rip"
+	done
+	echo "sendkey alt-sysrq-w" > "$H/run/l2mon.in"
+	sleep 2
+	echo "sendkey alt-sysrq-l" > "$H/run/l2mon.in"
+	sleep 2
+}
+
 l2l_do() {
 	case $1 in
 	detach) /pvx/pvxctl detach --pid "$2" ;;
@@ -34,6 +52,46 @@ l2l_do() {
 	rmmod) rmmod pvx_host ;;
 	insmod) insmod /pvx/pvx_host.ko &&
 		/pvx/pvxctl attach --pid "$2" ${FEATURES:+--features $FEATURES} ;;
+	suspend)
+		# L2 sleeps once QEMU says so; then wake it as a user would.
+		i=0
+		while [ $i -lt 60 ]; do
+			echo "info status" > "$H/run/l2mon.in"
+			sleep 1
+			grep -q 'suspended' /tmp/l2mon.log && break
+			i=$((i + 1))
+		done
+		grep 'VM status' /tmp/l2mon.log | tail -n 1
+		if ! grep -q 'suspended' /tmp/l2mon.log; then
+			echo "L2 never suspended; where its vCPUs are:"
+			l2l_where
+			return 1
+		fi
+		echo "asleep after ${i}s"
+		# QEMU says "running" once it has woken the VM; a wakeup sent
+		# too early is dropped, so ask again until it is.
+		i=0
+		while [ $i -lt 10 ]; do
+			echo system_wakeup > "$H/run/l2mon.in"
+			sleep 1
+			echo "info status" > "$H/run/l2mon.in"
+			sleep 1
+			[ "$(grep 'VM status' /tmp/l2mon.log | tail -n 1 | tr -d '\r')" = "VM status: running" ] && break
+			i=$((i + 1))
+		done
+		grep 'VM status' /tmp/l2mon.log | tail -n 1
+		[ $i -lt 10 ] || { echo "QEMU never woke L2"; return 1; }
+		echo "woken after $((i + 1)) wakeup(s)"
+		# The console comes back last of all: a resume stuck before it
+		# shows nothing; say where the vCPUs are then.
+		i=0
+		while [ $i -lt 60 ] && ! grep -q 'PM: suspend exit' "$H/run/l2.log"; do
+			sleep 1; i=$((i + 1))
+		done
+		grep -q 'PM: suspend exit' "$H/run/l2.log" && return 0
+		echo "no 'PM: suspend exit' from L2 in 60 s; where its vCPUs are:"
+		l2l_where; sleep 5; l2l_where
+		return 1 ;;
 	reset)
 		/pvx/pvxctl stats --pid "$2" --json > /tmp/l2-life-stats-before.json &&
 		echo system_reset > "$H/run/l2mon.in" ;;
@@ -65,6 +123,7 @@ l2l_actions() {
 		sed "s/^/# $L2L_TAG $name: /" /tmp/l2-$L2L_TAG-$name.txt
 		case $name in
 		reset) ;;	# the guest is gone: the next boot asks anew
+		suspend) ;;	# the guest slept: its script goes on by itself
 		boot) timeout 5 sh -c "echo 'ack boot $l2l_boots' > $L2L_ACK" ;;
 		*) timeout 5 sh -c "echo 'ack $name' > $L2L_ACK" ;;
 		esac

@@ -8,6 +8,13 @@
 #  attach  pvxctl attach: every tick comes back to pvx;
 #  rmmod   rmmod pvx_host in L1: the same as detach;
 #  insmod  insmod pvx_host and attach again: the same as attach;
+#  suspend S3 (echo mem > /sys/power/state) with the tick on pvx, 1024
+#          pages ballooned and the disk on pvx_virtio; L1 wakes L2 from
+#          QEMU's monitor (no ack: L2 is asleep).  QEMU resets every
+#          vCPU at the wakeup, so the host sees a guest reset that the
+#          guest, which resumes, did not have: pvx_guest finds the new
+#          instance itself, every tick comes back to pvx, the balloon
+#          and the host hold the same pages, the disk works;
 #  reset   system_reset from QEMU's monitor, the tick on pvx and 1024
 #          pages ballooned: in the second boot ("life-test.sh
 #          after-reset") no interrupt of the first may arrive, and the
@@ -147,6 +154,44 @@ round_up insmod
 lost=$(cat /sys/kernel/pvx/service_lost)
 [ $((lost - lost0)) = 2 ]
 result $? "pvx_guest counted 2 losses of the service ($lost0 -> $lost)"
+
+# fio_verify NAME: a short write-and-verify on the pvx_virtio disk
+fio_verify() {
+	[ -n "$fio" ] || return
+	# A device that lost its queues would hang fio: bounded.
+	timeout 120 /virtio/fio --name="$1" --filename="$dev" --ioengine=io_uring \
+		--direct=1 --rw=randwrite --bs=4k --size=1m --iodepth=8 \
+		--verify=crc32c --do_verify=1 --verify_fatal=1 > /tmp/fio-$1.txt 2>&1
+	rc=$?
+	result $rc "$1: fio on pvx_virtio wrote and verified (rc=$rc, $(basename "$(readlink "/sys/bus/pci/devices/$blk/driver")"))"
+	[ $rc = 0 ] || sed 's/^/PVX-L2-LIFE: fio: /' /tmp/fio-$1.txt | head -n 30
+}
+
+round_suspend() {
+	balloon_to 1024 "suspend: 1024 pages out before S3"
+	grep -qw mem /sys/power/state
+	result $? "suspend: the VM offers S3 (/sys/power/state: $(cat /sys/power/state))"
+	dmesg -c > /dev/null
+	say "mark suspend"
+	# L1 looks for QEMU's "suspended" only after it saw the mark.
+	sleep 2
+	echo mem > /sys/power/state
+	rc=$?
+	t1=$(now)
+	result $rc "suspend: S3 entered and left (rc=$rc)"
+	wait_all_on suspend 30
+	sleep 3
+	check_loops suspend "$t1"
+	! dmesg | grep -q 'No irq handler for vector'
+	result $? "suspend: no interrupt on a vector nobody has"
+	msg=$(dmesg | grep -E 'pvx(_clock|_balloon)?: ' | sed 's/^\[[^]]*\] //' | tr '\n' '|')
+	say "suspend: log: ${msg%|}"
+	[ "$(cat $B/pages)" = 1024 ] && [ "$(cat $B/host_pages)" = 1024 ]
+	result $? "suspend: the balloon and the host hold the same 1024 pages (pages $(cat $B/pages), host $(cat $B/host_pages))"
+	balloon_to 0 "suspend: the balloon deflates after the resume"
+	fio_verify suspend
+}
+round_suspend
 
 loops_stop
 
