@@ -250,14 +250,6 @@ static void guest_storm(uint64_t arg)
 
 static struct pvx_probe_info tsc_probe __aligned(64);
 
-static uint64_t guest_tsc_now(void)
-{
-	uint32_t lo, hi;
-
-	asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
-	return ((uint64_t)hi << 32) | lo;
-}
-
 /*
  * Waits, interrupts on, for a VEC interrupt after @n of them, @ms of
  * kvmclock time at most: returns the number that came.
@@ -288,11 +280,11 @@ static void guest_tsc(uint64_t khz)
 		   (uint64_t)&tsc_probe, sizeof(tsc_probe), 0, 0));
 	GUEST_SYNC(STEP_TSC_FLAGS,
 		   timer_set(0, PVX_TIMER_TSC_DEADLINE | PVX_TIMER_CANCEL),
-		   timer_set(guest_tsc_now(), PVX_TIMER_TSC_DEADLINE | 4));
+		   timer_set(guest_rdtsc(), PVX_TIMER_TSC_DEADLINE | 4));
 
 	/* 20 ms ahead: the interrupt comes, and not before the TSC got there. */
 	n = guest_irq_vec_count[VEC];
-	dl = guest_tsc_now() + 20 * khz;
+	dl = guest_rdtsc() + 20 * khz;
 	r = timer_set(dl, PVX_TIMER_TSC_DEADLINE);
 	/* One statement each: the order of a call's arguments is not C's. */
 	got = guest_wait_vec(n, 2000);
@@ -300,7 +292,7 @@ static void guest_tsc(uint64_t khz)
 
 	/* Passed already: at once, not 2^64 ticks later. */
 	n = guest_irq_vec_count[VEC];
-	r = timer_set(guest_tsc_now() / 2, PVX_TIMER_TSC_DEADLINE);
+	r = timer_set(guest_rdtsc() / 2, PVX_TIMER_TSC_DEADLINE);
 	got = guest_wait_vec(n, 2000);
 	GUEST_SYNC(STEP_TSC_PAST, r, got);
 

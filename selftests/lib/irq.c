@@ -93,14 +93,6 @@ void guest_wrmsr(uint32_t msr, uint64_t val)
 		     "d"((uint32_t)(val >> 32)) : "memory");
 }
 
-static inline uint64_t guest_rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
 void guest_irq_dispatch(uint64_t vector);
 void guest_irq_dispatch(uint64_t vector)
 {

@@ -134,14 +134,6 @@ static const uint32_t msrs[8] = {
 
 static int reps = 7;
 
-static inline uint64_t guest_tsc(void)
-{
-	uint32_t lo, hi;
-
-	asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
-	return ((uint64_t)hi << 32) | lo;
-}
-
 static uint64_t msr_value(unsigned int i)
 {
 	uint32_t m = msrs[i % 8];
@@ -247,11 +239,11 @@ static uint64_t guest_timer(uint64_t how, uint64_t tsc_khz, uint64_t n)
 				return i;
 		} else if (how == TIMER_PVX_TSC) {
 			if (guest_hypercall(PVX_HC_TIMER_SET,
-					    guest_tsc() + delta_tsc,
+					    guest_rdtsc() + delta_tsc,
 					    PVX_TIMER_TSC_DEADLINE, 0, 0))
 				return i;
 		} else {
-			guest_wrmsr(MSR_TSC_DEADLINE, guest_tsc() + delta_tsc);
+			guest_wrmsr(MSR_TSC_DEADLINE, guest_rdtsc() + delta_tsc);
 		}
 		while (guest_irq_vec_count[vec] == seen)
 			guest_safe_halt();
@@ -316,9 +308,9 @@ static void guest_main(uint64_t arg)
 		c.a0 = READ_ONCE(cmd.a0);
 		c.a1 = READ_ONCE(cmd.a1);
 		c.a2 = READ_ONCE(cmd.a2);
-		t0 = guest_tsc();
+		t0 = guest_rdtsc();
 		r = guest_do(&c);
-		t1 = guest_tsc();
+		t1 = guest_rdtsc();
 		GUEST_SYNC(STEP_DONE, t1 - t0, r);
 	}
 }

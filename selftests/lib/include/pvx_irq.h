@@ -28,6 +28,15 @@ uint64_t guest_kvmclock_ns(void);
 uint64_t guest_rdmsr(uint32_t msr);
 void guest_wrmsr(uint32_t msr, uint64_t val);
 
+/* The guest's TSC, ordered after what came before it (lfence). */
+static inline uint64_t guest_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
 static inline void guest_sti(void)
 {
 	asm volatile("sti" ::: "memory");
