@@ -16,7 +16,8 @@
  * only reach the first one registered.)  The module cannot be unloaded: a
  * clock event device cannot be taken from under the tick safely.  Before
  * a reboot or kexec every CPU goes back to another device, ahead of
- * pvx_guest turning the notifications off.
+ * pvx_guest turning the notifications off; across a suspend too, and the
+ * tick comes back after the resume.
  *
  * When the host stops serving (detach, pvx_host unloaded, a host without
  * the timer), TIMER_SET fails.  set_next_event() runs with interrupts off,
@@ -39,6 +40,7 @@
 #include <linux/mutex.h>
 #include <linux/notifier.h>
 #include <linux/reboot.h>
+#include <linux/suspend.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/pvx_para.h>
 #include "pvx_guest.h"
@@ -113,9 +115,12 @@ static bool pvx_clock_ready;	/* cpuhp state set up: @active applies */
 /* Serializes binding and unbinding; taken inside cpus_read_lock(). */
 static DEFINE_MUTEX(pvx_clock_lock);
 
+static bool pvx_clock_asleep;	/* between a suspend's start and its end */
+
 static bool pvx_clock_wanted(void)
 {
-	return READ_ONCE(active) && (pvx_features() & PVX_F_TIMER);
+	return READ_ONCE(active) && !READ_ONCE(pvx_clock_asleep) &&
+	       (pvx_features() & PVX_F_TIMER);
 }
 
 static int pvx_clock_cpu_online(unsigned int cpu)
@@ -314,6 +319,56 @@ static struct notifier_block pvx_clock_reboot_nb = {
 	.priority = 1,
 };
 
+/*
+ * Across a suspend the tick runs on the next best device: the CPUs go
+ * offline and come back around a VMM reset (QEMU resets the VM to wake
+ * it from S3), whose new host instance knows none of our vectors, and a
+ * CPU taking the last CPU's death waits out jiffies on its own tick.
+ * The tick comes back to pvx after the resume.
+ */
+static int pvx_clock_pm(struct notifier_block *nb, unsigned long action,
+			void *unused)
+{
+	cpumask_var_t moved;
+	bool sleep;
+
+	switch (action) {
+	case PM_SUSPEND_PREPARE:
+	case PM_HIBERNATION_PREPARE:
+		sleep = true;
+		break;
+	case PM_POST_SUSPEND:
+	case PM_POST_HIBERNATION:
+	case PM_POST_RESTORE:
+		sleep = false;
+		break;
+	default:
+		return NOTIFY_DONE;
+	}
+	if (!zalloc_cpumask_var(&moved, GFP_KERNEL))
+		return NOTIFY_DONE;
+	cpus_read_lock();
+	mutex_lock(&pvx_clock_lock);
+	WRITE_ONCE(pvx_clock_asleep, sleep);
+	if (pvx_clock_ready && sleep)
+		pvx_clock_unbind(true, moved);
+	else if (pvx_clock_ready && pvx_clock_wanted())
+		pvx_clock_bind(moved);
+	mutex_unlock(&pvx_clock_lock);
+	cpus_read_unlock();
+	if (!cpumask_empty(moved))
+		pr_info("%s: tick of CPUs %*pbl %s\n",
+			sleep ? "suspend" : "resume", cpumask_pr_args(moved),
+			sleep ? "handed to the next best clock event device" :
+				"back on pvx");
+	free_cpumask_var(moved);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block pvx_clock_pm_nb = {
+	.notifier_call = pvx_clock_pm,
+};
+
 static int __init pvx_clock_init(void)
 {
 	int ret;
@@ -341,6 +396,7 @@ static int __init pvx_clock_init(void)
 	pvx_clock_ready = true;
 	cpus_read_unlock();
 	register_reboot_notifier(&pvx_clock_reboot_nb);
+	register_pm_notifier(&pvx_clock_pm_nb);
 	pr_info("clock event device \"pvx\" registered, rating %d\n", rating);
 	return 0;
 

@@ -58,11 +58,6 @@ L2_PIN=
 # turn into QEMU's exit.
 if [ "$MODE" = life ]; then
 	l2l_setup
-	# The S3 round: with the consoles suspended, 3 of 4 suspends in
-	# this nested testbed never came back, with nothing printed once
-	# the consoles were off (not root-caused; design.rst, "Suspend to
-	# RAM"); with them on, none of 2 hung.
-	L2_KARGS=no_console_suspend
 	L2_MEM="-m 384" L2_REBOOT=
 elif [ "$MODE" = lock ]; then
 	L2_MEM="-m 384" L2_REBOOT=-no-reboot L2V_QEMU_ARGS=
