@@ -24,7 +24,7 @@ l2l_setup() {
 	dd if=/dev/zero of="$H/run/l2-life-disk.img" bs=1M count=16 2>/dev/null
 	L2V_QEMU_ARGS="-serial pipe:/run/l2ack
 		-drive file=/run/l2-life-disk.img,if=none,id=lifedisk,format=raw
-		-device virtio-blk-pci,drive=lifedisk,disable-legacy=on"
+		-device virtio-blk-pci,drive=lifedisk,disable-legacy=on,id=lifeblk"
 }
 
 # l2l_where: each L2 vCPU's RIP, and SysRq's blocked tasks and CPU
@@ -52,6 +52,7 @@ l2l_do() {
 	rmmod) rmmod pvx_host ;;
 	insmod) insmod /pvx/pvx_host.ko &&
 		/pvx/pvxctl attach --pid "$2" ${FEATURES:+--features $FEATURES} ;;
+	unplug) echo "device_del lifeblk" > "$H/run/l2mon.in" ;;
 	suspend)
 		# L2 sleeps once QEMU says so; then wake it as a user would.
 		i=0

@@ -15,6 +15,8 @@
 #          guest, which resumes, did not have: pvx_guest finds the new
 #          instance itself, every tick comes back to pvx, the balloon
 #          and the host hold the same pages, the disk works;
+#  unplug  QEMU's device_del of the disk on pvx_virtio while fio writes:
+#          the device goes, fio ends with an error, the guest goes on;
 #  reset   system_reset from QEMU's monitor, the tick on pvx and 1024
 #          pages ballooned: in the second boot ("life-test.sh
 #          after-reset") no interrupt of the first may arrive, and the
@@ -192,6 +194,37 @@ round_suspend() {
 	fio_verify suspend
 }
 round_suspend
+
+# unplug: QEMU's device_del of the disk on pvx_virtio while fio writes to
+# it.  ACPI hotplug asks the guest, which removes the device (pvx_virtio's
+# remove); fio must end by itself, with errors, not wait for a disk that
+# is gone, and the guest goes on.
+round_unplug() {
+	[ -n "$fio" ] || return
+	timeout 120 /virtio/fio --name=unplug --filename="$dev" --ioengine=io_uring \
+		--direct=1 --rw=randwrite --bs=4k --size=8m --iodepth=8 \
+		--time_based --runtime=40 > /tmp/fio-unplug.txt 2>&1 &
+	f=$!
+	sleep 3
+	t0=$(now)
+	dmesg -c > /dev/null
+	mark unplug 60 || { result 1 "unplug: L1 acked"; return; }
+	i=0
+	while [ $i -lt 60 ] && [ -e "/sys/bus/pci/devices/$blk" ]; do
+		sleep 1; i=$((i + 1))
+	done
+	[ ! -e "/sys/bus/pci/devices/$blk" ]
+	result $? "unplug: the disk left the guest ${i}s after device_del"
+	wait $f
+	rc=$?
+	# 124: the timeout killed it; fio's own error is 1
+	[ $rc != 124 ] && [ $rc != 0 ]
+	result $? "unplug: fio ended by itself, with an error (rc=$rc: $(grep -o 'err=[ 0-9]*[^:]*' /tmp/fio-unplug.txt | head -n 1))"
+	check_loops unplug "$t0"
+	! dmesg | grep -qE 'BUG:|WARNING:|blocked for more than'
+	result $? "unplug: no splat, no task blocked ($(dmesg | grep -E 'pvx_virtio|virtio_blk' | tail -n 2 | tr '\n' '|'))"
+}
+round_unplug
 
 loops_stop
 
