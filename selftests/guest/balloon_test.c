@@ -303,24 +303,41 @@ static void test_migration(long base)
 	before = balloon_pages();
 	tap_ok(before == target, "migration: %" PRIu64 " single pages ballooned (target %" PRIu64 ")",
 	       before, target);
+	/*
+	 * The ZONE_MOVABLE block with the most ballooned pages that goes
+	 * offline: the kernel refuses some (-EINVAL seen for the top block
+	 * of this L2's RAM, where the firmware keeps its tables), and the
+	 * next one is tried.
+	 */
 	nr = offline_by_block(block_pages, counts, 512);
-	for (b = 0; b < nr; b++)
-		if (counts[b] && block_is(b, "state", "online") &&
-		    block_is(b, "valid_zones", "Movable") &&
-		    (best < 0 || counts[b] > counts[best]))
-			best = b;
-	tap_ok(best >= 0, "migration: a ZONE_MOVABLE memory block holds ballooned pages (memory%ld: %ld of them)",
+	for (;;) {
+		best = -1;
+		for (b = 0; b < nr; b++)
+			if (counts[b] > 0 && block_is(b, "state", "online") &&
+			    block_is(b, "valid_zones", "Movable") &&
+			    (best < 0 || counts[b] > counts[best]))
+				best = b;
+		if (best < 0)
+			break;
+		ret = block_set(best, "offline");
+		if (!ret)
+			break;
+		tap_diag("memory%ld (%ld ballooned pages) does not go offline: %s",
+			 best, counts[best], strerror(-ret));
+		counts[best] = 0;
+	}
+	tap_ok(best >= 0, "migration: a ZONE_MOVABLE memory block holding ballooned pages went offline (memory%ld: %ld of them)",
 	       best, best >= 0 ? counts[best] : 0);
 	if (best < 0) {
 		tap_diag("boot the guest with movablecore= for this check");
 		step(base, 0, "migration: deflate all");
 		return;
 	}
-	ret = block_set(best, "offline");
-	moved = balloon_u64("migrated") - moved0;
-	tap_ok(!ret && moved >= (uint64_t)counts[best],
-	       "migration: memory%ld offline (%d), its %ld ballooned pages moved (migrated +%" PRIu64 ")",
-	       best, ret, counts[best], moved);
+	moved = balloon_u64("migrated");
+	moved = moved >= moved0 ? moved - moved0 : 0;
+	tap_ok(moved >= (uint64_t)counts[best],
+	       "migration: its %ld ballooned pages moved (migrated +%" PRIu64 ")",
+	       counts[best], moved);
 	tap_ok(balloon_pages() == before, "migration: the balloon still holds %" PRIu64 " pages (%" PRIu64 ")",
 	       before, balloon_pages());
 	nr = offline_by_block(block_pages, counts, 512);
